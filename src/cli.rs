@@ -1,0 +1,190 @@
+//! Command-line interface. Exit codes: 0 every workbook was read (rejected
+//! rows are normal), 1 some workbook (or indicator) failed while the rest was
+//! still processed and published, 2 usage or configuration error (nothing run).
+
+use crate::config::Config;
+use crate::indicators::plain_number;
+use crate::pipeline::{self, Pipeline};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FAILED_WORKBOOK: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tonghop",
+    version,
+    about = "Compile commune report figures from department Excel workbooks",
+    long_about = "tonghop (\"tổng hợp\") reads the workbooks departments drop in an inbox \
+(<inbox>/<pipeline>/**/*.xlsx|xlsm|xls|ods), normalises them into typed Parquet, \
+rejects bad rows naming the exact cell, and computes the figures the commune report quotes.\n\n\
+Exit codes: 0 all workbooks read; 1 some workbook failed (the others are still processed and \
+published); 2 usage or configuration error (nothing run).\n\n\
+Logging: RUST_LOG-style filter in the RUST_LOG environment variable (default: warn)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Process the inbox and publish tables, rejects, indicators and run.json
+    Run(RunArgs),
+    /// Validate the configuration and pipeline definitions without running
+    Check(ConfigArg),
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArg {
+    /// Configuration file (TOML)
+    #[arg(long, value_name = "FILE", default_value = "config/tonghop.toml")]
+    pub config: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Inbox folder holding <pipeline>/ subfolders (overrides run.inbox)
+    #[arg(long, value_name = "DIR")]
+    pub inbox: Option<PathBuf>,
+    /// Output folder (overrides run.out)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run only this pipeline (repeatable), e.g. --only bhyt
+    #[arg(long = "only", value_name = "PIPELINE")]
+    pub only: Vec<String>,
+    /// Log format on stderr
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn load(config_path: &PathBuf) -> Result<(Config, Vec<Pipeline>), String> {
+    let config = Config::load(config_path)?;
+    let pipelines = match &config.pipelines {
+        Some(dir) => pipeline::load_dir(dir),
+        None => pipeline::builtin(),
+    }
+    .map_err(|errs| errs.join("\n"))?;
+    Ok((config, pipelines))
+}
+
+/// Parse the process arguments and run; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match cli.command {
+        Command::Check(args) => {
+            init_logging(LogFormat::Text);
+            match load(&args.config) {
+                Ok((config, pipelines)) => {
+                    println!("config {} is valid", config.path.display());
+                    for p in &pipelines {
+                        println!(
+                            "pipeline {} ({}): {} table(s), {} indicator(s)",
+                            p.name,
+                            p.source,
+                            p.tables.len(),
+                            p.indicators.len()
+                        );
+                    }
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("tonghop: configuration error:\n{e}");
+                    EXIT_USAGE
+                }
+            }
+        }
+        Command::Run(args) => {
+            init_logging(args.log_format);
+            run_command(args)
+        }
+    }
+}
+
+fn run_command(args: RunArgs) -> i32 {
+    let (mut config, pipelines) = match load(&args.config.config) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("tonghop: configuration error:\n{e}");
+            return EXIT_USAGE;
+        }
+    };
+    if let Some(i) = args.inbox {
+        config.inbox = i;
+    }
+    if let Some(o) = args.out {
+        config.out = o;
+    }
+    for name in &args.only {
+        if !pipelines.iter().any(|p| &p.name == name) {
+            let known: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
+            eprintln!("tonghop: --only {name}: no such pipeline (known: {})", known.join(", "));
+            return EXIT_USAGE;
+        }
+    }
+    if !config.inbox.is_dir() {
+        eprintln!("tonghop: inbox {} is not a folder", config.inbox.display());
+        return EXIT_USAGE;
+    }
+    let selected: Vec<&Pipeline> = pipelines.iter().filter(|p| args.only.is_empty() || args.only.contains(&p.name)).collect();
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(panic = %info, "a reader panicked; the workbook is reported as failed");
+    }));
+    match crate::run::run(&config, &selected) {
+        Ok(outcome) => {
+            print_summary(&outcome.report);
+            outcome.exit_code
+        }
+        Err(e) => {
+            eprintln!("tonghop: run failed: {e:#}");
+            EXIT_FAILED_WORKBOOK
+        }
+    }
+}
+
+fn print_summary(r: &crate::run::RunReport) {
+    let t = &r.totals;
+    println!("tonghop: xã {} ({}), {} – {}", r.commune_name, r.commune, r.period_from, r.period_to);
+    println!("files: {} read, {} failed, {} ignored", t.files - t.files_failed, t.files_failed, r.ignored_files.len());
+    for f in r.files.iter().filter(|f| f.status == "failed") {
+        println!("  FAILED {}: {}", f.path, f.errors.join("; "));
+    }
+    println!(
+        "rows: {} read = {} accepted + {} rejected + {} skipped ({} accepted with warnings)",
+        t.rows_read, t.accepted, t.rejected, t.skipped, t.warning_rows
+    );
+    println!("indicators:");
+    let w = r.indicators.iter().map(|i| i.id.len()).max().unwrap_or(0);
+    for i in &r.indicators {
+        let v = i.value.map(plain_number).unwrap_or_else(|| format!("ERROR: {}", i.error.clone().unwrap_or_default()));
+        println!("  {:w$}  {:>10} {}  ({})", i.id, v, i.unit, i.label);
+    }
+    println!("outputs: {}", r.out);
+}

@@ -1,0 +1,172 @@
+//! The run configuration (`config/tonghop.toml`): which commune and period,
+//! where the inbox and outputs are, plan targets. Parsed strictly: an unknown
+//! key is an error naming the key. Relative paths resolve against the folder
+//! of the config file, so the file works from any working directory.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    commune: RawCommune,
+    run: RawRun,
+    period: RawPeriod,
+    #[serde(default)]
+    targets: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommune {
+    code: String,
+    name: String,
+    province: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    inbox: PathBuf,
+    out: PathBuf,
+    pipelines: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeriod {
+    from: toml::value::Datetime,
+    to: toml::value::Datetime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Commune {
+    pub code: String,
+    pub name: String,
+    pub province: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Period {
+    pub from: NaiveDate,
+    /// Also the reference date for ages and deadlines.
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// The Hive partition value, ASCII so every reader sees the same text.
+    pub fn partition(&self) -> String {
+        format!("{}_{}", self.from.format("%Y-%m-%d"), self.to.format("%Y-%m-%d"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub commune: Commune,
+    pub inbox: PathBuf,
+    pub out: PathBuf,
+    /// `None`: the definitions compiled into the binary.
+    pub pipelines: Option<PathBuf>,
+    pub period: Period,
+    pub targets: BTreeMap<String, f64>,
+}
+
+fn to_date(key: &str, v: &toml::value::Datetime) -> Result<NaiveDate, String> {
+    match (&v.date, &v.time) {
+        (Some(d), None) => NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+            .ok_or_else(|| format!("period.{key}: {v} is not a valid date")),
+        _ => Err(format!("period.{key}: {v}: write a plain date such as 2026-06-19 (no time)")),
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, String> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let mut problems = Vec::new();
+        let code = raw.commune.code.trim().to_string();
+        if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            problems.push(format!("commune.code = {:?}: expected the 5-digit administrative unit code", raw.commune.code));
+        }
+        let from = to_date("from", &raw.period.from);
+        let to = to_date("to", &raw.period.to);
+        let period = match (from, to) {
+            (Ok(from), Ok(to)) if from <= to => Some(Period { from, to }),
+            (Ok(from), Ok(to)) => {
+                problems.push(format!("period: from = {from} is after to = {to}"));
+                None
+            }
+            (a, b) => {
+                problems.extend(a.err());
+                problems.extend(b.err());
+                None
+            }
+        };
+        if !problems.is_empty() {
+            return Err(format!("{}: {}", path.display(), problems.join("; ")));
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            commune: Commune { code, name: raw.commune.name, province: raw.commune.province },
+            inbox: resolve(&raw.run.inbox),
+            out: resolve(&raw.run.out),
+            pipelines: raw.run.pipelines.as_deref().map(resolve),
+            period: period.expect("checked above"),
+            targets: raw.targets,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[commune]
+code = "03637"
+name = "Mường Kim"
+province = "Lai Châu"
+[run]
+inbox = "../fixtures/inbox"
+out = "../out"
+[period]
+from = 2026-01-01
+to = 2026-06-19
+[targets]
+"livestock.main_herd" = 21860
+"livestock.herd_growth_pct" = 16.5
+"#;
+
+    #[test]
+    fn parses_and_resolves_relative_paths() {
+        let c = Config::parse(Path::new("/srv/x/config/tonghop.toml"), GOOD).unwrap();
+        assert_eq!(c.inbox, PathBuf::from("/srv/x/config/../fixtures/inbox"));
+        assert_eq!(c.period.to, NaiveDate::from_ymd_opt(2026, 6, 19).unwrap());
+        assert_eq!(c.targets["livestock.main_herd"], 21860.0);
+        assert_eq!(c.period.partition(), "2026-01-01_2026-06-19");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let bad = GOOD.replace("out = \"../out\"", "out = \"../out\"\noutput = \"x\"");
+        let e = Config::parse(Path::new("c.toml"), &bad).unwrap_err();
+        assert!(e.contains("unknown field `output`"), "{e}");
+    }
+
+    #[test]
+    fn bad_code_and_reversed_period() {
+        let bad = GOOD.replace("\"03637\"", "\"3637\"").replace("from = 2026-01-01", "from = 2026-07-01");
+        let e = Config::parse(Path::new("c.toml"), &bad).unwrap_err();
+        assert!(e.contains("5-digit"), "{e}");
+        assert!(e.contains("is after"), "{e}");
+    }
+}

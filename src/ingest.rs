@@ -1,0 +1,286 @@
+//! Workbook files -> grids of cells. The only stage that reads input files.
+//!
+//! The format is decided from the file's first bytes, not trusted from its
+//! extension: departments rename `.xlsx` files to `.xls`, save HTML as `.xls`,
+//! and password-protect workbooks (an encrypted `.xlsx` is an OLE container,
+//! not a zip). Each failure becomes one clear [`IngestError`].
+
+use calamine::{Data, Dimensions, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
+use std::collections::HashMap;
+use std::io::Cursor;
+
+type Source = Cursor<Vec<u8>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Xlsx,
+    Xls,
+    Xlsb,
+    Ods,
+}
+
+/// Why a workbook could not be read. The message is for a statistician:
+/// Vietnamese first, then the technical detail.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("tệp rỗng (0 byte) / empty file")]
+    Empty,
+    #[error("tệp được đặt mật khẩu, hãy gỡ mật khẩu rồi gửi lại / workbook is encrypted (password-protected)")]
+    Encrypted,
+    #[error("không phải tệp bảng tính ({0}) / not a spreadsheet")]
+    NotSpreadsheet(String),
+    #[error("tệp bị hỏng, không đọc được / corrupt workbook: {0}")]
+    Corrupt(String),
+    #[error("trình đọc bị lỗi khi đọc tệp / reader crashed: {0}")]
+    Crashed(String),
+}
+
+pub struct SheetInfo {
+    pub name: String,
+    pub visible: bool,
+    /// Chart sheets, macro sheets and dialog sheets hold no table.
+    pub is_worksheet: bool,
+}
+
+pub struct Workbook {
+    pub format: Format,
+    sheets: Inner,
+    pub sheet_infos: Vec<SheetInfo>,
+}
+
+enum Inner {
+    Xlsx(Box<Xlsx<Source>>),
+    Xls(Box<Xls<Source>>),
+    Xlsb(Box<Xlsb<Source>>),
+    Ods(Box<Ods<Source>>),
+}
+
+const CFB_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+fn contains_utf16(hay: &[u8], needle: &str) -> bool {
+    let pat: Vec<u8> = needle.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    hay.windows(pat.len()).any(|w| w == pat.as_slice())
+}
+
+fn describe_start(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(64)];
+    let text = String::from_utf8_lossy(head).to_lowercase();
+    if text.contains("<html") || text.contains("<!doctype") || text.contains("<table") {
+        "HTML saved with a spreadsheet extension".into()
+    } else if text.starts_with("<?xml") {
+        "XML file (perhaps an Excel 2003 XML or flat ODS file, not supported)".into()
+    } else if head.starts_with(b"%PDF") {
+        "PDF".into()
+    } else if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+        "plain text or CSV".into()
+    } else {
+        format!("unknown format, first bytes {:02x?}", &head[..head.len().min(8)])
+    }
+}
+
+/// Open a workbook from its bytes. `ext` is the lower-cased extension, used
+/// only to choose between the two zip-based formats and xlsb.
+pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
+    if bytes.is_empty() {
+        return Err(IngestError::Empty);
+    }
+    let corrupt = |e: &dyn std::fmt::Display| IngestError::Corrupt(e.to_string());
+    let inner = if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        let is_ods = ext == "ods" || bytes.windows(39).take(200).any(|w| w == b"application/vnd.oasis.opendocument.spr");
+        if is_ods {
+            Inner::Ods(Box::new(Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?))
+        } else if ext == "xlsb" {
+            Inner::Xlsb(Box::new(Xlsb::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?))
+        } else {
+            match Xlsx::new(Cursor::new(bytes.clone())) {
+                Ok(x) => Inner::Xlsx(Box::new(x)),
+                Err(xe) => match Xlsb::new(Cursor::new(bytes)) {
+                    Ok(x) => Inner::Xlsb(Box::new(x)),
+                    Err(_) => return Err(corrupt(&xe)),
+                },
+            }
+        }
+    } else if bytes.starts_with(&CFB_MAGIC) {
+        if contains_utf16(&bytes, "EncryptionInfo") || contains_utf16(&bytes, "EncryptedPackage") {
+            return Err(IngestError::Encrypted);
+        }
+        match Xls::new(Cursor::new(bytes)) {
+            Ok(x) => Inner::Xls(Box::new(x)),
+            Err(e) => {
+                let msg = e.to_string();
+                if msg.to_lowercase().contains("password") || msg.to_lowercase().contains("encrypt") {
+                    return Err(IngestError::Encrypted);
+                }
+                return Err(IngestError::Corrupt(msg));
+            }
+        }
+    } else {
+        return Err(IngestError::NotSpreadsheet(describe_start(&bytes)));
+    };
+    let (format, metas) = match &inner {
+        Inner::Xlsx(x) => (Format::Xlsx, x.sheets_metadata().to_vec()),
+        Inner::Xls(x) => (Format::Xls, x.sheets_metadata().to_vec()),
+        Inner::Xlsb(x) => (Format::Xlsb, x.sheets_metadata().to_vec()),
+        Inner::Ods(x) => (Format::Ods, x.sheets_metadata().to_vec()),
+    };
+    let sheet_infos = metas
+        .into_iter()
+        .map(|m| SheetInfo {
+            name: m.name,
+            visible: m.visible == SheetVisible::Visible,
+            is_worksheet: m.typ == SheetType::WorkSheet,
+        })
+        .collect();
+    Ok(Workbook { format, sheets: inner, sheet_infos })
+}
+
+impl Workbook {
+    /// Read one sheet's cells and merged regions.
+    pub fn grid(&mut self, name: &str) -> Result<Grid, IngestError> {
+        let corrupt = |e: &dyn std::fmt::Display| IngestError::Corrupt(format!("sheet {name:?}: {e}"));
+        let (range, merges) = match &mut self.sheets {
+            Inner::Xlsx(x) => {
+                let r = x.worksheet_range(name).map_err(|e| corrupt(&e))?;
+                let m = x.merge_cells_by_sheet_name(name).unwrap_or_default();
+                (r, m)
+            }
+            Inner::Xls(x) => {
+                let r = x.worksheet_range(name).map_err(|e| corrupt(&e))?;
+                let m = x.merge_cells_by_sheet_name(name).unwrap_or_default();
+                (r, m)
+            }
+            Inner::Xlsb(x) => (x.worksheet_range(name).map_err(|e| corrupt(&e))?, Vec::new()),
+            Inner::Ods(x) => (x.worksheet_range(name).map_err(|e| corrupt(&e))?, Vec::new()),
+        };
+        Ok(Grid::new(range, merges))
+    }
+}
+
+static EMPTY: Data = Data::Empty;
+
+/// The cells of one sheet, addressed by absolute 0-based (row, column), with
+/// merged regions resolved: a covered cell reads as its region's top-left cell.
+pub struct Grid {
+    range: Range<Data>,
+    origin: (u32, u32),
+    /// covered cell -> (anchor, region is one column wide)
+    covered: HashMap<(u32, u32), ((u32, u32), bool)>,
+}
+
+impl Grid {
+    pub fn new(range: Range<Data>, merges: Vec<Dimensions>) -> Grid {
+        let origin = range.start().unwrap_or((0, 0));
+        let mut covered = HashMap::new();
+        for m in merges {
+            let vertical = m.start.1 == m.end.1;
+            // Guard against absurd regions in broken files (a whole-sheet merge).
+            if (m.end.0.saturating_sub(m.start.0) as u64 + 1) * (m.end.1.saturating_sub(m.start.1) as u64 + 1) > 2_000_000 {
+                continue;
+            }
+            for r in m.start.0..=m.end.0 {
+                for c in m.start.1..=m.end.1 {
+                    if (r, c) != m.start {
+                        covered.insert((r, c), (m.start, vertical));
+                    }
+                }
+            }
+        }
+        Grid { range, origin, covered }
+    }
+
+    /// Rows 0..height() cover every used cell (rows above the first used one are empty).
+    pub fn height(&self) -> u32 {
+        self.range.end().map(|(r, _)| r + 1).unwrap_or(0)
+    }
+
+    pub fn width(&self) -> u32 {
+        self.range.end().map(|(_, c)| c + 1).unwrap_or(0)
+    }
+
+    /// The cell as stored, ignoring merges.
+    pub fn raw(&self, row: u32, col: u32) -> &Data {
+        if row < self.origin.0 || col < self.origin.1 {
+            return &EMPTY;
+        }
+        self.range
+            .get(((row - self.origin.0) as usize, (col - self.origin.1) as usize))
+            .unwrap_or(&EMPTY)
+    }
+
+    /// The cell with every merged region filled (used for headers).
+    pub fn filled(&self, row: u32, col: u32) -> &Data {
+        match self.covered.get(&(row, col)) {
+            Some(&(anchor, _)) if matches!(self.raw(row, col), Data::Empty) => self.raw(anchor.0, anchor.1),
+            _ => self.raw(row, col),
+        }
+    }
+
+    /// The cell with vertical merges filled (used for data rows: a village
+    /// name merged over its block of rows belongs to each row; a label merged
+    /// across columns does not belong to the columns it covers).
+    pub fn data(&self, row: u32, col: u32) -> &Data {
+        match self.covered.get(&(row, col)) {
+            Some(&(anchor, true)) if matches!(self.raw(row, col), Data::Empty) => self.raw(anchor.0, anchor.1),
+            _ => self.raw(row, col),
+        }
+    }
+}
+
+/// "A1" address of a 0-based cell.
+pub fn a1(row: u32, col: u32) -> String {
+    let mut letters = Vec::new();
+    let mut c = col as u64 + 1;
+    while c > 0 {
+        let rem = ((c - 1) % 26) as u8;
+        letters.push(b'A' + rem);
+        c = (c - 1) / 26;
+    }
+    letters.reverse();
+    format!("{}{}", String::from_utf8(letters).expect("ascii"), row + 1)
+}
+
+/// Column letters of a 0-based column.
+pub fn column_letters(col: u32) -> String {
+    let s = a1(0, col);
+    s.trim_end_matches('1').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a1_addresses() {
+        assert_eq!(a1(0, 0), "A1");
+        assert_eq!(a1(16, 3), "D17");
+        assert_eq!(a1(9, 25), "Z10");
+        assert_eq!(a1(0, 26), "AA1");
+        assert_eq!(a1(0, 701), "ZZ1");
+        assert_eq!(a1(0, 702), "AAA1");
+        assert_eq!(column_letters(27), "AB");
+    }
+
+    #[test]
+    fn merged_fill_vertical_only_for_data() {
+        let mut r: Range<Data> = Range::new((0, 0), (3, 2));
+        r.set_value((0, 0), Data::String("Hạn thẻ".into()));
+        r.set_value((1, 0), Data::String("Pá Khoang".into()));
+        let g = Grid::new(r, vec![Dimensions::new((0, 0), (0, 1)), Dimensions::new((1, 0), (3, 0))]);
+        assert_eq!(g.filled(0, 1), &Data::String("Hạn thẻ".into()));
+        assert_eq!(g.data(0, 1), &Data::Empty);
+        assert_eq!(g.data(3, 0), &Data::String("Pá Khoang".into()));
+        assert_eq!(g.raw(3, 0), &Data::Empty);
+        assert_eq!(g.height(), 4);
+    }
+
+    #[test]
+    fn sniffs_formats() {
+        assert!(matches!(open(Vec::new(), "xlsx"), Err(IngestError::Empty)));
+        assert!(matches!(
+            open(b"<html><body><table></table></body></html>".to_vec(), "xls"),
+            Err(IngestError::NotSpreadsheet(_))
+        ));
+        assert!(matches!(open(b"PK\x03\x04garbage".to_vec(), "xlsx"), Err(IngestError::Corrupt(_))));
+    }
+}

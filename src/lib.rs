@@ -1,0 +1,21 @@
+//! tonghop ("tổng hợp", to compile figures): department workbooks in, typed
+//! Parquet, rejected cells and report figures out.
+//!
+//! Flow of a run (see `DESIGN.md` in the shared notes):
+//! `ingest` (workbook -> grids) → `shape` (header, columns, row kinds) →
+//! `values` (typed cells or reasons) → `extract` (one workbook's accepted rows
+//! and findings) → `run` (parallel over workbooks, duplicates across files) →
+//! `indicators` (SQL from the pipeline files) → `publish` (Parquet, CSV, JSON).
+//! Departments are data: `pipeline` loads their TOML definitions.
+
+pub mod cli;
+pub mod config;
+pub mod extract;
+pub mod indicators;
+pub mod ingest;
+pub mod pipeline;
+pub mod publish;
+pub mod run;
+pub mod shape;
+pub mod table;
+pub mod values;

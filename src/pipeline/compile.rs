@@ -1,0 +1,357 @@
+//! Raw pipeline file -> checked [`Pipeline`]. Every problem is reported at
+//! once, each naming the file, the key path and what to do.
+
+use super::raw::{ColumnRaw, PipelineFile, TableRaw};
+use super::{Column, ColumnKind, DateBound, Indicator, Pipeline, Table};
+use crate::values::text::{header_key, value_key};
+use regex::Regex;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Load every `*.toml` in a folder, sorted by name.
+pub fn load_dir(dir: &Path) -> Result<Vec<Pipeline>, Vec<String>> {
+    let mut paths: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect(),
+        Err(e) => return Err(vec![format!("{}: cannot read pipeline folder: {e}", dir.display())]),
+    };
+    paths.sort();
+    if paths.is_empty() {
+        return Err(vec![format!("{}: no pipeline files (*.toml) found", dir.display())]);
+    }
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match std::fs::read_to_string(&p) {
+            Ok(text) => match compile_pipeline(&p.display().to_string(), &text) {
+                Ok(pl) => out.push(pl),
+                Err(mut e) => errors.append(&mut e),
+            },
+            Err(e) => errors.push(format!("{}: {e}", p.display())),
+        }
+    }
+    let mut seen = HashSet::new();
+    for p in &out {
+        if !seen.insert(p.name.clone()) {
+            errors.push(format!("{}: pipeline name '{}' is defined twice", dir.display(), p.name));
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+fn is_snake(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.as_bytes()[0].is_ascii_lowercase()
+}
+
+/// Parse and check one pipeline file's text. `origin` names it in messages.
+pub fn compile_pipeline(origin: &str, text: &str) -> Result<Pipeline, Vec<String>> {
+    let raw: PipelineFile = toml::from_str(text).map_err(|e| vec![format!("{origin}: {e}")])?;
+    let mut errors = Vec::new();
+    let name = raw.pipeline.name.clone();
+    if !is_snake(&name) {
+        errors.push(format!("{origin}: pipeline.name = {name:?}: use lower_snake_case"));
+    }
+    if raw.tables.is_empty() {
+        errors.push(format!("{origin}: [[tables]]: a pipeline needs at least one table"));
+    }
+    let mut tables = Vec::new();
+    let mut table_names = HashSet::new();
+    for (ti, t) in raw.tables.iter().enumerate() {
+        let at = format!("{origin}: tables[{ti}] ({})", t.name);
+        if !table_names.insert(t.name.clone()) {
+            errors.push(format!("{at}: table name is used twice"));
+        }
+        if !is_snake(&t.name) {
+            errors.push(format!("{at}: name: use lower_snake_case"));
+        }
+        if let Some(table) = compile_table(&at, t, &mut errors) {
+            tables.push(table);
+        }
+    }
+    let mut indicators = Vec::new();
+    let mut ids = HashSet::new();
+    for (ii, ind) in raw.indicators.iter().enumerate() {
+        let at = format!("{origin}: indicators[{ii}] ({})", ind.id);
+        let prefix = format!("{name}.");
+        match ind.id.strip_prefix(&prefix) {
+            Some(rest) if is_snake(rest) => {}
+            _ => errors.push(format!("{at}: id must be '{name}.<lower_snake_case>'")),
+        }
+        if !ids.insert(ind.id.clone()) {
+            errors.push(format!("{at}: indicator id is used twice"));
+        }
+        if let Err(e) = check_sql(&ind.sql) {
+            errors.push(format!("{at}: sql does not parse: {e}"));
+        }
+        indicators.push(Indicator {
+            id: ind.id.clone(),
+            label: ind.label.clone(),
+            unit: ind.unit.clone(),
+            description: ind.description.clone(),
+            sql: ind.sql.clone(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let fingerprint = hex(&Sha256::digest(text.as_bytes()));
+    Ok(Pipeline { name, title: raw.pipeline.title, description: raw.pipeline.description, source: origin.to_string(), fingerprint, tables, indicators })
+}
+
+/// A statement-level parse check. Placeholders like `{period.to}` are
+/// replaced by a literal first; unknown tables are caught when the indicator runs.
+fn check_sql(sql: &str) -> Result<(), String> {
+    use sqlparser::dialect::GenericDialect;
+    use sqlparser::parser::Parser;
+    let probe = crate::indicators::substitute_placeholders(sql, &|_| Some("0".to_string()))?;
+    let statements = Parser::parse_sql(&GenericDialect {}, &probe).map_err(|e| e.to_string())?;
+    match statements.as_slice() {
+        [sqlparser::ast::Statement::Query(_)] => Ok(()),
+        _ => Err("an indicator must be exactly one SELECT statement".into()),
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn parse_bound(at: &str, key: &str, v: &Option<String>, errors: &mut Vec<String>) -> Option<DateBound> {
+    let v = v.as_ref()?;
+    match v.as_str() {
+        "period.from" => Some(DateBound::PeriodFrom),
+        "period.to" => Some(DateBound::PeriodTo),
+        other => match chrono::NaiveDate::parse_from_str(other, "%Y-%m-%d") {
+            Ok(d) => Some(DateBound::Fixed(d)),
+            Err(_) => {
+                errors.push(format!("{at}: {key} = {other:?}: use \"period.from\", \"period.to\" or a date yyyy-mm-dd"));
+                None
+            }
+        },
+    }
+}
+
+fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Table> {
+    let before = errors.len();
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (i, c) in t.columns.iter().enumerate() {
+        if names.insert(c.name.as_str(), i).is_some() {
+            errors.push(format!("{at}: columns: '{}' is declared twice", c.name));
+        }
+        if !is_snake(&c.name) {
+            errors.push(format!("{at}: columns.{}: name: use lower_snake_case", c.name));
+        }
+    }
+    // Aliases must be unique within a table, or a header cell would be ambiguous.
+    let mut alias_owner: HashMap<String, &str> = HashMap::new();
+    for c in &t.columns {
+        for a in &c.aliases {
+            let k = header_key(a);
+            if let Some(prev) = alias_owner.insert(k.clone(), &c.name)
+                && prev != c.name
+            {
+                errors.push(format!(
+                    "{at}: alias {a:?} of column '{}' is also an alias of column '{prev}'",
+                    c.name
+                ));
+            }
+        }
+    }
+    let mut columns = Vec::new();
+    for c in &t.columns {
+        let cat = format!("{at}: columns.{}", c.name);
+        if let Some(kind) = compile_kind(&cat, c, &names, errors) {
+            let derived = matches!(kind, ColumnKind::Derived { .. });
+            if derived && !c.aliases.is_empty() {
+                errors.push(format!("{cat}: a derived column has no aliases (it is not read from the sheet)"));
+            }
+            if !derived && c.aliases.is_empty() {
+                errors.push(format!("{cat}: aliases: give at least one header spelling"));
+            }
+            columns.push(Column {
+                name: c.name.clone(),
+                label: c.label.clone(),
+                description: c.description.clone(),
+                aliases: c.aliases.clone(),
+                alias_keys: c.aliases.iter().map(|a| header_key(a)).collect(),
+                required: c.required,
+                kind,
+            });
+        }
+    }
+    let unique = match &t.unique {
+        Some(u) => match names.get(u.as_str()) {
+            Some(&i) => Some(i),
+            None => {
+                errors.push(format!("{at}: unique = {u:?}: no such column"));
+                None
+            }
+        },
+        None => None,
+    };
+    let min_header_matches = t.min_header_matches.unwrap_or(2).max(1);
+    if errors.len() > before {
+        return None;
+    }
+    Some(Table { name: t.name.clone(), description: t.description.clone(), grain: t.grain.clone(), unique, min_header_matches, columns })
+}
+
+fn compile_kind(at: &str, c: &ColumnRaw, names: &HashMap<&str, usize>, errors: &mut Vec<String>) -> Option<ColumnKind> {
+    let col_ref = |key: &str, v: &Option<String>, errors: &mut Vec<String>| -> Option<usize> {
+        let v = v.as_ref()?;
+        match names.get(v.as_str()) {
+            Some(&i) => Some(i),
+            None => {
+                errors.push(format!("{at}: {key} = {v:?}: no such column in this table"));
+                None
+            }
+        }
+    };
+    let kind = match c.kind.as_str() {
+        "text" => ColumnKind::Text,
+        "id" => ColumnKind::Id {
+            digits: match c.digits {
+                Some(d) if d > 0 => d,
+                _ => {
+                    errors.push(format!("{at}: type \"id\" needs digits = <width>"));
+                    return None;
+                }
+            },
+            pad_numeric: c.pad_numeric.unwrap_or(0),
+        },
+        "personal_id" => {
+            let birth_date = col_ref("birth_date_column", &c.birth_date_column, errors);
+            let sex = match (col_ref("sex_column", &c.sex_column, errors), &c.sex_values) {
+                (Some(i), Some([m, f])) => Some((i, m.clone(), f.clone())),
+                (Some(_), None) => {
+                    errors.push(format!("{at}: sex_column needs sex_values = [\"<male>\", \"<female>\"]"));
+                    None
+                }
+                _ => None,
+            };
+            ColumnKind::PersonalId { birth_date, sex }
+        }
+        "code" => {
+            let Some(p) = &c.pattern else {
+                errors.push(format!("{at}: type \"code\" needs pattern = \"<regex>\""));
+                return None;
+            };
+            let pattern = match Regex::new(p) {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(format!("{at}: pattern: {e}"));
+                    return None;
+                }
+            };
+            ColumnKind::Code {
+                pattern,
+                uppercase: c.uppercase,
+                remove_spaces: c.remove_spaces,
+                province_chars: c.province_chars.map(|[a, b]| (a, b)),
+            }
+        }
+        "integer" => ColumnKind::Integer,
+        "decimal" => ColumnKind::Decimal,
+        "money" => ColumnKind::Money,
+        "date" => ColumnKind::Date {
+            not_after: parse_bound(at, "not_after", &c.not_after, errors),
+            not_before: parse_bound(at, "not_before", &c.not_before, errors),
+        },
+        "enum" => {
+            let Some(values) = &c.values else {
+                errors.push(format!("{at}: type \"enum\" needs values = {{ canonical = [\"spelling\", …] }}"));
+                return None;
+            };
+            let mut lookup = HashMap::new();
+            for (canon, spellings) in values {
+                for s in spellings.iter().chain(std::iter::once(canon)) {
+                    if let Some(prev) = lookup.insert(value_key(s), canon.clone())
+                        && &prev != canon
+                    {
+                        errors.push(format!("{at}: values: {s:?} maps to both '{prev}' and '{canon}'"));
+                    }
+                }
+            }
+            ColumnKind::Enum { lookup }
+        }
+        "derived" => {
+            let Some(from) = col_ref("from", &c.from, errors) else {
+                if c.from.is_none() {
+                    errors.push(format!("{at}: type \"derived\" needs from = \"<column>\""));
+                }
+                return None;
+            };
+            let mut map = HashMap::new();
+            for (canon, keys) in c.map.iter().flatten() {
+                for k in keys {
+                    if let Some(prev) = map.insert(k.clone(), canon.clone()) {
+                        errors.push(format!("{at}: map: {k:?} maps to both '{prev}' and '{canon}'"));
+                    }
+                }
+            }
+            ColumnKind::Derived { from, chars: c.chars.map(|[a, b]| (a, b)), map, default: c.default.clone() }
+        }
+        other => {
+            errors.push(format!(
+                "{at}: type = {other:?}: use one of text, id, personal_id, code, integer, decimal, money, date, enum, derived"
+            ));
+            return None;
+        }
+    };
+    Some(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_pipelines_compile() {
+        let ps = crate::pipeline::builtin().expect("built-in pipelines compile");
+        assert!(ps.iter().any(|p| p.name == "bhyt"));
+    }
+
+    #[test]
+    fn reports_every_problem_at_once() {
+        let text = r#"
+[pipeline]
+name = "x"
+title = "X"
+[[tables]]
+name = "t"
+grain = "one row per thing"
+unique = "nope"
+[[tables.columns]]
+name = "a"
+label = "A"
+aliases = ["Tên"]
+type = "strange"
+[[tables.columns]]
+name = "b"
+label = "B"
+aliases = ["TÊN"]
+type = "text"
+"#;
+        let errs = compile_pipeline("x.toml", text).unwrap_err();
+        let all = errs.join("\n");
+        assert!(all.contains("unique = \"nope\": no such column"), "{all}");
+        assert!(all.contains("type = \"strange\""), "{all}");
+        assert!(all.contains("alias \"TÊN\" of column 'b' is also an alias of column 'a'"), "{all}");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let text = "[pipeline]\nname = \"x\"\ntitle = \"X\"\ncolour = 1\n";
+        let errs = compile_pipeline("x.toml", text).unwrap_err();
+        assert!(errs[0].contains("colour"), "{errs:?}");
+    }
+}

@@ -1,0 +1,149 @@
+//! Pipeline definitions: what a department's workbooks contain and which
+//! figures the report quotes. A department is a TOML file; this module turns it
+//! into a checked [`Pipeline`] that the other stages trust.
+//!
+//! The four departments of the seed report are compiled into the binary
+//! (`pipelines/*.toml`); a config may point at a folder of its own instead.
+
+mod compile;
+mod raw;
+
+pub use compile::{compile_pipeline, hex as hex_digest, load_dir};
+
+use regex::Regex;
+use std::collections::HashMap;
+
+/// Definitions shipped with the binary, in the order they run.
+pub const BUILTIN: &[(&str, &str)] = &[("pipelines/bhyt.toml", include_str!("../../pipelines/bhyt.toml"))];
+
+/// Compile the built-in definitions.
+pub fn builtin() -> Result<Vec<Pipeline>, Vec<String>> {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (path, text) in BUILTIN {
+        match compile_pipeline(path, text) {
+            Ok(p) => out.push(p),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+#[derive(Debug)]
+pub struct Pipeline {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub source: String,
+    /// A hash of the definition text, so outputs can say which definition made them.
+    pub fingerprint: String,
+    pub tables: Vec<Table>,
+    pub indicators: Vec<Indicator>,
+}
+
+#[derive(Debug)]
+pub struct Table {
+    pub name: String,
+    pub description: String,
+    pub grain: String,
+    pub unique: Option<usize>,
+    pub min_header_matches: usize,
+    pub columns: Vec<Column>,
+}
+
+impl Table {
+    /// Columns read from the sheet (not derived), with their index.
+    pub fn source_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
+        self.columns.iter().enumerate().filter(|(_, c)| !matches!(c.kind, ColumnKind::Derived { .. }))
+    }
+}
+
+#[derive(Debug)]
+pub struct Column {
+    pub name: String,
+    pub label: String,
+    pub description: String,
+    /// The aliases as written, for error messages.
+    pub aliases: Vec<String>,
+    /// The aliases as comparison keys (see `values::text::header_key`).
+    pub alias_keys: Vec<String>,
+    pub required: bool,
+    pub kind: ColumnKind,
+}
+
+/// A date bound: the period's ends are resolved per run, from the config.
+#[derive(Debug, Clone, Copy)]
+pub enum DateBound {
+    PeriodFrom,
+    PeriodTo,
+    Fixed(chrono::NaiveDate),
+}
+
+#[derive(Debug)]
+pub enum ColumnKind {
+    Text,
+    Id {
+        digits: usize,
+        pad_numeric: usize,
+    },
+    PersonalId {
+        birth_date: Option<usize>,
+        sex: Option<(usize, String, String)>,
+    },
+    Code {
+        pattern: Regex,
+        uppercase: bool,
+        remove_spaces: bool,
+        province_chars: Option<(usize, usize)>,
+    },
+    Integer,
+    Decimal,
+    Money,
+    Date {
+        not_after: Option<DateBound>,
+        not_before: Option<DateBound>,
+    },
+    Enum {
+        /// value key (see `values::text::value_key`) -> canonical value
+        lookup: HashMap<String, String>,
+    },
+    Derived {
+        from: usize,
+        chars: Option<(usize, usize)>,
+        map: HashMap<String, String>,
+        default: Option<String>,
+    },
+}
+
+/// The storage type of a column in the normalised tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    Text,
+    Category,
+    Int,
+    Float,
+    Date,
+}
+
+impl ColumnKind {
+    pub fn storage(&self) -> Storage {
+        match self {
+            ColumnKind::Text | ColumnKind::Id { .. } | ColumnKind::PersonalId { .. } | ColumnKind::Code { .. } => {
+                Storage::Text
+            }
+            ColumnKind::Enum { .. } | ColumnKind::Derived { .. } => Storage::Category,
+            ColumnKind::Integer | ColumnKind::Money => Storage::Int,
+            ColumnKind::Decimal => Storage::Float,
+            ColumnKind::Date { .. } => Storage::Date,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Indicator {
+    pub id: String,
+    pub label: String,
+    pub unit: String,
+    pub description: String,
+    pub sql: String,
+}

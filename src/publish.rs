@@ -1,0 +1,127 @@
+//! Writing outputs: Parquet (zstd, full statistics), CSV, JSON. The only stage
+//! that writes files. Each file is written under a temporary name in its
+//! folder and renamed into place, so a reader never opens a half-written file.
+
+use crate::extract::Finding;
+use crate::indicators::{IndicatorValue, plain_number};
+use anyhow::{Context, Result};
+use polars::polars_utils::compression::ZstdLevel;
+use polars::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn temp_for(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
+    std::fs::rename(tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
+}
+
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let tmp = temp_for(path);
+    {
+        let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    finish_atomic(&tmp, path)
+}
+
+pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<u64> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let tmp = temp_for(path);
+    let f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let size = ParquetWriter::new(f)
+        .with_compression(ParquetCompression::Zstd(Some(ZstdLevel::try_new(3)?)))
+        .with_statistics(StatisticsOptions::full())
+        .with_row_group_size(Some(64 * 1024))
+        .finish(df)
+        .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;
+    finish_atomic(&tmp, path)?;
+    Ok(size)
+}
+
+/// RFC 4180 quoting when needed.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+pub fn indicators_csv(values: &[IndicatorValue]) -> String {
+    let mut s = String::from("indicator,value,unit,label,pipeline\n");
+    for v in values {
+        let value = v.value.map(plain_number).unwrap_or_default();
+        s.push_str(&format!(
+            "{},{},{},{},{}\n",
+            csv_field(&v.id),
+            value,
+            csv_field(&v.unit),
+            csv_field(&v.label),
+            csv_field(&v.pipeline)
+        ));
+    }
+    s
+}
+
+pub fn indicators_frame(values: &[IndicatorValue]) -> PolarsResult<DataFrame> {
+    df!(
+        "indicator" => values.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(),
+        "value" => values.iter().map(|v| v.value).collect::<Vec<_>>(),
+        "unit" => values.iter().map(|v| v.unit.as_str()).collect::<Vec<_>>(),
+        "label" => values.iter().map(|v| v.label.as_str()).collect::<Vec<_>>(),
+        "pipeline" => values.iter().map(|v| v.pipeline.as_str()).collect::<Vec<_>>(),
+    )
+}
+
+pub fn findings_frame(findings: &[Finding]) -> PolarsResult<DataFrame> {
+    let s = |f: fn(&Finding) -> &str| findings.iter().map(f).collect::<Vec<&str>>();
+    df!(
+        "pipeline" => s(|f| &f.pipeline),
+        "table" => s(|f| &f.table),
+        "file" => s(|f| &f.file),
+        "sheet" => s(|f| &f.sheet),
+        "row" => findings.iter().map(|f| i64::from(f.row)).collect::<Vec<_>>(),
+        "cell" => s(|f| &f.cell),
+        "column" => s(|f| &f.column),
+        "header" => s(|f| &f.header),
+        "value" => s(|f| &f.value),
+        "severity" => findings.iter().map(|f| match f.severity { crate::extract::Severity::Error => "error", crate::extract::Severity::Warning => "warning" }).collect::<Vec<_>>(),
+        "code" => s(|f| &f.code),
+        "reason" => s(|f| &f.reason),
+        "related" => s(|f| &f.related),
+    )
+}
+
+pub fn findings_csv(findings: &[Finding]) -> String {
+    let mut s = String::from("pipeline,table,file,sheet,row,cell,column,header,value,severity,code,reason,related\n");
+    for f in findings {
+        let sev = match f.severity {
+            crate::extract::Severity::Error => "error",
+            crate::extract::Severity::Warning => "warning",
+        };
+        let fields = [
+            csv_field(&f.pipeline),
+            csv_field(&f.table),
+            csv_field(&f.file),
+            csv_field(&f.sheet),
+            f.row.to_string(),
+            csv_field(&f.cell),
+            csv_field(&f.column),
+            csv_field(&f.header),
+            csv_field(&f.value),
+            sev.to_string(),
+            csv_field(&f.code),
+            csv_field(&f.reason),
+            csv_field(&f.related),
+        ];
+        s.push_str(&fields.join(","));
+        s.push('\n');
+    }
+    s
+}

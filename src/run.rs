@@ -1,0 +1,339 @@
+//! One run: find the workbooks, process them in parallel, settle duplicates
+//! across files in a fixed order, compute indicators, publish. Thin on purpose:
+//! the work lives in `extract`, `indicators` and `publish`.
+
+use crate::config::Config;
+use crate::extract::{FileOutcome, Finding, SheetReport, Severity, process_file};
+use crate::indicators::{self, IndicatorValue};
+use crate::pipeline::Pipeline;
+use crate::publish;
+use crate::table::{SourcedBatch, build_frame};
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Extensions read as workbooks (compared case-insensitively).
+pub const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
+
+#[derive(Debug, Serialize)]
+pub struct IgnoredFile {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileReport {
+    pub pipeline: String,
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub format: Option<crate::ingest::Format>,
+    pub status: &'static str,
+    pub errors: Vec<String>,
+    pub unknown_columns: Vec<String>,
+    pub rows_read: u32,
+    pub accepted: u32,
+    pub rejected: u32,
+    pub skipped: u32,
+    pub warning_rows: u32,
+    pub sheets: Vec<SheetReport>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Totals {
+    pub files: usize,
+    pub files_failed: usize,
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub skipped: u64,
+    pub warning_rows: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TableOutput {
+    pub pipeline: String,
+    pub table: String,
+    pub rows: usize,
+    pub path: String,
+}
+
+/// `run.json`.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub tonghop_version: &'static str,
+    pub started: String,
+    pub finished: String,
+    pub duration_ms: u128,
+    pub config: String,
+    pub commune: String,
+    pub commune_name: String,
+    pub period_from: String,
+    pub period_to: String,
+    pub inbox: String,
+    pub out: String,
+    pub pipelines: Vec<PipelineRef>,
+    pub totals: Totals,
+    pub files: Vec<FileReport>,
+    pub ignored_files: Vec<IgnoredFile>,
+    pub tables: Vec<TableOutput>,
+    pub indicators: Vec<IndicatorValue>,
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PipelineRef {
+    pub name: String,
+    pub source: String,
+    pub fingerprint: String,
+}
+
+fn rel_string(p: &Path) -> String {
+    p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+}
+
+/// Every file under `dir`, recursively, sorted by relative path.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(p),
+                Ok(_) => out.push(p),
+                Err(_) => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Split an inbox into the workbooks of each selected pipeline and the files
+/// that are ignored (with why).
+pub fn discover(inbox: &Path, pipelines: &[&Pipeline]) -> (Vec<(usize, PathBuf, String)>, Vec<IgnoredFile>) {
+    let mut work = Vec::new();
+    let mut ignored = Vec::new();
+    for (pi, p) in pipelines.iter().enumerate() {
+        let dir = inbox.join(&p.name);
+        for path in walk(&dir) {
+            let rel = rel_string(path.strip_prefix(inbox).unwrap_or(&path));
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+            if name.starts_with("~$") {
+                ignored.push(IgnoredFile { path: rel, reason: "Excel owner (lock) file".into() });
+            } else if name.starts_with('.') {
+                ignored.push(IgnoredFile { path: rel, reason: "hidden file".into() });
+            } else if WORKBOOK_EXTENSIONS.contains(&ext.as_str()) {
+                work.push((pi, path, rel));
+            } else {
+                ignored.push(IgnoredFile { path: rel, reason: format!("not a workbook extension ({})", if ext.is_empty() { "none" } else { &ext }) });
+            }
+        }
+    }
+    (work, ignored)
+}
+
+/// Reject later rows whose unique key was already accepted, in file order
+/// (files are already sorted by relative path; sheets and rows in order).
+fn settle_duplicates(pipeline: &Pipeline, outcomes: &mut [&mut FileOutcome]) {
+    for (ti, table) in pipeline.tables.iter().enumerate() {
+        let Some(u) = table.unique else { continue };
+        let label = &table.columns[u].label;
+        let mut first: HashMap<String, (usize, u32, u32)> = HashMap::new();
+        for oi in 0..outcomes.len() {
+            let mut dups: Vec<(usize, (usize, u32, u32))> = Vec::new();
+            {
+                let batch = &outcomes[oi].batches[ti];
+                for i in 0..batch.len() {
+                    let Some(key) = batch.columns[u].text(i) else { continue };
+                    match first.get(key) {
+                        Some(&f) => dups.push((i, f)),
+                        None => {
+                            first.insert(key.to_string(), (oi, batch.sheet[i], batch.row[i]));
+                        }
+                    }
+                }
+            }
+            for (i, (fo, fsheet, frow)) in dups {
+                let (ffile, fsheet_name) = {
+                    let o = &outcomes[fo];
+                    (o.path.clone(), o.sheets[fsheet as usize].name.clone())
+                };
+                let o = &mut *outcomes[oi];
+                let batch = &mut o.batches[ti];
+                batch.keep[i] = false;
+                let (sheet_idx, row) = (batch.sheet[i] as usize, batch.row[i]);
+                let key = batch.columns[u].text(i).unwrap_or_default().to_string();
+                let sheet_name = o.sheets[sheet_idx].name.clone();
+                // The row's warnings belonged to an accepted row; it is a duplicate now.
+                let had_warnings = o.findings.iter().any(|f| f.severity == Severity::Warning && f.sheet == sheet_name && f.row == row);
+                o.findings.retain(|f| !(f.severity == Severity::Warning && f.sheet == sheet_name && f.row == row));
+                let s = &mut o.sheets[sheet_idx];
+                s.accepted -= 1;
+                s.rejected += 1;
+                if had_warnings {
+                    s.warning_rows -= 1;
+                }
+                let file_short = ffile.split_once('/').map(|(_, r)| r).unwrap_or(&ffile).to_string();
+                let same_file = fo == oi;
+                let reason = if same_file {
+                    format!("Trùng {label} với dòng {frow} của sheet {fsheet_name}")
+                } else {
+                    format!("Trùng {label} với dòng {frow} của sheet {fsheet_name} (tệp {file_short})")
+                };
+                let col = u;
+                let header_cell = o.sheets[sheet_idx].columns.get(&table.columns[col].name).cloned().unwrap_or_default();
+                o.findings.push(Finding {
+                    pipeline: pipeline.name.clone(),
+                    table: table.name.clone(),
+                    file: o.path.clone(),
+                    sheet: sheet_name,
+                    row,
+                    cell: if header_cell.is_empty() { String::new() } else { format!("{header_cell}{row}") },
+                    column: table.columns[col].name.clone(),
+                    header: table.columns[col].label.clone(),
+                    value: key,
+                    severity: Severity::Error,
+                    code: "duplicate".into(),
+                    reason,
+                    related: format!("{ffile}!{fsheet_name}!{frow}"),
+                });
+            }
+        }
+    }
+}
+
+pub struct RunOutcome {
+    pub report: RunReport,
+    pub exit_code: i32,
+}
+
+/// Run the selected pipelines over the inbox and publish to `config.out`.
+pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
+    let started_at = chrono::Local::now();
+    let clock = Instant::now();
+    let _span = tracing::info_span!("run", commune = %config.commune.code).entered();
+    let (work, ignored) = discover(&config.inbox, pipelines);
+    for i in &ignored {
+        tracing::info!(stage = "ingest", path = %i.path, reason = %i.reason, "ignored file");
+    }
+    tracing::info!(stage = "ingest", files = work.len(), "processing workbooks");
+    let mut outcomes: Vec<FileOutcome> = work
+        .par_iter()
+        .map(|(pi, abs, rel)| {
+            let _span = tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
+            let o = process_file(pipelines[*pi], abs, rel, &config.period);
+            for e in &o.errors {
+                tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
+            }
+            o
+        })
+        .collect();
+
+    let mut all_indicators = Vec::new();
+    let mut table_outputs = Vec::new();
+    let mut findings: Vec<Finding> = Vec::new();
+    let out = &config.out;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create output folder {}", out.display()))?;
+    for (pi, pipeline) in pipelines.iter().enumerate() {
+        let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
+        let mut mine: Vec<&mut FileOutcome> = outcomes.iter_mut().zip(&work).filter(|(_, w)| w.0 == pi).map(|(o, _)| o).collect();
+        settle_duplicates(pipeline, &mut mine);
+        let names: Vec<Vec<String>> = mine.iter().map(|o| o.sheet_names()).collect();
+        let mut frames = Vec::new();
+        for (ti, table) in pipeline.tables.iter().enumerate() {
+            let sourced: Vec<SourcedBatch<'_>> = mine
+                .iter()
+                .zip(&names)
+                .map(|(o, n)| SourcedBatch { batch: &o.batches[ti], file: &o.path, sheet_names: n })
+                .collect();
+            let mut df = build_frame(table, &sourced).with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
+            let rel = format!(
+                "tables/{}_{}/commune={}/period={}/part-0.parquet",
+                pipeline.name,
+                table.name,
+                config.commune.code,
+                config.period.partition()
+            );
+            publish::write_parquet(&out.join(&rel), &mut df)?;
+            table_outputs.push(TableOutput { pipeline: pipeline.name.clone(), table: table.name.clone(), rows: df.height(), path: rel });
+            frames.push((table.name.clone(), df));
+        }
+        all_indicators.extend(indicators::compute(pipeline, &frames, config));
+        for o in mine.iter_mut() {
+            findings.append(&mut o.findings);
+        }
+    }
+    findings.sort_by(|a, b| (&a.pipeline, &a.file, &a.sheet, a.row, &a.cell).cmp(&(&b.pipeline, &b.file, &b.sheet, b.row, &b.cell)));
+
+    publish::write_bytes(&out.join("indicators.csv"), publish::indicators_csv(&all_indicators).as_bytes())?;
+    publish::write_parquet(&out.join("indicators.parquet"), &mut publish::indicators_frame(&all_indicators)?)?;
+    publish::write_parquet(&out.join("rejects.parquet"), &mut publish::findings_frame(&findings)?)?;
+    publish::write_bytes(&out.join("rejects.csv"), publish::findings_csv(&findings).as_bytes())?;
+
+    let mut totals = Totals::default();
+    let files: Vec<FileReport> = outcomes
+        .into_iter()
+        .map(|o| {
+            let sum = |f: fn(&SheetReport) -> u32| o.sheets.iter().map(f).sum::<u32>();
+            let fr = FileReport {
+                pipeline: o.pipeline.clone(),
+                path: o.path.clone(),
+                sha256: o.sha256.clone(),
+                bytes: o.bytes,
+                format: o.format,
+                status: if o.failed() { "failed" } else { "ok" },
+                errors: o.errors.clone(),
+                unknown_columns: o.unknown_columns.clone(),
+                rows_read: sum(|s| s.rows_read),
+                accepted: sum(|s| s.accepted),
+                rejected: sum(|s| s.rejected),
+                skipped: sum(|s| s.skipped),
+                warning_rows: sum(|s| s.warning_rows),
+                sheets: o.sheets,
+            };
+            totals.files += 1;
+            totals.files_failed += usize::from(fr.status == "failed");
+            totals.rows_read += u64::from(fr.rows_read);
+            totals.accepted += u64::from(fr.accepted);
+            totals.rejected += u64::from(fr.rejected);
+            totals.skipped += u64::from(fr.skipped);
+            totals.warning_rows += u64::from(fr.warning_rows);
+            fr
+        })
+        .collect();
+    let indicator_failed = all_indicators.iter().any(|i| i.error.is_some());
+    let exit_code = if totals.files_failed > 0 || indicator_failed { 1 } else { 0 };
+    let report = RunReport {
+        tonghop_version: env!("CARGO_PKG_VERSION"),
+        started: started_at.to_rfc3339(),
+        finished: chrono::Local::now().to_rfc3339(),
+        duration_ms: clock.elapsed().as_millis(),
+        config: config.path.display().to_string(),
+        commune: config.commune.code.clone(),
+        commune_name: config.commune.name.clone(),
+        period_from: config.period.from.to_string(),
+        period_to: config.period.to.to_string(),
+        inbox: config.inbox.display().to_string(),
+        out: out.display().to_string(),
+        pipelines: pipelines
+            .iter()
+            .map(|p| PipelineRef { name: p.name.clone(), source: p.source.clone(), fingerprint: p.fingerprint.clone() })
+            .collect(),
+        totals,
+        files,
+        ignored_files: ignored,
+        tables: table_outputs,
+        indicators: all_indicators,
+        exit_code,
+    };
+    let json = serde_json::to_vec_pretty(&report)?;
+    publish::write_bytes(&out.join("run.json"), &json)?;
+    Ok(RunOutcome { report, exit_code })
+}

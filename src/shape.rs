@@ -1,0 +1,422 @@
+//! Grid -> table shape: where the header is, which source column holds which
+//! logical column, and what each row below it is (data or one of the kinds of
+//! non-data rows). Pure: no I/O, no value conversion.
+//!
+//! Header detection scores every row of the first [`HEADER_SEARCH_ROWS`] by
+//! how many of a table's columns its cells name (exact match on the
+//! normalised header key), alone and together with the row below it (a
+//! two-row header: a merged group cell "Hạn thẻ" over "Từ ngày" / "Đến ngày").
+//! The best-scoring row wins; ties go to the earlier row.
+
+use crate::ingest::Grid;
+use crate::pipeline::Table;
+use crate::values::text::{clean, header_key, value_key};
+use calamine::Data;
+use std::borrow::Cow;
+
+pub const HEADER_SEARCH_ROWS: u32 = 30;
+
+/// How a table's header was found in a sheet.
+#[derive(Debug, Clone)]
+pub struct HeaderMatch {
+    /// 0-based row of the (first) header row.
+    pub row: u32,
+    /// 1, or 2 for a two-row header.
+    pub height: u32,
+    /// Per logical column of the table: the 0-based source column.
+    pub columns: Vec<Option<u32>>,
+    /// Per logical column: the header text as written in the sheet.
+    pub header_text: Vec<String>,
+    /// How many logical columns matched.
+    pub score: usize,
+    /// Non-empty header cells that matched no column (reported, then ignored).
+    pub unknown: Vec<String>,
+    /// Source columns matched by a second header cell of an already matched column.
+    pub ambiguous: Vec<String>,
+    /// A column-numbering row ("1 2 3", "(1) (2)", "A B 1 2") follows the header.
+    pub numbering_row: bool,
+}
+
+impl HeaderMatch {
+    /// First row that may hold data.
+    pub fn data_start(&self) -> u32 {
+        self.row + self.height + u32::from(self.numbering_row)
+    }
+}
+
+/// The text of a cell as a person sees it, borrowed when it is text.
+pub fn cell_text(d: &Data) -> Cow<'_, str> {
+    match d {
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cow::Borrowed(s.as_str()),
+        Data::Float(f) => Cow::Owned(if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", *f as i64) } else { f.to_string() }),
+        Data::Int(i) => Cow::Owned(i.to_string()),
+        Data::Bool(b) => Cow::Owned(b.to_string()),
+        Data::DateTime(dt) => Cow::Owned(dt.as_f64().to_string()),
+        Data::Error(e) => Cow::Owned(format!("#{e:?}")),
+        Data::Empty => Cow::Borrowed(""),
+    }
+}
+
+pub fn is_empty(d: &Data) -> bool {
+    match d {
+        Data::Empty => true,
+        Data::String(s) => clean(s).is_empty(),
+        _ => false,
+    }
+}
+
+fn match_column(table: &Table, key: &str, taken: &[Option<u32>]) -> Option<usize> {
+    if key.is_empty() {
+        return None;
+    }
+    table
+        .source_columns()
+        .find(|(i, c)| taken[*i].is_none() && c.alias_keys.iter().any(|a| a == key))
+        .map(|(i, _)| i)
+}
+
+fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool) -> HeaderMatch {
+    let width = grid.width();
+    let n = table.columns.len();
+    let mut columns = vec![None; n];
+    let mut header_text = vec![String::new(); n];
+    let mut unknown = Vec::new();
+    let mut ambiguous = Vec::new();
+    for col in 0..width {
+        let top = cell_text(grid.filled(row, col));
+        let top_key = header_key(&top);
+        let (sub, sub_key) = if two_rows {
+            let s = cell_text(grid.filled(row + 1, col)).into_owned();
+            let k = header_key(&s);
+            (s, k)
+        } else {
+            (String::new(), String::new())
+        };
+        // Most specific first: "hạn thẻ từ ngày", then "từ ngày", then "hạn thẻ".
+        let mut candidates: Vec<(String, String)> = Vec::new();
+        if !sub_key.is_empty() && sub_key != top_key {
+            candidates.push((format!("{top_key} {sub_key}").trim().to_string(), format!("{} / {}", clean(&top), clean(&sub))));
+            candidates.push((sub_key.clone(), clean(&sub).into_owned()));
+        }
+        candidates.push((top_key.clone(), clean(&top).into_owned()));
+        let mut matched = false;
+        for (key, shown) in &candidates {
+            if let Some(i) = match_column(table, key, &columns) {
+                columns[i] = Some(col);
+                header_text[i] = shown.clone();
+                matched = true;
+                break;
+            }
+        }
+        if !matched {
+            let already = candidates
+                .iter()
+                .any(|(k, _)| table.source_columns().any(|(_, c)| c.alias_keys.iter().any(|a| a == k)));
+            let shown = candidates.first().map(|(_, s)| s.clone()).unwrap_or_default();
+            if already {
+                ambiguous.push(shown);
+            } else if !shown.is_empty() && !top_key.is_empty() {
+                unknown.push(shown);
+            }
+        }
+    }
+    let score = columns.iter().filter(|c| c.is_some()).count();
+    HeaderMatch { row, height: if two_rows { 2 } else { 1 }, columns, header_text, score, unknown, ambiguous, numbering_row: false }
+}
+
+/// Find `table`'s header in `grid`, or `None` when no row matches at least
+/// `table.min_header_matches` columns.
+pub fn find_header(grid: &Grid, table: &Table) -> Option<HeaderMatch> {
+    let last = grid.height().min(HEADER_SEARCH_ROWS);
+    let mut best: Option<HeaderMatch> = None;
+    for row in 0..last {
+        let single = score_row(grid, table, row, false);
+        let candidate = if row + 1 < grid.height() {
+            let double = score_row(grid, table, row, true);
+            if double.score > single.score { double } else { single }
+        } else {
+            single
+        };
+        if candidate.score > best.as_ref().map_or(0, |b| b.score) {
+            best = Some(candidate);
+        }
+    }
+    let mut best = best.filter(|b| b.score >= table.min_header_matches)?;
+    best.numbering_row = is_numbering_row(grid, best.row + best.height);
+    Some(best)
+}
+
+/// A row of column numbers under a header: every non-empty cell is a short
+/// number or letter, optionally in parentheses, and there are at least two.
+pub fn is_numbering_row(grid: &Grid, row: u32) -> bool {
+    if row >= grid.height() {
+        return false;
+    }
+    let mut n = 0;
+    for col in 0..grid.width() {
+        let d = grid.raw(row, col);
+        let ok = match d {
+            Data::Empty => continue,
+            Data::Float(f) => f.fract() == 0.0 && (0.0..1000.0).contains(f),
+            Data::Int(i) => (0..1000).contains(i),
+            Data::String(s) => {
+                let t = clean(s);
+                let t = t.trim_start_matches('(').trim_end_matches(')');
+                if t.is_empty() {
+                    continue;
+                }
+                (t.len() <= 3 && t.chars().all(|c| c.is_ascii_digit()))
+                    || (t.chars().count() <= 4 && t.chars().all(|c| c.is_ascii_alphabetic()))
+                    || (t.chars().all(|c| c.is_ascii_digit() || "=+-x*/()".contains(c)) && t.len() <= 12)
+            }
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        n += 1;
+    }
+    n >= 2
+}
+
+/// What a sheet row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    /// Above the header: title block, unit line, blank lines.
+    Title,
+    Header,
+    Numbering,
+    Blank,
+    /// "Cộng", "Tổng cộng", "Cộng bản …".
+    Subtotal,
+    /// From the first signature / date line to the end of the sheet.
+    Footer,
+    /// Text but no value in any required column: a section heading or a note.
+    Label,
+    Data,
+}
+
+/// Does this (cleaned, lower-case) cell text open the footer?
+pub fn is_footer_marker(key: &str) -> bool {
+    const STARTS: [&str; 9] = [
+        "người lập biểu",
+        "người lập bảng",
+        "người tổng hợp",
+        "người lập",
+        "tm.",
+        "kt.",
+        "xác nhận",
+        "thủ trưởng đơn vị",
+        "t/m",
+    ];
+    if STARTS.iter().any(|m| key.starts_with(m)) || key == "tm" || key == "kt" {
+        return true;
+    }
+    // "Mường Kim, ngày 19 tháng 6 năm 2026", "ngày … tháng … năm …"
+    match (key.find("ngày"), key.find("tháng"), key.find("năm")) {
+        (Some(a), Some(b), Some(c)) => a < b && b < c,
+        _ => false,
+    }
+}
+
+/// Is this (cleaned, lower-case) cell text a subtotal or total label? A name
+/// such as "Tổng Thị Hoa" is not: "Tổng" is also a family name.
+pub fn is_subtotal_marker(key: &str) -> bool {
+    const EXACT: [&str; 7] = ["cộng", "tổng", "tổng cộng", "tổng số", "toàn xã", "cộng:", "tổng:"];
+    const STARTS: [&str; 11] = [
+        "cộng:",
+        "cộng (",
+        "cộng bản",
+        "cộng thôn",
+        "cộng xóm",
+        "cộng tổ",
+        "cộng nhóm",
+        "cộng phát sinh",
+        "tổng cộng",
+        "tổng số",
+        "toàn xã",
+    ];
+    EXACT.contains(&key) || STARTS.iter().any(|m| key.starts_with(m))
+}
+
+/// Classifies the rows below a header. Footer state carries from row to row.
+pub struct RowClassifier<'a> {
+    grid: &'a Grid,
+    required: Vec<u32>,
+    in_footer: bool,
+}
+
+impl<'a> RowClassifier<'a> {
+    pub fn new(grid: &'a Grid, table: &Table, header: &HeaderMatch) -> Self {
+        let required = table
+            .columns
+            .iter()
+            .zip(&header.columns)
+            .filter(|(c, _)| c.required)
+            .filter_map(|(_, src)| *src)
+            .collect();
+        RowClassifier { grid, required, in_footer: false }
+    }
+
+    pub fn classify(&mut self, row: u32) -> RowKind {
+        if self.in_footer {
+            return RowKind::Footer;
+        }
+        let mut any = false;
+        let mut subtotal = false;
+        for col in 0..self.grid.width() {
+            let d = self.grid.raw(row, col);
+            if is_empty(d) {
+                continue;
+            }
+            any = true;
+            if let Data::String(s) = d {
+                let key = value_key(s);
+                if is_footer_marker(&key) {
+                    self.in_footer = true;
+                    return RowKind::Footer;
+                }
+                subtotal |= is_subtotal_marker(&key);
+            }
+        }
+        if !any {
+            return RowKind::Blank;
+        }
+        if subtotal {
+            return RowKind::Subtotal;
+        }
+        // A heading ("I. BẢN NÀ NGÒ") or a note fills at most one of the
+        // required columns; a person row missing one field still fills the
+        // others and is rejected, not skipped.
+        let filled = self.required.iter().filter(|&&c| !is_empty(self.grid.raw(row, c))).count();
+        let label_limit = if self.required.len() >= 3 { 1 } else { 0 };
+        if !self.required.is_empty() && filled <= label_limit {
+            return RowKind::Label;
+        }
+        RowKind::Data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Dimensions, Range};
+
+    fn table() -> Table {
+        let text = r#"
+[pipeline]
+name = "t"
+title = "T"
+[[tables]]
+name = "people"
+grain = "one row per person"
+[[tables.columns]]
+name = "full_name"
+label = "Họ và tên"
+aliases = ["Họ và tên", "Họ tên"]
+type = "text"
+required = true
+[[tables.columns]]
+name = "birth_date"
+label = "Ngày sinh"
+aliases = ["Ngày sinh"]
+type = "date"
+required = true
+[[tables.columns]]
+name = "valid_from"
+label = "Hạn thẻ từ ngày"
+aliases = ["Hạn thẻ từ ngày", "Từ ngày"]
+type = "date"
+required = true
+[[tables.columns]]
+name = "valid_to"
+label = "Hạn thẻ đến ngày"
+aliases = ["Hạn thẻ đến ngày", "Đến ngày"]
+type = "date"
+"#;
+        crate::pipeline::compile_pipeline("t.toml", text).unwrap().tables.remove(0)
+    }
+
+    fn grid(rows: &[&[&str]], merges: Vec<Dimensions>) -> Grid {
+        let h = rows.len() as u32;
+        let w = rows.iter().map(|r| r.len()).max().unwrap() as u32;
+        let mut r: Range<Data> = Range::new((0, 0), (h - 1, w - 1));
+        for (i, row) in rows.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    r.set_value((i as u32, j as u32), Data::String((*v).into()));
+                }
+            }
+        }
+        Grid::new(r, merges)
+    }
+
+    #[test]
+    fn finds_two_row_header_under_a_title_block_and_skips_numbering() {
+        let g = grid(
+            &[
+                &["UBND XÃ MƯỜNG KIM", "", "", "", ""],
+                &["DANH SÁCH", "", "", "", ""],
+                &["", "", "", "", ""],
+                &["STT", "HỌ VÀ TÊN", "Ngày\nsinh", "Hạn thẻ", ""],
+                &["", "", "", "Từ ngày", "Đến ngày"],
+                &["(1)", "(2)", "(3)", "(4)", "(5)"],
+                &["1", "Lò Văn A", "01/01/1990", "01/01/2026", "31/12/2026"],
+            ],
+            vec![Dimensions::new((0, 0), (0, 4)), Dimensions::new((3, 3), (3, 4)), Dimensions::new((3, 1), (4, 1))],
+        );
+        let h = find_header(&g, &table()).unwrap();
+        assert_eq!((h.row, h.height, h.score), (3, 2, 4));
+        assert_eq!(h.columns, vec![Some(1), Some(2), Some(3), Some(4)]);
+        assert!(h.numbering_row);
+        assert_eq!(h.data_start(), 6);
+        assert_eq!(h.unknown, vec!["STT".to_string()]);
+        assert_eq!(h.header_text[2], "Hạn thẻ / Từ ngày");
+    }
+
+    #[test]
+    fn no_header_when_too_few_columns_match() {
+        let g = grid(&[&["Hướng dẫn điền biểu"], &["Ghi họ và tên đầy đủ"]], vec![]);
+        assert!(find_header(&g, &table()).is_none());
+    }
+
+    #[test]
+    fn row_kinds() {
+        let g = grid(
+            &[
+                &["Họ và tên", "Ngày sinh", "Từ ngày"],
+                &["Lò Văn A", "01/01/1990", "01/01/2026"],
+                &["", "", ""],
+                &["Tổng Thị Hoa", "02/02/1991", "01/01/2026"],
+                &["Cộng bản Pá Khoang", "2", ""],
+                &["I. BẢN NÀ NGÒ", "", ""],
+                &["Lò Văn C", "", "01/01/2026"],
+                &["TỔNG CỘNG", "", ""],
+                &["Mường Kim, ngày 19 tháng 6 năm 2026", "", ""],
+                &["Lò Văn B", "01/01/1990", ""],
+            ],
+            vec![],
+        );
+        let t = table();
+        let h = find_header(&g, &t).unwrap();
+        let mut rc = RowClassifier::new(&g, &t, &h);
+        let kinds: Vec<RowKind> = (h.data_start()..g.height()).map(|r| rc.classify(r)).collect();
+        use RowKind::*;
+        assert_eq!(kinds, vec![Data, Blank, Data, Subtotal, Label, Data, Subtotal, Footer, Footer]);
+    }
+
+    #[test]
+    fn markers() {
+        assert!(is_footer_marker("người lập biểu"));
+        assert!(is_footer_marker("tm. ubnd xã"));
+        assert!(is_footer_marker("kt. chủ tịch"));
+        assert!(is_footer_marker("ngày ... tháng ... năm 2026"));
+        assert!(!is_footer_marker("ngày sinh"));
+        assert!(is_subtotal_marker("cộng"));
+        assert!(is_subtotal_marker("cộng bản pá khoang"));
+        assert!(is_subtotal_marker("tổng số"));
+        assert!(!is_subtotal_marker("tổng thị hoa"));
+        assert!(!is_subtotal_marker("cộng đồng"));
+    }
+}
