@@ -71,14 +71,16 @@ pub enum LogFormat {
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
 }
 
-fn load(config_path: &PathBuf) -> Result<(Config, Vec<Pipeline>), String> {
+fn load(config_path: &std::path::Path) -> Result<(Config, Vec<Pipeline>), String> {
     let config = Config::load(config_path)?;
     let pipelines = match &config.pipelines {
         Some(dir) => pipeline::load_dir(dir),
@@ -145,7 +147,10 @@ fn run_command(args: RunArgs) -> i32 {
     for name in &args.only {
         if !pipelines.iter().any(|p| &p.name == name) {
             let known: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
-            eprintln!("tonghop: --only {name}: no such pipeline (known: {})", known.join(", "));
+            eprintln!(
+                "tonghop: --only {name}: no such pipeline (known: {})",
+                known.join(", ")
+            );
             return EXIT_USAGE;
         }
     }
@@ -153,7 +158,10 @@ fn run_command(args: RunArgs) -> i32 {
         eprintln!("tonghop: inbox {} is not a folder", config.inbox.display());
         return EXIT_USAGE;
     }
-    let selected: Vec<&Pipeline> = pipelines.iter().filter(|p| args.only.is_empty() || args.only.contains(&p.name)).collect();
+    let selected: Vec<&Pipeline> = pipelines
+        .iter()
+        .filter(|p| args.only.is_empty() || args.only.contains(&p.name))
+        .collect();
     std::panic::set_hook(Box::new(|info| {
         tracing::error!(panic = %info, "a reader panicked; the workbook is reported as failed");
     }));
@@ -171,8 +179,16 @@ fn run_command(args: RunArgs) -> i32 {
 
 fn print_summary(r: &crate::run::RunReport) {
     let t = &r.totals;
-    println!("tonghop: xã {} ({}), {} – {}", r.commune_name, r.commune, r.period_from, r.period_to);
-    println!("files: {} read, {} failed, {} ignored", t.files - t.files_failed, t.files_failed, r.ignored_files.len());
+    println!(
+        "tonghop: xã {} ({}), {} – {}",
+        r.commune_name, r.commune, r.period_from, r.period_to
+    );
+    println!(
+        "files: {} read, {} failed, {} ignored",
+        t.files - t.files_failed,
+        t.files_failed,
+        r.ignored_files.len()
+    );
     for f in r.files.iter().filter(|f| f.status == "failed") {
         println!("  FAILED {}: {}", f.path, f.errors.join("; "));
     }
@@ -183,7 +199,10 @@ fn print_summary(r: &crate::run::RunReport) {
     println!("indicators:");
     let w = r.indicators.iter().map(|i| i.id.len()).max().unwrap_or(0);
     for i in &r.indicators {
-        let v = i.value.map(plain_number).unwrap_or_else(|| format!("ERROR: {}", i.error.clone().unwrap_or_default()));
+        let v = i
+            .value
+            .map(plain_number)
+            .unwrap_or_else(|| format!("ERROR: {}", i.error.clone().unwrap_or_default()));
         println!("  {:w$}  {:>10} {}  ({})", i.id, v, i.unit, i.label);
     }
     println!("outputs: {}", r.out);

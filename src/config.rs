@@ -58,7 +58,11 @@ pub struct Period {
 impl Period {
     /// The Hive partition value, ASCII so every reader sees the same text.
     pub fn partition(&self) -> String {
-        format!("{}_{}", self.from.format("%Y-%m-%d"), self.to.format("%Y-%m-%d"))
+        format!(
+            "{}_{}",
+            self.from.format("%Y-%m-%d"),
+            self.to.format("%Y-%m-%d")
+        )
     }
 }
 
@@ -76,26 +80,41 @@ pub struct Config {
 
 fn to_date(key: &str, v: &toml::value::Datetime) -> Result<NaiveDate, String> {
     match (&v.date, &v.time) {
-        (Some(d), None) => NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-            .ok_or_else(|| format!("period.{key}: {v} is not a valid date")),
-        _ => Err(format!("period.{key}: {v}: write a plain date such as 2026-06-19 (no time)")),
+        (Some(d), None) => {
+            NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+                .ok_or_else(|| format!("period.{key}: {v} is not a valid date"))
+        }
+        _ => Err(format!(
+            "period.{key}: {v}: write a plain date such as 2026-06-19 (no time)"
+        )),
     }
 }
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
         Self::parse(path, &text)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Config, String> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
         let mut problems = Vec::new();
         let code = raw.commune.code.trim().to_string();
         if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            problems.push(format!("commune.code = {:?}: expected the 5-digit administrative unit code", raw.commune.code));
+            problems.push(format!(
+                "commune.code = {:?}: expected the 5-digit administrative unit code",
+                raw.commune.code
+            ));
         }
         let from = to_date("from", &raw.period.from);
         let to = to_date("to", &raw.period.to);
@@ -116,7 +135,11 @@ impl Config {
         }
         Ok(Config {
             path: path.to_path_buf(),
-            commune: Commune { code, name: raw.commune.name, province: raw.commune.province },
+            commune: Commune {
+                code,
+                name: raw.commune.name,
+                province: raw.commune.province,
+            },
             inbox: resolve(&raw.run.inbox),
             out: resolve(&raw.run.out),
             pipelines: raw.run.pipelines.as_deref().map(resolve),
@@ -164,7 +187,9 @@ to = 2026-06-19
 
     #[test]
     fn bad_code_and_reversed_period() {
-        let bad = GOOD.replace("\"03637\"", "\"3637\"").replace("from = 2026-01-01", "from = 2026-07-01");
+        let bad = GOOD
+            .replace("\"03637\"", "\"3637\"")
+            .replace("from = 2026-01-01", "from = 2026-07-01");
         let e = Config::parse(Path::new("c.toml"), &bad).unwrap_err();
         assert!(e.contains("5-digit"), "{e}");
         assert!(e.contains("is after"), "{e}");

@@ -148,14 +148,21 @@ pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, period: &Period)
     let bytes = match std::fs::read(abs) {
         Ok(b) => b,
         Err(e) => {
-            out.errors.push(format!("không đọc được tệp / cannot read file: {e}"));
+            out.errors
+                .push(format!("không đọc được tệp / cannot read file: {e}"));
             return out;
         }
     };
     out.bytes = bytes.len() as u64;
     out.sha256 = crate::pipeline::hex_digest(&Sha256::digest(&bytes));
-    let ext = abs.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_workbook(pipeline, bytes, &ext, rel, period, &mut out)));
+    let ext = abs
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_workbook(pipeline, bytes, &ext, rel, period, &mut out)
+    }));
     match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => out.errors.push(e.to_string()),
@@ -165,7 +172,8 @@ pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, period: &Period)
                 .map(String::as_str)
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("panic");
-            out.errors.push(IngestError::Crashed(msg.to_string()).to_string());
+            out.errors
+                .push(IngestError::Crashed(msg.to_string()).to_string());
             // Whatever was half-read from this workbook is not trusted.
             out.batches = pipeline.tables.iter().map(Batch::new).collect();
             out.findings.clear();
@@ -174,10 +182,21 @@ pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, period: &Period)
     out
 }
 
-fn read_workbook(pipeline: &Pipeline, bytes: Vec<u8>, ext: &str, rel: &str, period: &Period, out: &mut FileOutcome) -> Result<(), IngestError> {
+fn read_workbook(
+    pipeline: &Pipeline,
+    bytes: Vec<u8>,
+    ext: &str,
+    rel: &str,
+    period: &Period,
+    out: &mut FileOutcome,
+) -> Result<(), IngestError> {
     let mut wb = ingest::open(bytes, ext)?;
     out.format = Some(wb.format);
-    let infos: Vec<(String, bool, bool)> = wb.sheet_infos.iter().map(|s| (s.name.clone(), s.visible, s.is_worksheet)).collect();
+    let infos: Vec<(String, bool, bool)> = wb
+        .sheet_infos
+        .iter()
+        .map(|s| (s.name.clone(), s.visible, s.is_worksheet))
+        .collect();
     for (sheet_index, (name, visible, is_worksheet)) in infos.into_iter().enumerate() {
         let _span = tracing::debug_span!("sheet", stage = "shape", sheet = %name).entered();
         if !is_worksheet {
@@ -225,12 +244,23 @@ fn best_table<'p>(pipeline: &'p Pipeline, grid: &Grid) -> Option<(usize, &'p Tab
 
 fn display_value(d: &Data) -> String {
     match d {
-        Data::DateTime(_) => d.as_date().map(|x| x.format("%d/%m/%Y").to_string()).unwrap_or_else(|| cell_text(d).into_owned()),
+        Data::DateTime(_) => d
+            .as_date()
+            .map(|x| x.format("%d/%m/%Y").to_string())
+            .unwrap_or_else(|| cell_text(d).into_owned()),
         _ => cell_text(d).into_owned(),
     }
 }
 
-fn read_sheet(pipeline: &Pipeline, grid: &Grid, sheet_index: u32, name: &str, rel: &str, period: &Period, out: &mut FileOutcome) -> SheetReport {
+fn read_sheet(
+    pipeline: &Pipeline,
+    grid: &Grid,
+    sheet_index: u32,
+    name: &str,
+    rel: &str,
+    period: &Period,
+    out: &mut FileOutcome,
+) -> SheetReport {
     let height = grid.height();
     let Some((ti, table, header)) = best_table(pipeline, grid) else {
         let mut r = SheetReport::new(name, SheetStatus::NoTable);
@@ -258,7 +288,9 @@ fn read_sheet(pipeline: &Pipeline, grid: &Grid, sheet_index: u32, name: &str, re
         .columns
         .iter()
         .zip(&header.columns)
-        .filter(|(c, src)| c.required && src.is_none() && !matches!(c.kind, ColumnKind::Derived { .. }))
+        .filter(|(c, src)| {
+            c.required && src.is_none() && !matches!(c.kind, ColumnKind::Derived { .. })
+        })
         .map(|(c, _)| format!("'{}' (đã thử / tried: {})", c.label, c.aliases.join(", ")))
         .collect();
     if !missing.is_empty() {
@@ -274,7 +306,10 @@ fn read_sheet(pipeline: &Pipeline, grid: &Grid, sheet_index: u32, name: &str, re
         return r;
     }
     r.skip(kind_name(RowKind::Title), header.row);
-    r.skip(kind_name(RowKind::Header), header.height.min(height - header.row));
+    r.skip(
+        kind_name(RowKind::Header),
+        header.height.min(height - header.row),
+    );
     if header.numbering_row {
         r.skip(kind_name(RowKind::Numbering), 1);
     }
@@ -298,7 +333,9 @@ fn read_sheet(pipeline: &Pipeline, grid: &Grid, sheet_index: u32, name: &str, re
                 cell: src.map(|s| ingest::a1(row, s)).unwrap_or_default(),
                 column: c.name.clone(),
                 header: header.header_text[col].clone(),
-                value: src.map(|s| display_value(grid.data(row, s))).unwrap_or_default(),
+                value: src
+                    .map(|s| display_value(grid.data(row, s)))
+                    .unwrap_or_default(),
                 severity,
                 code: p.code.to_string(),
                 reason: p.reason,
@@ -341,15 +378,29 @@ type RowResult = (Vec<Value>, Vec<(usize, Problem)>, Vec<(usize, Problem)>);
 
 /// Convert one data row: values per logical column, then errors (reject the
 /// row) and warnings (keep it, flag it).
-pub fn convert_row(table: &Table, grid: &Grid, header: &HeaderMatch, row: u32, period: &Period) -> RowResult {
+pub fn convert_row(
+    table: &Table,
+    grid: &Grid,
+    header: &HeaderMatch,
+    row: u32,
+    period: &Period,
+) -> RowResult {
     let mut values = vec![Value::Null; table.columns.len()];
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     for (i, col) in table.source_columns() {
-        let Some(src) = header.columns[i] else { continue };
+        let Some(src) = header.columns[i] else {
+            continue;
+        };
         match values::convert(grid.data(row, src), col, period) {
             Ok(Value::Null) if col.required => {
-                problems.push((i, Problem::new("missing_value", format!("Thiếu {} (cột bắt buộc)", col.label))));
+                problems.push((
+                    i,
+                    Problem::new(
+                        "missing_value",
+                        format!("Thiếu {} (cột bắt buộc)", col.label),
+                    ),
+                ));
             }
             Ok(v) => values[i] = v,
             Err(p) => problems.push((i, p)),
@@ -375,10 +426,24 @@ fn cross_checks(table: &Table, values: &[Value], warnings: &mut Vec<(usize, Prob
     for (i, col) in table.columns.iter().enumerate() {
         match &col.kind {
             ColumnKind::PersonalId { birth_date, sex } => {
-                let Some(id) = values[i].as_text() else { continue };
-                let Some(decoded) = ident::decode_personal_id(id) else { continue };
+                let Some(id) = values[i].as_text() else {
+                    continue;
+                };
+                let Some(decoded) = ident::decode_personal_id(id) else {
+                    continue;
+                };
                 if !province_known(&id[0..3]) {
-                    warnings.push((i, Problem::new("unknown_province", format!("Mã tỉnh '{}' ở đầu {} không có trong danh mục 63 tỉnh", &id[0..3], col.label))));
+                    warnings.push((
+                        i,
+                        Problem::new(
+                            "unknown_province",
+                            format!(
+                                "Mã tỉnh '{}' ở đầu {} không có trong danh mục 63 tỉnh",
+                                &id[0..3],
+                                col.label
+                            ),
+                        ),
+                    ));
                 }
                 if let Some(b) = birth_date
                     && let Value::Date(d) = values[*b]
@@ -404,24 +469,39 @@ fn cross_checks(table: &Table, values: &[Value], warnings: &mut Vec<(usize, Prob
                         ident::IdSex::Male => male,
                         ident::IdSex::Female => female,
                     };
-                    if v == male || v == female {
-                        if v != expected {
-                            warnings.push((
-                                i,
-                                Problem::new(
-                                    "id_sex_mismatch",
-                                    format!("Giới tính theo {} là '{}', khác cột giới tính '{}'", col.label, expected, v),
+                    if (v == male || v == female) && v != expected {
+                        warnings.push((
+                            i,
+                            Problem::new(
+                                "id_sex_mismatch",
+                                format!(
+                                    "Giới tính theo {} là '{}', khác cột giới tính '{}'",
+                                    col.label, expected, v
                                 ),
-                            ));
-                        }
+                            ),
+                        ));
                     }
                 }
             }
-            ColumnKind::Code { province_chars: Some((a, b)), .. } => {
-                let Some(code) = values[i].as_text() else { continue };
+            ColumnKind::Code {
+                province_chars: Some((a, b)),
+                ..
+            } => {
+                let Some(code) = values[i].as_text() else {
+                    continue;
+                };
                 let piece: String = code.chars().skip(*a).take(b.saturating_sub(*a)).collect();
                 if !province_known(&piece) {
-                    warnings.push((i, Problem::new("unknown_province", format!("Mã tỉnh '{piece}' trong {} không có trong danh mục 63 tỉnh", col.label))));
+                    warnings.push((
+                        i,
+                        Problem::new(
+                            "unknown_province",
+                            format!(
+                                "Mã tỉnh '{piece}' trong {} không có trong danh mục 63 tỉnh",
+                                col.label
+                            ),
+                        ),
+                    ));
                 }
             }
             _ => {}

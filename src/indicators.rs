@@ -20,7 +20,10 @@ pub struct IndicatorValue {
 }
 
 /// Replace `{name}` placeholders using `lookup`. Unknown names are an error.
-pub fn substitute_placeholders(sql: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub fn substitute_placeholders(
+    sql: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(sql.len());
     let mut rest = sql;
     while let Some(open) = rest.find('{') {
@@ -32,7 +35,11 @@ pub fn substitute_placeholders(sql: &str, lookup: &dyn Fn(&str) -> Option<String
         let name = after[..close].trim();
         match lookup(name) {
             Some(v) => out.push_str(&v),
-            None => return Err(format!("unknown placeholder {{{name}}} (use period.from, period.to, commune.code or targets.<key>)")),
+            None => {
+                return Err(format!(
+                    "unknown placeholder {{{name}}} (use period.from, period.to, commune.code or targets.<key>)"
+                ));
+            }
         }
         rest = &after[close + 1..];
     }
@@ -46,14 +53,23 @@ pub fn placeholder(config: &Config, name: &str) -> Option<String> {
         "period.from" => Some(format!("'{}'", config.period.from.format("%Y-%m-%d"))),
         "period.to" => Some(format!("'{}'", config.period.to.format("%Y-%m-%d"))),
         "commune.code" => Some(format!("'{}'", config.commune.code)),
-        _ => name.strip_prefix("targets.").and_then(|k| config.targets.get(k)).map(|v| format!("{v}")),
+        _ => name
+            .strip_prefix("targets.")
+            .and_then(|k| config.targets.get(k))
+            .map(|v| format!("{v}")),
     }
 }
 
 fn first_value(df: &DataFrame) -> Result<Option<f64>, String> {
-    let col = df.columns().first().ok_or("the query returned no columns")?;
+    let col = df
+        .columns()
+        .first()
+        .ok_or("the query returned no columns")?;
     if df.height() != 1 {
-        return Err(format!("the query returned {} rows; an indicator needs exactly one", df.height()));
+        return Err(format!(
+            "the query returned {} rows; an indicator needs exactly one",
+            df.height()
+        ));
     }
     let as_f = col.cast(&DataType::Float64).map_err(|e| e.to_string())?;
     let v = as_f.f64().map_err(|e| e.to_string())?.get(0);
@@ -61,7 +77,11 @@ fn first_value(df: &DataFrame) -> Result<Option<f64>, String> {
 }
 
 /// Run every indicator of `pipeline` over its frames (table name -> frame).
-pub fn compute(pipeline: &Pipeline, frames: &[(String, DataFrame)], config: &Config) -> Vec<IndicatorValue> {
+pub fn compute(
+    pipeline: &Pipeline,
+    frames: &[(String, DataFrame)],
+    config: &Config,
+) -> Vec<IndicatorValue> {
     let mut ctx = SQLContext::new();
     for (name, df) in frames {
         ctx.register(name, df.clone().lazy());
@@ -97,7 +117,11 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, DataFrame)], config: &Con
 
 /// A figure as plain text for CSV: integers without ".0", others at full precision.
 pub fn plain_number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
 }
 
 #[cfg(test)]
@@ -113,7 +137,11 @@ mod tests {
         })
         .unwrap();
         assert_eq!(s, "WHERE d <= '2026-06-19' AND x = 1");
-        assert!(substitute_placeholders("{nope}", &|_| None).unwrap_err().contains("unknown placeholder {nope}"));
+        assert!(
+            substitute_placeholders("{nope}", &|_| None)
+                .unwrap_err()
+                .contains("unknown placeholder {nope}")
+        );
     }
 
     #[test]

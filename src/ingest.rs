@@ -26,7 +26,9 @@ pub enum Format {
 pub enum IngestError {
     #[error("tệp rỗng (0 byte) / empty file")]
     Empty,
-    #[error("tệp được đặt mật khẩu, hãy gỡ mật khẩu rồi gửi lại / workbook is encrypted (password-protected)")]
+    #[error(
+        "tệp được đặt mật khẩu, hãy gỡ mật khẩu rồi gửi lại / workbook is encrypted (password-protected)"
+    )]
     Encrypted,
     #[error("không phải tệp bảng tính ({0}) / not a spreadsheet")]
     NotSpreadsheet(String),
@@ -59,7 +61,10 @@ enum Inner {
 const CFB_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 fn contains_utf16(hay: &[u8], needle: &str) -> bool {
-    let pat: Vec<u8> = needle.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let pat: Vec<u8> = needle
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
     hay.windows(pat.len()).any(|w| w == pat.as_slice())
 }
 
@@ -72,10 +77,16 @@ fn describe_start(bytes: &[u8]) -> String {
         "XML file (perhaps an Excel 2003 XML or flat ODS file, not supported)".into()
     } else if head.starts_with(b"%PDF") {
         "PDF".into()
-    } else if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+    } else if head
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
         "plain text or CSV".into()
     } else {
-        format!("unknown format, first bytes {:02x?}", &head[..head.len().min(8)])
+        format!(
+            "unknown format, first bytes {:02x?}",
+            &head[..head.len().min(8)]
+        )
     }
 }
 
@@ -87,11 +98,19 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
     }
     let corrupt = |e: &dyn std::fmt::Display| IngestError::Corrupt(e.to_string());
     let inner = if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
-        let is_ods = ext == "ods" || bytes.windows(39).take(200).any(|w| w == b"application/vnd.oasis.opendocument.spr");
+        let is_ods = ext == "ods"
+            || bytes
+                .windows(39)
+                .take(200)
+                .any(|w| w == b"application/vnd.oasis.opendocument.spr");
         if is_ods {
-            Inner::Ods(Box::new(Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?))
+            Inner::Ods(Box::new(
+                Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?,
+            ))
         } else if ext == "xlsb" {
-            Inner::Xlsb(Box::new(Xlsb::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?))
+            Inner::Xlsb(Box::new(
+                Xlsb::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?,
+            ))
         } else {
             match Xlsx::new(Cursor::new(bytes.clone())) {
                 Ok(x) => Inner::Xlsx(Box::new(x)),
@@ -109,7 +128,8 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
             Ok(x) => Inner::Xls(Box::new(x)),
             Err(e) => {
                 let msg = e.to_string();
-                if msg.to_lowercase().contains("password") || msg.to_lowercase().contains("encrypt") {
+                if msg.to_lowercase().contains("password") || msg.to_lowercase().contains("encrypt")
+                {
                     return Err(IngestError::Encrypted);
                 }
                 return Err(IngestError::Corrupt(msg));
@@ -132,13 +152,18 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
             is_worksheet: m.typ == SheetType::WorkSheet,
         })
         .collect();
-    Ok(Workbook { format, sheets: inner, sheet_infos })
+    Ok(Workbook {
+        format,
+        sheets: inner,
+        sheet_infos,
+    })
 }
 
 impl Workbook {
     /// Read one sheet's cells and merged regions.
     pub fn grid(&mut self, name: &str) -> Result<Grid, IngestError> {
-        let corrupt = |e: &dyn std::fmt::Display| IngestError::Corrupt(format!("sheet {name:?}: {e}"));
+        let corrupt =
+            |e: &dyn std::fmt::Display| IngestError::Corrupt(format!("sheet {name:?}: {e}"));
         let (range, merges) = match &mut self.sheets {
             Inner::Xlsx(x) => {
                 let r = x.worksheet_range(name).map_err(|e| corrupt(&e))?;
@@ -150,8 +175,14 @@ impl Workbook {
                 let m = x.merge_cells_by_sheet_name(name).unwrap_or_default();
                 (r, m)
             }
-            Inner::Xlsb(x) => (x.worksheet_range(name).map_err(|e| corrupt(&e))?, Vec::new()),
-            Inner::Ods(x) => (x.worksheet_range(name).map_err(|e| corrupt(&e))?, Vec::new()),
+            Inner::Xlsb(x) => (
+                x.worksheet_range(name).map_err(|e| corrupt(&e))?,
+                Vec::new(),
+            ),
+            Inner::Ods(x) => (
+                x.worksheet_range(name).map_err(|e| corrupt(&e))?,
+                Vec::new(),
+            ),
         };
         Ok(Grid::new(range, merges))
     }
@@ -175,7 +206,10 @@ impl Grid {
         for m in merges {
             let vertical = m.start.1 == m.end.1;
             // Guard against absurd regions in broken files (a whole-sheet merge).
-            if (m.end.0.saturating_sub(m.start.0) as u64 + 1) * (m.end.1.saturating_sub(m.start.1) as u64 + 1) > 2_000_000 {
+            if (m.end.0.saturating_sub(m.start.0) as u64 + 1)
+                * (m.end.1.saturating_sub(m.start.1) as u64 + 1)
+                > 2_000_000
+            {
                 continue;
             }
             for r in m.start.0..=m.end.0 {
@@ -186,7 +220,11 @@ impl Grid {
                 }
             }
         }
-        Grid { range, origin, covered }
+        Grid {
+            range,
+            origin,
+            covered,
+        }
     }
 
     /// Rows 0..height() cover every used cell (rows above the first used one are empty).
@@ -204,14 +242,19 @@ impl Grid {
             return &EMPTY;
         }
         self.range
-            .get(((row - self.origin.0) as usize, (col - self.origin.1) as usize))
+            .get((
+                (row - self.origin.0) as usize,
+                (col - self.origin.1) as usize,
+            ))
             .unwrap_or(&EMPTY)
     }
 
     /// The cell with every merged region filled (used for headers).
     pub fn filled(&self, row: u32, col: u32) -> &Data {
         match self.covered.get(&(row, col)) {
-            Some(&(anchor, _)) if matches!(self.raw(row, col), Data::Empty) => self.raw(anchor.0, anchor.1),
+            Some(&(anchor, _)) if matches!(self.raw(row, col), Data::Empty) => {
+                self.raw(anchor.0, anchor.1)
+            }
             _ => self.raw(row, col),
         }
     }
@@ -221,7 +264,9 @@ impl Grid {
     /// across columns does not belong to the columns it covers).
     pub fn data(&self, row: u32, col: u32) -> &Data {
         match self.covered.get(&(row, col)) {
-            Some(&(anchor, true)) if matches!(self.raw(row, col), Data::Empty) => self.raw(anchor.0, anchor.1),
+            Some(&(anchor, true)) if matches!(self.raw(row, col), Data::Empty) => {
+                self.raw(anchor.0, anchor.1)
+            }
             _ => self.raw(row, col),
         }
     }
@@ -266,7 +311,13 @@ mod tests {
         let mut r: Range<Data> = Range::new((0, 0), (3, 2));
         r.set_value((0, 0), Data::String("Hạn thẻ".into()));
         r.set_value((1, 0), Data::String("Pá Khoang".into()));
-        let g = Grid::new(r, vec![Dimensions::new((0, 0), (0, 1)), Dimensions::new((1, 0), (3, 0))]);
+        let g = Grid::new(
+            r,
+            vec![
+                Dimensions::new((0, 0), (0, 1)),
+                Dimensions::new((1, 0), (3, 0)),
+            ],
+        );
         assert_eq!(g.filled(0, 1), &Data::String("Hạn thẻ".into()));
         assert_eq!(g.data(0, 1), &Data::Empty);
         assert_eq!(g.data(3, 0), &Data::String("Pá Khoang".into()));
@@ -281,6 +332,9 @@ mod tests {
             open(b"<html><body><table></table></body></html>".to_vec(), "xls"),
             Err(IngestError::NotSpreadsheet(_))
         ));
-        assert!(matches!(open(b"PK\x03\x04garbage".to_vec(), "xlsx"), Err(IngestError::Corrupt(_))));
+        assert!(matches!(
+            open(b"PK\x03\x04garbage".to_vec(), "xlsx"),
+            Err(IngestError::Corrupt(_))
+        ));
     }
 }

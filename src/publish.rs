@@ -11,7 +11,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn temp_for(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
@@ -21,11 +24,13 @@ fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
 
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let tmp = temp_for(path);
     {
-        let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
         f.write_all(bytes)?;
         f.sync_all()?;
     }
@@ -34,10 +39,12 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 
 pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<u64> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     let tmp = temp_for(path);
-    let f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     let size = ParquetWriter::new(f)
         .with_compression(ParquetCompression::Zstd(Some(ZstdLevel::try_new(3)?)))
         .with_statistics(StatisticsOptions::full())
@@ -50,7 +57,11 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<u64> {
 
 /// RFC 4180 quoting when needed.
 pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 pub fn indicators_csv(values: &[IndicatorValue]) -> String {
@@ -99,7 +110,9 @@ pub fn findings_frame(findings: &[Finding]) -> PolarsResult<DataFrame> {
 }
 
 pub fn findings_csv(findings: &[Finding]) -> String {
-    let mut s = String::from("pipeline,table,file,sheet,row,cell,column,header,value,severity,code,reason,related\n");
+    let mut s = String::from(
+        "pipeline,table,file,sheet,row,cell,column,header,value,severity,code,reason,related\n",
+    );
     for f in findings {
         let sev = match f.severity {
             crate::extract::Severity::Error => "error",

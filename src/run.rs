@@ -3,7 +3,7 @@
 //! the work lives in `extract`, `indicators` and `publish`.
 
 use crate::config::Config;
-use crate::extract::{FileOutcome, Finding, SheetReport, Severity, process_file};
+use crate::extract::{FileOutcome, Finding, Severity, SheetReport, process_file};
 use crate::indicators::{self, IndicatorValue};
 use crate::pipeline::Pipeline;
 use crate::publish;
@@ -92,7 +92,10 @@ pub struct PipelineRef {
 }
 
 fn rel_string(p: &Path) -> String {
-    p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Every file under `dir`, recursively, sorted by relative path.
@@ -100,7 +103,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             match e.file_type() {
@@ -116,23 +121,44 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 /// Split an inbox into the workbooks of each selected pipeline and the files
 /// that are ignored (with why).
-pub fn discover(inbox: &Path, pipelines: &[&Pipeline]) -> (Vec<(usize, PathBuf, String)>, Vec<IgnoredFile>) {
+pub fn discover(
+    inbox: &Path,
+    pipelines: &[&Pipeline],
+) -> (Vec<(usize, PathBuf, String)>, Vec<IgnoredFile>) {
     let mut work = Vec::new();
     let mut ignored = Vec::new();
     for (pi, p) in pipelines.iter().enumerate() {
         let dir = inbox.join(&p.name);
         for path in walk(&dir) {
             let rel = rel_string(path.strip_prefix(inbox).unwrap_or(&path));
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
             if name.starts_with("~$") {
-                ignored.push(IgnoredFile { path: rel, reason: "Excel owner (lock) file".into() });
+                ignored.push(IgnoredFile {
+                    path: rel,
+                    reason: "Excel owner (lock) file".into(),
+                });
             } else if name.starts_with('.') {
-                ignored.push(IgnoredFile { path: rel, reason: "hidden file".into() });
+                ignored.push(IgnoredFile {
+                    path: rel,
+                    reason: "hidden file".into(),
+                });
             } else if WORKBOOK_EXTENSIONS.contains(&ext.as_str()) {
                 work.push((pi, path, rel));
             } else {
-                ignored.push(IgnoredFile { path: rel, reason: format!("not a workbook extension ({})", if ext.is_empty() { "none" } else { &ext }) });
+                ignored.push(IgnoredFile {
+                    path: rel,
+                    reason: format!(
+                        "not a workbook extension ({})",
+                        if ext.is_empty() { "none" } else { &ext }
+                    ),
+                });
             }
         }
     }
@@ -151,7 +177,9 @@ fn settle_duplicates(pipeline: &Pipeline, outcomes: &mut [&mut FileOutcome]) {
             {
                 let batch = &outcomes[oi].batches[ti];
                 for i in 0..batch.len() {
-                    let Some(key) = batch.columns[u].text(i) else { continue };
+                    let Some(key) = batch.columns[u].text(i) else {
+                        continue;
+                    };
                     match first.get(key) {
                         Some(&f) => dups.push((i, f)),
                         None => {
@@ -172,30 +200,48 @@ fn settle_duplicates(pipeline: &Pipeline, outcomes: &mut [&mut FileOutcome]) {
                 let key = batch.columns[u].text(i).unwrap_or_default().to_string();
                 let sheet_name = o.sheets[sheet_idx].name.clone();
                 // The row's warnings belonged to an accepted row; it is a duplicate now.
-                let had_warnings = o.findings.iter().any(|f| f.severity == Severity::Warning && f.sheet == sheet_name && f.row == row);
-                o.findings.retain(|f| !(f.severity == Severity::Warning && f.sheet == sheet_name && f.row == row));
+                let had_warnings = o.findings.iter().any(|f| {
+                    f.severity == Severity::Warning && f.sheet == sheet_name && f.row == row
+                });
+                o.findings.retain(|f| {
+                    !(f.severity == Severity::Warning && f.sheet == sheet_name && f.row == row)
+                });
                 let s = &mut o.sheets[sheet_idx];
                 s.accepted -= 1;
                 s.rejected += 1;
                 if had_warnings {
                     s.warning_rows -= 1;
                 }
-                let file_short = ffile.split_once('/').map(|(_, r)| r).unwrap_or(&ffile).to_string();
+                let file_short = ffile
+                    .split_once('/')
+                    .map(|(_, r)| r)
+                    .unwrap_or(&ffile)
+                    .to_string();
                 let same_file = fo == oi;
                 let reason = if same_file {
                     format!("Trùng {label} với dòng {frow} của sheet {fsheet_name}")
                 } else {
-                    format!("Trùng {label} với dòng {frow} của sheet {fsheet_name} (tệp {file_short})")
+                    format!(
+                        "Trùng {label} với dòng {frow} của sheet {fsheet_name} (tệp {file_short})"
+                    )
                 };
                 let col = u;
-                let header_cell = o.sheets[sheet_idx].columns.get(&table.columns[col].name).cloned().unwrap_or_default();
+                let header_cell = o.sheets[sheet_idx]
+                    .columns
+                    .get(&table.columns[col].name)
+                    .cloned()
+                    .unwrap_or_default();
                 o.findings.push(Finding {
                     pipeline: pipeline.name.clone(),
                     table: table.name.clone(),
                     file: o.path.clone(),
                     sheet: sheet_name,
                     row,
-                    cell: if header_cell.is_empty() { String::new() } else { format!("{header_cell}{row}") },
+                    cell: if header_cell.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{header_cell}{row}")
+                    },
                     column: table.columns[col].name.clone(),
                     header: table.columns[col].label.clone(),
                     value: key,
@@ -227,7 +273,8 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
     let mut outcomes: Vec<FileOutcome> = work
         .par_iter()
         .map(|(pi, abs, rel)| {
-            let _span = tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
+            let _span =
+                tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
             let o = process_file(pipelines[*pi], abs, rel, &config.period);
             for e in &o.errors {
                 tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
@@ -240,10 +287,16 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
     let mut table_outputs = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
     let out = &config.out;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create output folder {}", out.display()))?;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output folder {}", out.display()))?;
     for (pi, pipeline) in pipelines.iter().enumerate() {
         let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
-        let mut mine: Vec<&mut FileOutcome> = outcomes.iter_mut().zip(&work).filter(|(_, w)| w.0 == pi).map(|(o, _)| o).collect();
+        let mut mine: Vec<&mut FileOutcome> = outcomes
+            .iter_mut()
+            .zip(&work)
+            .filter(|(_, w)| w.0 == pi)
+            .map(|(o, _)| o)
+            .collect();
         settle_duplicates(pipeline, &mut mine);
         let names: Vec<Vec<String>> = mine.iter().map(|o| o.sheet_names()).collect();
         let mut frames = Vec::new();
@@ -251,9 +304,14 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
             let sourced: Vec<SourcedBatch<'_>> = mine
                 .iter()
                 .zip(&names)
-                .map(|(o, n)| SourcedBatch { batch: &o.batches[ti], file: &o.path, sheet_names: n })
+                .map(|(o, n)| SourcedBatch {
+                    batch: &o.batches[ti],
+                    file: &o.path,
+                    sheet_names: n,
+                })
                 .collect();
-            let mut df = build_frame(table, &sourced).with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
+            let mut df = build_frame(table, &sourced)
+                .with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
             let rel = format!(
                 "tables/{}_{}/commune={}/period={}/part-0.parquet",
                 pipeline.name,
@@ -262,7 +320,12 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
                 config.period.partition()
             );
             publish::write_parquet(&out.join(&rel), &mut df)?;
-            table_outputs.push(TableOutput { pipeline: pipeline.name.clone(), table: table.name.clone(), rows: df.height(), path: rel });
+            table_outputs.push(TableOutput {
+                pipeline: pipeline.name.clone(),
+                table: table.name.clone(),
+                rows: df.height(),
+                path: rel,
+            });
             frames.push((table.name.clone(), df));
         }
         all_indicators.extend(indicators::compute(pipeline, &frames, config));
@@ -270,12 +333,32 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
             findings.append(&mut o.findings);
         }
     }
-    findings.sort_by(|a, b| (&a.pipeline, &a.file, &a.sheet, a.row, &a.cell).cmp(&(&b.pipeline, &b.file, &b.sheet, b.row, &b.cell)));
+    findings.sort_by(|a, b| {
+        (&a.pipeline, &a.file, &a.sheet, a.row, &a.cell).cmp(&(
+            &b.pipeline,
+            &b.file,
+            &b.sheet,
+            b.row,
+            &b.cell,
+        ))
+    });
 
-    publish::write_bytes(&out.join("indicators.csv"), publish::indicators_csv(&all_indicators).as_bytes())?;
-    publish::write_parquet(&out.join("indicators.parquet"), &mut publish::indicators_frame(&all_indicators)?)?;
-    publish::write_parquet(&out.join("rejects.parquet"), &mut publish::findings_frame(&findings)?)?;
-    publish::write_bytes(&out.join("rejects.csv"), publish::findings_csv(&findings).as_bytes())?;
+    publish::write_bytes(
+        &out.join("indicators.csv"),
+        publish::indicators_csv(&all_indicators).as_bytes(),
+    )?;
+    publish::write_parquet(
+        &out.join("indicators.parquet"),
+        &mut publish::indicators_frame(&all_indicators)?,
+    )?;
+    publish::write_parquet(
+        &out.join("rejects.parquet"),
+        &mut publish::findings_frame(&findings)?,
+    )?;
+    publish::write_bytes(
+        &out.join("rejects.csv"),
+        publish::findings_csv(&findings).as_bytes(),
+    )?;
 
     let mut totals = Totals::default();
     let files: Vec<FileReport> = outcomes
@@ -309,7 +392,11 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
         })
         .collect();
     let indicator_failed = all_indicators.iter().any(|i| i.error.is_some());
-    let exit_code = if totals.files_failed > 0 || indicator_failed { 1 } else { 0 };
+    let exit_code = if totals.files_failed > 0 || indicator_failed {
+        1
+    } else {
+        0
+    };
     let report = RunReport {
         tonghop_version: env!("CARGO_PKG_VERSION"),
         started: started_at.to_rfc3339(),
@@ -324,7 +411,11 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
         out: out.display().to_string(),
         pipelines: pipelines
             .iter()
-            .map(|p| PipelineRef { name: p.name.clone(), source: p.source.clone(), fingerprint: p.fingerprint.clone() })
+            .map(|p| PipelineRef {
+                name: p.name.clone(),
+                source: p.source.clone(),
+                fingerprint: p.fingerprint.clone(),
+            })
             .collect(),
         totals,
         files,

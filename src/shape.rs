@@ -48,7 +48,11 @@ impl HeaderMatch {
 pub fn cell_text(d: &Data) -> Cow<'_, str> {
     match d {
         Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cow::Borrowed(s.as_str()),
-        Data::Float(f) => Cow::Owned(if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", *f as i64) } else { f.to_string() }),
+        Data::Float(f) => Cow::Owned(if f.fract() == 0.0 && f.abs() < 1e15 {
+            format!("{}", *f as i64)
+        } else {
+            f.to_string()
+        }),
         Data::Int(i) => Cow::Owned(i.to_string()),
         Data::Bool(b) => Cow::Owned(b.to_string()),
         Data::DateTime(dt) => Cow::Owned(dt.as_f64().to_string()),
@@ -95,7 +99,10 @@ fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool) -> HeaderMatc
         // Most specific first: "hạn thẻ từ ngày", then "từ ngày", then "hạn thẻ".
         let mut candidates: Vec<(String, String)> = Vec::new();
         if !sub_key.is_empty() && sub_key != top_key {
-            candidates.push((format!("{top_key} {sub_key}").trim().to_string(), format!("{} / {}", clean(&top), clean(&sub))));
+            candidates.push((
+                format!("{top_key} {sub_key}").trim().to_string(),
+                format!("{} / {}", clean(&top), clean(&sub)),
+            ));
             candidates.push((sub_key.clone(), clean(&sub).into_owned()));
         }
         candidates.push((top_key.clone(), clean(&top).into_owned()));
@@ -109,10 +116,15 @@ fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool) -> HeaderMatc
             }
         }
         if !matched {
-            let already = candidates
-                .iter()
-                .any(|(k, _)| table.source_columns().any(|(_, c)| c.alias_keys.iter().any(|a| a == k)));
-            let shown = candidates.first().map(|(_, s)| s.clone()).unwrap_or_default();
+            let already = candidates.iter().any(|(k, _)| {
+                table
+                    .source_columns()
+                    .any(|(_, c)| c.alias_keys.iter().any(|a| a == k))
+            });
+            let shown = candidates
+                .first()
+                .map(|(_, s)| s.clone())
+                .unwrap_or_default();
             if already {
                 ambiguous.push(shown);
             } else if !shown.is_empty() && !top_key.is_empty() {
@@ -121,7 +133,16 @@ fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool) -> HeaderMatc
         }
     }
     let score = columns.iter().filter(|c| c.is_some()).count();
-    HeaderMatch { row, height: if two_rows { 2 } else { 1 }, columns, header_text, score, unknown, ambiguous, numbering_row: false }
+    HeaderMatch {
+        row,
+        height: if two_rows { 2 } else { 1 },
+        columns,
+        header_text,
+        score,
+        unknown,
+        ambiguous,
+        numbering_row: false,
+    }
 }
 
 /// Find `table`'s header in `grid`, or `None` when no row matches at least
@@ -133,7 +154,11 @@ pub fn find_header(grid: &Grid, table: &Table) -> Option<HeaderMatch> {
         let single = score_row(grid, table, row, false);
         let candidate = if row + 1 < grid.height() {
             let double = score_row(grid, table, row, true);
-            if double.score > single.score { double } else { single }
+            if double.score > single.score {
+                double
+            } else {
+                single
+            }
         } else {
             single
         };
@@ -167,7 +192,10 @@ pub fn is_numbering_row(grid: &Grid, row: u32) -> bool {
                 }
                 (t.len() <= 3 && t.chars().all(|c| c.is_ascii_digit()))
                     || (t.chars().count() <= 4 && t.chars().all(|c| c.is_ascii_alphabetic()))
-                    || (t.chars().all(|c| c.is_ascii_digit() || "=+-x*/()".contains(c)) && t.len() <= 12)
+                    || (t
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || "=+-x*/()".contains(c))
+                        && t.len() <= 12)
             }
             _ => false,
         };
@@ -223,7 +251,15 @@ pub fn is_footer_marker(key: &str) -> bool {
 /// Is this (cleaned, lower-case) cell text a subtotal or total label? A name
 /// such as "Tổng Thị Hoa" is not: "Tổng" is also a family name.
 pub fn is_subtotal_marker(key: &str) -> bool {
-    const EXACT: [&str; 7] = ["cộng", "tổng", "tổng cộng", "tổng số", "toàn xã", "cộng:", "tổng:"];
+    const EXACT: [&str; 7] = [
+        "cộng",
+        "tổng",
+        "tổng cộng",
+        "tổng số",
+        "toàn xã",
+        "cộng:",
+        "tổng:",
+    ];
     const STARTS: [&str; 11] = [
         "cộng:",
         "cộng (",
@@ -256,7 +292,11 @@ impl<'a> RowClassifier<'a> {
             .filter(|(c, _)| c.required)
             .filter_map(|(_, src)| *src)
             .collect();
-        RowClassifier { grid, required, in_footer: false }
+        RowClassifier {
+            grid,
+            required,
+            in_footer: false,
+        }
     }
 
     pub fn classify(&mut self, row: u32) -> RowKind {
@@ -289,7 +329,11 @@ impl<'a> RowClassifier<'a> {
         // A heading ("I. BẢN NÀ NGÒ") or a note fills at most one of the
         // required columns; a person row missing one field still fills the
         // others and is rejected, not skipped.
-        let filled = self.required.iter().filter(|&&c| !is_empty(self.grid.raw(row, c))).count();
+        let filled = self
+            .required
+            .iter()
+            .filter(|&&c| !is_empty(self.grid.raw(row, c)))
+            .count();
         let label_limit = if self.required.len() >= 3 { 1 } else { 0 };
         if !self.required.is_empty() && filled <= label_limit {
             return RowKind::Label;
@@ -335,7 +379,10 @@ label = "Hạn thẻ đến ngày"
 aliases = ["Hạn thẻ đến ngày", "Đến ngày"]
 type = "date"
 "#;
-        crate::pipeline::compile_pipeline("t.toml", text).unwrap().tables.remove(0)
+        crate::pipeline::compile_pipeline("t.toml", text)
+            .unwrap()
+            .tables
+            .remove(0)
     }
 
     fn grid(rows: &[&[&str]], merges: Vec<Dimensions>) -> Grid {
@@ -364,7 +411,11 @@ type = "date"
                 &["(1)", "(2)", "(3)", "(4)", "(5)"],
                 &["1", "Lò Văn A", "01/01/1990", "01/01/2026", "31/12/2026"],
             ],
-            vec![Dimensions::new((0, 0), (0, 4)), Dimensions::new((3, 3), (3, 4)), Dimensions::new((3, 1), (4, 1))],
+            vec![
+                Dimensions::new((0, 0), (0, 4)),
+                Dimensions::new((3, 3), (3, 4)),
+                Dimensions::new((3, 1), (4, 1)),
+            ],
         );
         let h = find_header(&g, &table()).unwrap();
         assert_eq!((h.row, h.height, h.score), (3, 2, 4));
@@ -377,7 +428,10 @@ type = "date"
 
     #[test]
     fn no_header_when_too_few_columns_match() {
-        let g = grid(&[&["Hướng dẫn điền biểu"], &["Ghi họ và tên đầy đủ"]], vec![]);
+        let g = grid(
+            &[&["Hướng dẫn điền biểu"], &["Ghi họ và tên đầy đủ"]],
+            vec![],
+        );
         assert!(find_header(&g, &table()).is_none());
     }
 
@@ -401,9 +455,16 @@ type = "date"
         let t = table();
         let h = find_header(&g, &t).unwrap();
         let mut rc = RowClassifier::new(&g, &t, &h);
-        let kinds: Vec<RowKind> = (h.data_start()..g.height()).map(|r| rc.classify(r)).collect();
+        let kinds: Vec<RowKind> = (h.data_start()..g.height())
+            .map(|r| rc.classify(r))
+            .collect();
         use RowKind::*;
-        assert_eq!(kinds, vec![Data, Blank, Data, Subtotal, Label, Data, Subtotal, Footer, Footer]);
+        assert_eq!(
+            kinds,
+            vec![
+                Data, Blank, Data, Subtotal, Label, Data, Subtotal, Footer, Footer
+            ]
+        );
     }
 
     #[test]

@@ -61,7 +61,11 @@ pub struct Batch {
 impl Batch {
     pub fn new(table: &Table) -> Batch {
         Batch {
-            columns: table.columns.iter().map(|c| ColumnData::new(c.kind.storage())).collect(),
+            columns: table
+                .columns
+                .iter()
+                .map(|c| ColumnData::new(c.kind.storage()))
+                .collect(),
             sheet: Vec::new(),
             row: Vec::new(),
             keep: Vec::new(),
@@ -102,7 +106,10 @@ fn days(d: NaiveDate) -> i32 {
 /// the order given. Columns: the logical columns in declared order, then
 /// `source_file`, `source_sheet`, `source_row`.
 pub fn build_frame(table: &Table, batches: &[SourcedBatch<'_>]) -> PolarsResult<DataFrame> {
-    let total: usize = batches.iter().map(|b| b.batch.keep.iter().filter(|k| **k).count()).sum();
+    let total: usize = batches
+        .iter()
+        .map(|b| b.batch.keep.iter().filter(|k| **k).count())
+        .sum();
     let mut out: Vec<Column> = Vec::with_capacity(table.columns.len() + 3);
     for (ci, col) in table.columns.iter().enumerate() {
         let name = PlSmallStr::from(col.name.as_str());
@@ -111,7 +118,12 @@ pub fn build_frame(table: &Table, batches: &[SourcedBatch<'_>]) -> PolarsResult<
                 let mut v: Vec<Option<&str>> = Vec::with_capacity(total);
                 for sb in batches {
                     if let ColumnData::Text(c) = &sb.batch.columns[ci] {
-                        v.extend(c.iter().zip(&sb.batch.keep).filter(|(_, k)| **k).map(|(x, _)| x.as_deref()));
+                        v.extend(
+                            c.iter()
+                                .zip(&sb.batch.keep)
+                                .filter(|(_, k)| **k)
+                                .map(|(x, _)| x.as_deref()),
+                        );
                     }
                 }
                 let s = Series::new(name, v);
@@ -125,7 +137,12 @@ pub fn build_frame(table: &Table, batches: &[SourcedBatch<'_>]) -> PolarsResult<
                 let mut v: Vec<Option<i64>> = Vec::with_capacity(total);
                 for sb in batches {
                     if let ColumnData::Int(c) = &sb.batch.columns[ci] {
-                        v.extend(c.iter().zip(&sb.batch.keep).filter(|(_, k)| **k).map(|(x, _)| *x));
+                        v.extend(
+                            c.iter()
+                                .zip(&sb.batch.keep)
+                                .filter(|(_, k)| **k)
+                                .map(|(x, _)| *x),
+                        );
                     }
                 }
                 Series::new(name, v)
@@ -134,7 +151,12 @@ pub fn build_frame(table: &Table, batches: &[SourcedBatch<'_>]) -> PolarsResult<
                 let mut v: Vec<Option<f64>> = Vec::with_capacity(total);
                 for sb in batches {
                     if let ColumnData::Float(c) = &sb.batch.columns[ci] {
-                        v.extend(c.iter().zip(&sb.batch.keep).filter(|(_, k)| **k).map(|(x, _)| *x));
+                        v.extend(
+                            c.iter()
+                                .zip(&sb.batch.keep)
+                                .filter(|(_, k)| **k)
+                                .map(|(x, _)| *x),
+                        );
                     }
                 }
                 Series::new(name, v)
@@ -143,7 +165,12 @@ pub fn build_frame(table: &Table, batches: &[SourcedBatch<'_>]) -> PolarsResult<
                 let mut v: Vec<Option<i32>> = Vec::with_capacity(total);
                 for sb in batches {
                     if let ColumnData::Date(c) = &sb.batch.columns[ci] {
-                        v.extend(c.iter().zip(&sb.batch.keep).filter(|(_, k)| **k).map(|(x, _)| x.map(days)));
+                        v.extend(
+                            c.iter()
+                                .zip(&sb.batch.keep)
+                                .filter(|(_, k)| **k)
+                                .map(|(x, _)| x.map(days)),
+                        );
                     }
                 }
                 Series::new(name, v).cast(&DataType::Date)?

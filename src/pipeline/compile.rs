@@ -16,11 +16,19 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Pipeline>, Vec<String>> {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "toml"))
             .collect(),
-        Err(e) => return Err(vec![format!("{}: cannot read pipeline folder: {e}", dir.display())]),
+        Err(e) => {
+            return Err(vec![format!(
+                "{}: cannot read pipeline folder: {e}",
+                dir.display()
+            )]);
+        }
     };
     paths.sort();
     if paths.is_empty() {
-        return Err(vec![format!("{}: no pipeline files (*.toml) found", dir.display())]);
+        return Err(vec![format!(
+            "{}: no pipeline files (*.toml) found",
+            dir.display()
+        )]);
     }
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -36,15 +44,24 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Pipeline>, Vec<String>> {
     let mut seen = HashSet::new();
     for p in &out {
         if !seen.insert(p.name.clone()) {
-            errors.push(format!("{}: pipeline name '{}' is defined twice", dir.display(), p.name));
+            errors.push(format!(
+                "{}: pipeline name '{}' is defined twice",
+                dir.display(),
+                p.name
+            ));
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 fn is_snake(s: &str) -> bool {
     !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && s.as_bytes()[0].is_ascii_lowercase()
 }
 
@@ -54,10 +71,14 @@ pub fn compile_pipeline(origin: &str, text: &str) -> Result<Pipeline, Vec<String
     let mut errors = Vec::new();
     let name = raw.pipeline.name.clone();
     if !is_snake(&name) {
-        errors.push(format!("{origin}: pipeline.name = {name:?}: use lower_snake_case"));
+        errors.push(format!(
+            "{origin}: pipeline.name = {name:?}: use lower_snake_case"
+        ));
     }
     if raw.tables.is_empty() {
-        errors.push(format!("{origin}: [[tables]]: a pipeline needs at least one table"));
+        errors.push(format!(
+            "{origin}: [[tables]]: a pipeline needs at least one table"
+        ));
     }
     let mut tables = Vec::new();
     let mut table_names = HashSet::new();
@@ -100,7 +121,15 @@ pub fn compile_pipeline(origin: &str, text: &str) -> Result<Pipeline, Vec<String
         return Err(errors);
     }
     let fingerprint = hex(&Sha256::digest(text.as_bytes()));
-    Ok(Pipeline { name, title: raw.pipeline.title, description: raw.pipeline.description, source: origin.to_string(), fingerprint, tables, indicators })
+    Ok(Pipeline {
+        name,
+        title: raw.pipeline.title,
+        description: raw.pipeline.description,
+        source: origin.to_string(),
+        fingerprint,
+        tables,
+        indicators,
+    })
 }
 
 /// A statement-level parse check. Placeholders like `{period.to}` are
@@ -125,7 +154,12 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn parse_bound(at: &str, key: &str, v: &Option<String>, errors: &mut Vec<String>) -> Option<DateBound> {
+fn parse_bound(
+    at: &str,
+    key: &str,
+    v: &Option<String>,
+    errors: &mut Vec<String>,
+) -> Option<DateBound> {
     let v = v.as_ref()?;
     match v.as_str() {
         "period.from" => Some(DateBound::PeriodFrom),
@@ -148,7 +182,10 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
             errors.push(format!("{at}: columns: '{}' is declared twice", c.name));
         }
         if !is_snake(&c.name) {
-            errors.push(format!("{at}: columns.{}: name: use lower_snake_case", c.name));
+            errors.push(format!(
+                "{at}: columns.{}: name: use lower_snake_case",
+                c.name
+            ));
         }
     }
     // Aliases must be unique within a table, or a header cell would be ambiguous.
@@ -172,7 +209,9 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
         if let Some(kind) = compile_kind(&cat, c, &names, errors) {
             let derived = matches!(kind, ColumnKind::Derived { .. });
             if derived && !c.aliases.is_empty() {
-                errors.push(format!("{cat}: a derived column has no aliases (it is not read from the sheet)"));
+                errors.push(format!(
+                    "{cat}: a derived column has no aliases (it is not read from the sheet)"
+                ));
             }
             if !derived && c.aliases.is_empty() {
                 errors.push(format!("{cat}: aliases: give at least one header spelling"));
@@ -202,10 +241,22 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
     if errors.len() > before {
         return None;
     }
-    Some(Table { name: t.name.clone(), description: t.description.clone(), grain: t.grain.clone(), unique, min_header_matches, columns })
+    Some(Table {
+        name: t.name.clone(),
+        description: t.description.clone(),
+        grain: t.grain.clone(),
+        unique,
+        min_header_matches,
+        columns,
+    })
 }
 
-fn compile_kind(at: &str, c: &ColumnRaw, names: &HashMap<&str, usize>, errors: &mut Vec<String>) -> Option<ColumnKind> {
+fn compile_kind(
+    at: &str,
+    c: &ColumnRaw,
+    names: &HashMap<&str, usize>,
+    errors: &mut Vec<String>,
+) -> Option<ColumnKind> {
     let col_ref = |key: &str, v: &Option<String>, errors: &mut Vec<String>| -> Option<usize> {
         let v = v.as_ref()?;
         match names.get(v.as_str()) {
@@ -233,7 +284,9 @@ fn compile_kind(at: &str, c: &ColumnRaw, names: &HashMap<&str, usize>, errors: &
             let sex = match (col_ref("sex_column", &c.sex_column, errors), &c.sex_values) {
                 (Some(i), Some([m, f])) => Some((i, m.clone(), f.clone())),
                 (Some(_), None) => {
-                    errors.push(format!("{at}: sex_column needs sex_values = [\"<male>\", \"<female>\"]"));
+                    errors.push(format!(
+                        "{at}: sex_column needs sex_values = [\"<male>\", \"<female>\"]"
+                    ));
                     None
                 }
                 _ => None,
@@ -268,7 +321,9 @@ fn compile_kind(at: &str, c: &ColumnRaw, names: &HashMap<&str, usize>, errors: &
         },
         "enum" => {
             let Some(values) = &c.values else {
-                errors.push(format!("{at}: type \"enum\" needs values = {{ canonical = [\"spelling\", …] }}"));
+                errors.push(format!(
+                    "{at}: type \"enum\" needs values = {{ canonical = [\"spelling\", …] }}"
+                ));
                 return None;
             };
             let mut lookup = HashMap::new();
@@ -277,7 +332,9 @@ fn compile_kind(at: &str, c: &ColumnRaw, names: &HashMap<&str, usize>, errors: &
                     if let Some(prev) = lookup.insert(value_key(s), canon.clone())
                         && &prev != canon
                     {
-                        errors.push(format!("{at}: values: {s:?} maps to both '{prev}' and '{canon}'"));
+                        errors.push(format!(
+                            "{at}: values: {s:?} maps to both '{prev}' and '{canon}'"
+                        ));
                     }
                 }
             }
@@ -294,11 +351,18 @@ fn compile_kind(at: &str, c: &ColumnRaw, names: &HashMap<&str, usize>, errors: &
             for (canon, keys) in c.map.iter().flatten() {
                 for k in keys {
                     if let Some(prev) = map.insert(k.clone(), canon.clone()) {
-                        errors.push(format!("{at}: map: {k:?} maps to both '{prev}' and '{canon}'"));
+                        errors.push(format!(
+                            "{at}: map: {k:?} maps to both '{prev}' and '{canon}'"
+                        ));
                     }
                 }
             }
-            ColumnKind::Derived { from, chars: c.chars.map(|[a, b]| (a, b)), map, default: c.default.clone() }
+            ColumnKind::Derived {
+                from,
+                chars: c.chars.map(|[a, b]| (a, b)),
+                map,
+                default: c.default.clone(),
+            }
         }
         other => {
             errors.push(format!(
@@ -345,7 +409,10 @@ type = "text"
         let all = errs.join("\n");
         assert!(all.contains("unique = \"nope\": no such column"), "{all}");
         assert!(all.contains("type = \"strange\""), "{all}");
-        assert!(all.contains("alias \"TÊN\" of column 'b' is also an alias of column 'a'"), "{all}");
+        assert!(
+            all.contains("alias \"TÊN\" of column 'b' is also an alias of column 'a'"),
+            "{all}"
+        );
     }
 
     #[test]

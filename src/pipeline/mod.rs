@@ -14,7 +14,10 @@ use regex::Regex;
 use std::collections::HashMap;
 
 /// Definitions shipped with the binary, in the order they run.
-pub const BUILTIN: &[(&str, &str)] = &[("pipelines/bhyt.toml", include_str!("../../pipelines/bhyt.toml"))];
+pub const BUILTIN: &[(&str, &str)] = &[(
+    "pipelines/bhyt.toml",
+    include_str!("../../pipelines/bhyt.toml"),
+)];
 
 /// Compile the built-in definitions.
 pub fn builtin() -> Result<Vec<Pipeline>, Vec<String>> {
@@ -26,7 +29,11 @@ pub fn builtin() -> Result<Vec<Pipeline>, Vec<String>> {
             Err(mut e) => errors.append(&mut e),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 #[derive(Debug)]
@@ -54,7 +61,10 @@ pub struct Table {
 impl Table {
     /// Columns read from the sheet (not derived), with their index.
     pub fn source_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
-        self.columns.iter().enumerate().filter(|(_, c)| !matches!(c.kind, ColumnKind::Derived { .. }))
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !matches!(c.kind, ColumnKind::Derived { .. }))
     }
 }
 
@@ -128,9 +138,10 @@ pub enum Storage {
 impl ColumnKind {
     pub fn storage(&self) -> Storage {
         match self {
-            ColumnKind::Text | ColumnKind::Id { .. } | ColumnKind::PersonalId { .. } | ColumnKind::Code { .. } => {
-                Storage::Text
-            }
+            ColumnKind::Text
+            | ColumnKind::Id { .. }
+            | ColumnKind::PersonalId { .. }
+            | ColumnKind::Code { .. } => Storage::Text,
             ColumnKind::Enum { .. } | ColumnKind::Derived { .. } => Storage::Category,
             ColumnKind::Integer | ColumnKind::Money => Storage::Int,
             ColumnKind::Decimal => Storage::Float,

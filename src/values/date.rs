@@ -18,7 +18,11 @@ pub fn parse_date_text(raw: &str) -> Option<NaiveDate> {
         .find(|p| !p.is_empty())?;
     let sep = date_part.chars().find(|c| matches!(c, '/' | '-' | '.'))?;
     let parts: Vec<&str> = date_part.split(sep).collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let n = |p: &str| p.parse::<u32>().ok();
@@ -82,7 +86,16 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_date() {
-        for s in ["1985", "31/02/1990", "15/13/2026", "15/01/26", "2026/01/15", "abc", "", "1/2/3/2026"] {
+        for s in [
+            "1985",
+            "31/02/1990",
+            "15/13/2026",
+            "15/01/26",
+            "2026/01/15",
+            "abc",
+            "",
+            "1/2/3/2026",
+        ] {
             assert_eq!(parse_date_text(s), None, "{s:?}");
         }
     }

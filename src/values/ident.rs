@@ -12,7 +12,9 @@ use chrono::{Datelike, NaiveDate};
 /// dots and hyphens.
 pub fn strip_separators(raw: &str) -> String {
     raw.chars()
-        .filter(|c| !(c.is_whitespace() || matches!(c, '.' | '-' | '\u{00A0}' | '\u{200B}' | '\u{FEFF}')))
+        .filter(|c| {
+            !(c.is_whitespace() || matches!(c, '.' | '-' | '\u{00A0}' | '\u{200B}' | '\u{FEFF}'))
+        })
         .collect()
 }
 
@@ -26,7 +28,12 @@ pub enum IdError {
 /// Clean a digit identifier of `width` digits. `numeric_cell` says the value
 /// came from a number cell, whose lost leading zeros may be restored: up to
 /// `pad_numeric` missing digits are added back.
-pub fn clean_digits(raw: &str, width: usize, numeric_cell: bool, pad_numeric: usize) -> Result<String, IdError> {
+pub fn clean_digits(
+    raw: &str,
+    width: usize,
+    numeric_cell: bool,
+    pad_numeric: usize,
+) -> Result<String, IdError> {
     let s = strip_separators(raw);
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(IdError::NotDigits);
@@ -44,9 +51,9 @@ pub fn clean_digits(raw: &str, width: usize, numeric_cell: bool, pad_numeric: us
 /// digits of personal IDs (and, as their last two digits, in BHYT card codes).
 /// IDs keep their prefix after the 2025 merger, so this list stays valid.
 pub const PROVINCE_CODES: [u16; 63] = [
-    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37, 38, 40, 42, 44, 45,
-    46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77, 79, 80, 82, 83, 84, 86, 87, 89, 91,
-    92, 93, 94, 95, 96,
+    1, 2, 4, 6, 8, 10, 11, 12, 14, 15, 17, 19, 20, 22, 24, 25, 26, 27, 30, 31, 33, 34, 35, 36, 37,
+    38, 40, 42, 44, 45, 46, 48, 49, 51, 52, 54, 56, 58, 60, 62, 64, 66, 67, 68, 70, 72, 74, 75, 77,
+    79, 80, 82, 83, 84, 86, 87, 89, 91, 92, 93, 94, 95, 96,
 ];
 
 pub fn is_province_code(code: u16) -> bool {
@@ -78,7 +85,11 @@ pub fn decode_personal_id(id: &str) -> Option<PersonalId> {
     let yy: i32 = id[4..6].parse().ok()?;
     Some(PersonalId {
         province,
-        sex: if g % 2 == 0 { IdSex::Male } else { IdSex::Female },
+        sex: if g % 2 == 0 {
+            IdSex::Male
+        } else {
+            IdSex::Female
+        },
         birth_year: 1900 + 100 * (g / 2) + yy,
     })
 }
@@ -94,20 +105,38 @@ mod tests {
 
     #[test]
     fn restores_lost_zero_only_for_numeric_cells() {
-        assert_eq!(clean_digits("12190123456", 12, true, 1).unwrap(), "012190123456");
+        assert_eq!(
+            clean_digits("12190123456", 12, true, 1).unwrap(),
+            "012190123456"
+        );
         assert_eq!(
             clean_digits("12190123456", 12, false, 1),
             Err(IdError::WrongLength { found: 11 })
         );
-        assert_eq!(clean_digits("012 190 123 456", 12, false, 1).unwrap(), "012190123456");
-        assert_eq!(clean_digits("012.190.123.456", 12, false, 1).unwrap(), "012190123456");
-        assert_eq!(clean_digits("012-190-123-456", 12, false, 1).unwrap(), "012190123456");
-        assert_eq!(clean_digits("01219012345A", 12, false, 1), Err(IdError::NotDigits));
+        assert_eq!(
+            clean_digits("012 190 123 456", 12, false, 1).unwrap(),
+            "012190123456"
+        );
+        assert_eq!(
+            clean_digits("012.190.123.456", 12, false, 1).unwrap(),
+            "012190123456"
+        );
+        assert_eq!(
+            clean_digits("012-190-123-456", 12, false, 1).unwrap(),
+            "012190123456"
+        );
+        assert_eq!(
+            clean_digits("01219012345A", 12, false, 1),
+            Err(IdError::NotDigits)
+        );
         assert_eq!(
             clean_digits("0121901234567", 12, false, 1),
             Err(IdError::WrongLength { found: 13 })
         );
-        assert_eq!(clean_digits("1219012345", 12, true, 1), Err(IdError::WrongLength { found: 10 }));
+        assert_eq!(
+            clean_digits("1219012345", 12, true, 1),
+            Err(IdError::WrongLength { found: 10 })
+        );
     }
 
     #[test]

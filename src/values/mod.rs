@@ -44,7 +44,10 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(code: &'static str, reason: impl Into<String>) -> Problem {
-        Problem { code, reason: reason.into() }
+        Problem {
+            code,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -68,18 +71,32 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
         return Ok(Value::Null);
     }
     if let Data::Error(e) = cell {
-        return Err(Problem::new("formula_error", format!("Ô có lỗi công thức ({e:?}), không có giá trị")));
+        return Err(Problem::new(
+            "formula_error",
+            format!("Ô có lỗi công thức ({e:?}), không có giá trị"),
+        ));
     }
     let shown = cell_text(cell);
     let numeric_cell = matches!(cell, Data::Float(_) | Data::Int(_));
     match &column.kind {
         ColumnKind::Text => Ok(Value::Text(match cell {
-            Data::DateTime(_) => cell.as_date().map(vn_date).unwrap_or_else(|| shown.into_owned()),
+            Data::DateTime(_) => cell
+                .as_date()
+                .map(vn_date)
+                .unwrap_or_else(|| shown.into_owned()),
             _ => text::clean(&shown).into_owned(),
         })),
-        ColumnKind::Id { digits, pad_numeric } => id_value(&shown, *digits, numeric_cell, *pad_numeric, &column.label),
+        ColumnKind::Id {
+            digits,
+            pad_numeric,
+        } => id_value(&shown, *digits, numeric_cell, *pad_numeric, &column.label),
         ColumnKind::PersonalId { .. } => id_value(&shown, 12, numeric_cell, 1, &column.label),
-        ColumnKind::Code { pattern, uppercase, remove_spaces, .. } => {
+        ColumnKind::Code {
+            pattern,
+            uppercase,
+            remove_spaces,
+            ..
+        } => {
             let mut v = text::clean(&shown).into_owned();
             if *remove_spaces {
                 v.retain(|c| !c.is_whitespace());
@@ -92,7 +109,11 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
             } else {
                 Err(Problem::new(
                     "invalid_code",
-                    format!("{} '{}' không đúng cấu trúc quy định", column.label, text::clean(&shown)),
+                    format!(
+                        "{} '{}' không đúng cấu trúc quy định",
+                        column.label,
+                        text::clean(&shown)
+                    ),
                 ))
             }
         }
@@ -104,7 +125,10 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
                 _ => None,
             };
             match f {
-                None => Err(Problem::new("invalid_number", format!("Không đọc được số '{}'", text::clean(&shown)))),
+                None => Err(Problem::new(
+                    "invalid_number",
+                    format!("Không đọc được số '{}'", text::clean(&shown)),
+                )),
                 Some(f) => match number::as_whole(f) {
                     Some(i) => Ok(Value::Int(i)),
                     None => Err(Problem::new(
@@ -121,10 +145,17 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
                 Data::String(s) => number::parse_number(s, NumberKind::Decimal),
                 _ => None,
             };
-            f.map(Value::Float)
-                .ok_or_else(|| Problem::new("invalid_number", format!("Không đọc được số '{}'", text::clean(&shown))))
+            f.map(Value::Float).ok_or_else(|| {
+                Problem::new(
+                    "invalid_number",
+                    format!("Không đọc được số '{}'", text::clean(&shown)),
+                )
+            })
         }
-        ColumnKind::Date { not_after, not_before } => {
+        ColumnKind::Date {
+            not_after,
+            not_before,
+        } => {
             let d = match cell {
                 Data::DateTime(_) | Data::DateTimeIso(_) => cell.as_date(),
                 Data::Float(f) => date::from_serial_1900(*f),
@@ -140,7 +171,9 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
                     if year_only {
                         format!("Chỉ có năm '{t}', thiếu ngày và tháng (ghi dạng ngày/tháng/năm)")
                     } else {
-                        format!("Không đọc được ngày '{t}' (ghi dạng ngày/tháng/năm, ví dụ 15/01/2026)")
+                        format!(
+                            "Không đọc được ngày '{t}' (ghi dạng ngày/tháng/năm, ví dụ 15/01/2026)"
+                        )
                     },
                 ));
             };
@@ -149,7 +182,12 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
             {
                 return Err(Problem::new(
                     "date_after_period",
-                    format!("{} {} sau ngày chốt số liệu {}", column.label, vn_date(d), vn_date(b)),
+                    format!(
+                        "{} {} sau ngày chốt số liệu {}",
+                        column.label,
+                        vn_date(d),
+                        vn_date(b)
+                    ),
                 ));
             }
             if let Some(b) = not_before.map(|b| bound(b, period))
@@ -176,7 +214,11 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
                             "Giá trị '{}' không có trong danh mục của cột {} (hợp lệ: {})",
                             text::clean(&shown),
                             column.label,
-                            allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                            allowed
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     ))
                 }
@@ -186,23 +228,41 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
     }
 }
 
-fn id_value(shown: &str, digits: usize, numeric_cell: bool, pad: usize, label: &str) -> Result<Value, Problem> {
+fn id_value(
+    shown: &str,
+    digits: usize,
+    numeric_cell: bool,
+    pad: usize,
+    label: &str,
+) -> Result<Value, Problem> {
     match ident::clean_digits(shown, digits, numeric_cell, pad) {
         Ok(s) => Ok(Value::Text(s)),
         Err(ident::IdError::NotDigits) => Err(Problem::new(
             "invalid_id",
-            format!("{label} phải có {digits} chữ số; '{}' có ký tự không phải chữ số", text::clean(shown)),
+            format!(
+                "{label} phải có {digits} chữ số; '{}' có ký tự không phải chữ số",
+                text::clean(shown)
+            ),
         )),
         Err(ident::IdError::WrongLength { found }) => Err(Problem::new(
             "invalid_id",
-            format!("{label} phải có {digits} chữ số; '{}' có {found} chữ số", text::clean(shown)),
+            format!(
+                "{label} phải có {digits} chữ số; '{}' có {found} chữ số",
+                text::clean(shown)
+            ),
         )),
     }
 }
 
 /// A derived column's value from its source value.
 pub fn derive(source: &Value, kind: &ColumnKind) -> Value {
-    let ColumnKind::Derived { chars, map, default, .. } = kind else {
+    let ColumnKind::Derived {
+        chars,
+        map,
+        default,
+        ..
+    } = kind
+    else {
         return Value::Null;
     };
     let Some(s) = source.as_text() else {
@@ -268,20 +328,40 @@ chars = [0, 2]
 map = { ethnic_minority = ["DT"], poor = ["HN", "CN"] }
 default = "other"
 "#;
-        compile_pipeline("t.toml", text).unwrap().tables.remove(0).columns
+        compile_pipeline("t.toml", text)
+            .unwrap()
+            .tables
+            .remove(0)
+            .columns
     }
 
     fn period() -> Period {
-        Period { from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), to: NaiveDate::from_ymd_opt(2026, 6, 19).unwrap() }
+        Period {
+            from: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 6, 19).unwrap(),
+        }
     }
 
     #[test]
     fn card_codes() {
         let c = &columns()[0];
         let p = period();
-        assert_eq!(convert(&Data::String("dt2 12 1234567890".into()), c, &p), Ok(Value::Text("DT2121234567890".into())));
-        assert_eq!(convert(&Data::String("DT6121234567890".into()), c, &p).unwrap_err().code, "invalid_code");
-        assert_eq!(convert(&Data::String("DT212123456789".into()), c, &p).unwrap_err().code, "invalid_code");
+        assert_eq!(
+            convert(&Data::String("dt2 12 1234567890".into()), c, &p),
+            Ok(Value::Text("DT2121234567890".into()))
+        );
+        assert_eq!(
+            convert(&Data::String("DT6121234567890".into()), c, &p)
+                .unwrap_err()
+                .code,
+            "invalid_code"
+        );
+        assert_eq!(
+            convert(&Data::String("DT212123456789".into()), c, &p)
+                .unwrap_err()
+                .code,
+            "invalid_code"
+        );
     }
 
     #[test]
@@ -294,7 +374,10 @@ default = "other"
         );
         let e = convert(&Data::String("20/06/2026".into()), c, &p).unwrap_err();
         assert_eq!(e.code, "date_after_period");
-        assert_eq!(e.reason, "Ngày sinh 20/06/2026 sau ngày chốt số liệu 19/06/2026");
+        assert_eq!(
+            e.reason,
+            "Ngày sinh 20/06/2026 sau ngày chốt số liệu 19/06/2026"
+        );
         let e = convert(&Data::String("1985".into()), c, &p).unwrap_err();
         assert_eq!(e.code, "invalid_date");
         assert!(e.reason.starts_with("Chỉ có năm '1985'"));
@@ -305,10 +388,19 @@ default = "other"
     fn enums_are_case_and_form_insensitive() {
         let c = &columns()[2];
         let p = period();
-        assert_eq!(convert(&Data::String("NỮ".into()), c, &p), Ok(Value::Text("nu".into())));
+        assert_eq!(
+            convert(&Data::String("NỮ".into()), c, &p),
+            Ok(Value::Text("nu".into()))
+        );
         let nfd: String = unicode_normalization::UnicodeNormalization::nfd("Nữ").collect();
-        assert_eq!(convert(&Data::String(nfd), c, &p), Ok(Value::Text("nu".into())));
-        assert_eq!(convert(&Data::String(" nam ".into()), c, &p), Ok(Value::Text("nam".into())));
+        assert_eq!(
+            convert(&Data::String(nfd), c, &p),
+            Ok(Value::Text("nu".into()))
+        );
+        assert_eq!(
+            convert(&Data::String(" nam ".into()), c, &p),
+            Ok(Value::Text("nam".into()))
+        );
         let e = convert(&Data::String("Khác".into()), c, &p).unwrap_err();
         assert_eq!(e.code, "unknown_enum");
         assert!(e.reason.contains("hợp lệ: nam, nu"), "{}", e.reason);
@@ -318,16 +410,33 @@ default = "other"
     fn money_as_text_with_currency() {
         let c = &columns()[3];
         let p = period();
-        assert_eq!(convert(&Data::String("7.500.000 đ".into()), c, &p), Ok(Value::Int(7_500_000)));
-        assert_eq!(convert(&Data::Float(10_000_000.0), c, &p), Ok(Value::Int(10_000_000)));
-        assert_eq!(convert(&Data::String("7,5".into()), c, &p).unwrap_err().code, "invalid_number");
+        assert_eq!(
+            convert(&Data::String("7.500.000 đ".into()), c, &p),
+            Ok(Value::Int(7_500_000))
+        );
+        assert_eq!(
+            convert(&Data::Float(10_000_000.0), c, &p),
+            Ok(Value::Int(10_000_000))
+        );
+        assert_eq!(
+            convert(&Data::String("7,5".into()), c, &p)
+                .unwrap_err()
+                .code,
+            "invalid_number"
+        );
     }
 
     #[test]
     fn derived_group() {
         let cols = columns();
-        assert_eq!(derive(&Value::Text("HN2121234567890".into()), &cols[4].kind), Value::Text("poor".into()));
-        assert_eq!(derive(&Value::Text("GD4121234567890".into()), &cols[4].kind), Value::Text("other".into()));
+        assert_eq!(
+            derive(&Value::Text("HN2121234567890".into()), &cols[4].kind),
+            Value::Text("poor".into())
+        );
+        assert_eq!(
+            derive(&Value::Text("GD4121234567890".into()), &cols[4].kind),
+            Value::Text("other".into())
+        );
         assert_eq!(derive(&Value::Null, &cols[4].kind), Value::Null);
     }
 }

@@ -43,7 +43,8 @@ fn strip_units(s: &str) -> (String, bool) {
 fn is_grouped(s: &str, sep: char) -> bool {
     let mut parts = s.split(sep);
     let first = parts.next().unwrap_or("");
-    let first_ok = !first.is_empty() && first.len() <= 3 && first.bytes().all(|b| b.is_ascii_digit());
+    let first_ok =
+        !first.is_empty() && first.len() <= 3 && first.bytes().all(|b| b.is_ascii_digit());
     let mut any = false;
     for p in parts {
         any = true;
@@ -62,7 +63,11 @@ pub fn parse_number(raw: &str, kind: NumberKind) -> Option<f64> {
         Some(rest) => (true, rest),
         None => (false, t.strip_prefix('+').unwrap_or(&t)),
     };
-    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',') {
+    if body.is_empty()
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b',')
+    {
         return None;
     }
     let has_dot = body.contains('.');
@@ -72,7 +77,11 @@ pub fn parse_number(raw: &str, kind: NumberKind) -> Option<f64> {
         (true, true) => {
             let last_dot = body.rfind('.')?;
             let last_comma = body.rfind(',')?;
-            let (group, dec) = if last_comma > last_dot { ('.', ',') } else { (',', '.') };
+            let (group, dec) = if last_comma > last_dot {
+                ('.', ',')
+            } else {
+                (',', '.')
+            };
             let int_part = &body[..body.rfind(dec)?];
             let frac = &body[body.rfind(dec)? + 1..];
             if !is_grouped(int_part, group) && int_part.contains(group) {

@@ -25,7 +25,9 @@ fn is_space(c: char) -> bool {
 /// one ASCII space, and put the result in NFC. Borrows when nothing changes,
 /// which is the common case for clean cells.
 pub fn clean(s: &str) -> Cow<'_, str> {
-    let needs_work = s.chars().any(|c| is_invisible(c) || (is_space(c) && c != ' '))
+    let needs_work = s
+        .chars()
+        .any(|c| is_invisible(c) || (is_space(c) && c != ' '))
         || s.starts_with(' ')
         || s.ends_with(' ')
         || s.contains("  ")

@@ -1,0 +1,216 @@
+//! The command line as an operator meets it: help, exit codes, config
+//! errors, and a broken workbook next to good ones.
+
+use crate::common::{read, repo, tempdir, tonghop};
+use rust_xlsxwriter::Workbook;
+use std::path::Path;
+
+fn write_config(dir: &Path, inbox: &Path, extra: &str) -> std::path::PathBuf {
+    let p = dir.join("tonghop.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[commune]\ncode = \"03637\"\nname = \"Mường Kim\"\nprovince = \"Lai Châu\"\n[run]\ninbox = \"{}\"\nout = \"out\"\n{extra}\n[period]\nfrom = 2026-01-01\nto = 2026-06-19\n",
+            inbox.display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// A small BHYT workbook: one good sheet, one lacking the card-code column.
+fn small_workbook(path: &Path) {
+    let mut wb = Workbook::new();
+    let good = wb.add_worksheet().set_name("Nà Ngò").unwrap();
+    let header = [
+        "Họ và tên",
+        "Ngày sinh",
+        "Số định danh cá nhân",
+        "Mã thẻ BHYT",
+        "Bản",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        good.write_string(0, c as u16, *h).unwrap();
+    }
+    let rows = [
+        [
+            "Lò Văn Một",
+            "01/02/1990",
+            "012090000001",
+            "DT2120000000001",
+            "Nà Ngò",
+        ],
+        [
+            "Lò Thị Hai",
+            "03/04/1991",
+            "012191000002",
+            "HN2120000000002",
+            "Nà Ngò",
+        ],
+        [
+            "Lò Văn Ba",
+            "05/06/1992",
+            "01209200003",
+            "BT2120000000003",
+            "Nà Ngò",
+        ],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            good.write_string(r as u32 + 1, c as u16, *v).unwrap();
+        }
+    }
+    let bad = wb.add_worksheet().set_name("Thiếu cột").unwrap();
+    for (c, h) in ["Họ và tên", "Ngày sinh", "Số định danh cá nhân", "Bản"]
+        .iter()
+        .enumerate()
+    {
+        bad.write_string(0, c as u16, *h).unwrap();
+    }
+    bad.write_string(1, 0, "Lò Văn Bốn").unwrap();
+    wb.save(path).unwrap();
+}
+
+#[test]
+fn help_is_complete() {
+    let r = tonghop(&["--help"]);
+    assert_eq!(r.exit_code, 0);
+    assert!(
+        r.stdout.contains("run") && r.stdout.contains("check"),
+        "{}",
+        r.stdout
+    );
+    let r = tonghop(&["run", "--help"]);
+    assert_eq!(r.exit_code, 0);
+    for flag in ["--config", "--inbox", "--out", "--only", "--log-format"] {
+        assert!(
+            r.stdout.contains(flag),
+            "run --help lacks {flag}:\n{}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn usage_and_config_errors_exit_2_and_run_nothing() {
+    assert_eq!(tonghop(&["run", "--bogus"]).exit_code, 2);
+    let dir = tempdir();
+    let cfg = write_config(dir.path(), dir.path(), "colour = \"blue\"");
+    let r = tonghop(&["run", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(r.exit_code, 2);
+    assert!(r.stderr.contains("colour"), "{}", r.stderr);
+    assert!(
+        !dir.path().join("out").exists(),
+        "nothing may be written on a config error"
+    );
+    let cfg = write_config(dir.path(), dir.path(), "");
+    let r = tonghop(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--only",
+        "tourism",
+    ]);
+    assert_eq!(r.exit_code, 2);
+    assert!(
+        r.stderr.contains("--only tourism: no such pipeline"),
+        "{}",
+        r.stderr
+    );
+    let r = tonghop(&["run", "--config", "does/not/exist.toml"]);
+    assert_eq!(r.exit_code, 2);
+    assert!(r.stderr.contains("does/not/exist.toml"), "{}", r.stderr);
+}
+
+#[test]
+fn check_validates_config_and_pipelines() {
+    let r = tonghop(&["check"]);
+    assert_eq!(r.exit_code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("pipeline bhyt"), "{}", r.stdout);
+}
+
+#[test]
+fn a_broken_workbook_fails_alone_and_a_missing_column_is_named() {
+    let dir = tempdir();
+    let inbox = dir.path().join("inbox");
+    let bhyt = inbox.join("bhyt").join("tháng 6");
+    std::fs::create_dir_all(&bhyt).unwrap();
+    small_workbook(&bhyt.join("Danh sách Nà Ngò.XLSX"));
+    std::fs::write(bhyt.join("hỏng.xlsx"), b"PK\x03\x04 this is not a zip").unwrap();
+    std::fs::write(bhyt.join("ghi chú.docx"), b"notes").unwrap();
+    let cfg = write_config(dir.path(), &inbox, "");
+    let r = tonghop(&["run", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(
+        r.exit_code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout, r.stderr
+    );
+    let out = dir.path().join("out");
+    let report: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).unwrap();
+    let files = report["files"].as_array().unwrap();
+    let broken = files
+        .iter()
+        .find(|f| f["path"] == "bhyt/tháng 6/hỏng.xlsx")
+        .unwrap();
+    assert_eq!(broken["status"], "failed");
+    assert!(
+        broken["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("corrupt workbook"),
+        "{}",
+        broken["errors"]
+    );
+    let good = files
+        .iter()
+        .find(|f| f["path"] == "bhyt/tháng 6/Danh sách Nà Ngò.XLSX")
+        .unwrap();
+    // The good sheet was still read: 2 accepted, 1 rejected (11-digit text ID).
+    let nn = good["sheets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Nà Ngò")
+        .unwrap();
+    assert_eq!(
+        (
+            nn["accepted"].as_u64(),
+            nn["rejected"].as_u64(),
+            nn["skipped"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    // The sheet lacking a required column is a clear error naming it and the aliases tried.
+    let msg = good["errors"][0].as_str().unwrap();
+    assert!(
+        msg.contains("Thiếu cột") && msg.contains("'Mã thẻ BHYT'") && msg.contains("Số thẻ BHYT"),
+        "{msg}"
+    );
+    assert!(read(&out.join("indicators.csv")).contains("bhyt.cards_total,2,"));
+    let ignored = report["ignored_files"].as_array().unwrap();
+    assert!(
+        ignored
+            .iter()
+            .any(|i| i["path"] == "bhyt/tháng 6/ghi chú.docx")
+    );
+    assert!(
+        r.stdout.contains("FAILED bhyt/tháng 6/hỏng.xlsx"),
+        "{}",
+        r.stdout
+    );
+    let rejects = read(&out.join("rejects.csv"));
+    assert!(
+        rejects.contains("Danh sách Nà Ngò.XLSX,Nà Ngò,4,C4,personal_id"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("Số định danh cá nhân phải có 12 chữ số; '01209200003' có 11 chữ số"),
+        "{rejects}"
+    );
+}
+
+#[test]
+fn repo_config_points_at_the_fixtures() {
+    assert!(repo().join("config/tonghop.toml").exists());
+    assert!(repo().join("fixtures/inbox/bhyt").is_dir());
+}

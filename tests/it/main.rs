@@ -1,0 +1,7 @@
+//! The one integration-test binary (each test binary links polars: seconds
+//! and gigabytes). Modules by topic.
+
+mod bhyt;
+mod cli;
+mod common;
+mod corpus;
