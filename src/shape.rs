@@ -79,7 +79,7 @@ fn match_column(table: &Table, key: &str, taken: &[Option<u32>]) -> Option<usize
         .map(|(i, _)| i)
 }
 
-fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool) -> HeaderMatch {
+fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool, fill: bool) -> HeaderMatch {
     let width = grid.width();
     let n = table.columns.len();
     let mut columns = vec![None; n];
@@ -87,7 +87,11 @@ fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool) -> HeaderMatc
     let mut unknown = Vec::new();
     let mut ambiguous = Vec::new();
     for col in 0..width {
-        let top = cell_text(grid.filled(row, col));
+        let top = cell_text(if fill {
+            grid.filled(row, col)
+        } else {
+            grid.raw(row, col)
+        });
         let top_key = header_key(&top);
         let (sub, sub_key) = if two_rows {
             let s = cell_text(grid.filled(row + 1, col)).into_owned();
@@ -150,11 +154,20 @@ fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool) -> HeaderMatc
 pub fn find_header(grid: &Grid, table: &Table) -> Option<HeaderMatch> {
     let last = grid.height().min(HEADER_SEARCH_ROWS);
     let mut best: Option<HeaderMatch> = None;
+    // Scores of each row on its own cells only (no merged fill): the second
+    // row of a two-row header looks complete only through cells merged from above.
+    let unfilled: Vec<usize> = (0..last)
+        .map(|row| score_row(grid, table, row, false, false).score)
+        .collect();
     for row in 0..last {
-        let single = score_row(grid, table, row, false);
+        let single = score_row(grid, table, row, false, true);
+        // A two-row header must name more columns than either of its rows
+        // alone; otherwise a blank or title row above a one-row header would
+        // pass for the first row of a two-row header.
+        let below = unfilled.get(row as usize + 1).copied().unwrap_or(0);
         let candidate = if row + 1 < grid.height() {
-            let double = score_row(grid, table, row, true);
-            if double.score > single.score {
+            let double = score_row(grid, table, row, true, true);
+            if double.score > single.score && double.score > below {
                 double
             } else {
                 single
