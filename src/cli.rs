@@ -199,11 +199,23 @@ fn print_summary(r: &crate::run::RunReport) {
     println!("indicators:");
     let w = r.indicators.iter().map(|i| i.id.len()).max().unwrap_or(0);
     for i in &r.indicators {
-        let v = i
-            .value
-            .map(plain_number)
-            .unwrap_or_else(|| format!("ERROR: {}", i.error.clone().unwrap_or_default()));
+        let v = i.value.map(plain_number).unwrap_or_else(|| match &i.error {
+            Some(e) => format!("ERROR: {e}"),
+            None => "(no data)".to_string(),
+        });
         println!("  {:w$}  {:>10} {}  ({})", i.id, v, i.unit, i.label);
+    }
+    for c in &r.checks {
+        if c.passed {
+            println!("check {}: ok", c.id);
+        } else if let Some(e) = &c.error {
+            println!("check {}: ERROR {e}", c.id);
+        } else {
+            println!(
+                "check {}: FAILED, {} violation(s): {}",
+                c.id, c.violations, c.description
+            );
+        }
     }
     println!("outputs: {}", r.out);
 }

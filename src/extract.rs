@@ -288,10 +288,24 @@ fn read_sheet(
         .columns
         .iter()
         .zip(&header.columns)
-        .filter(|(c, src)| {
-            c.required && src.is_none() && !matches!(c.kind, ColumnKind::Derived { .. })
-        })
+        .filter(|(c, src)| c.required && src.is_none() && c.kind.is_source())
         .map(|(c, _)| format!("'{}' (đã thử / tried: {})", c.label, c.aliases.join(", ")))
+        .chain(
+            table
+                .one_of
+                .iter()
+                .filter(|group| group.iter().all(|&i| header.columns[i].is_none()))
+                .map(|group| {
+                    let names: Vec<String> = group
+                        .iter()
+                        .map(|&i| {
+                            let c = &table.columns[i];
+                            format!("'{}' (đã thử / tried: {})", c.label, c.aliases.join(", "))
+                        })
+                        .collect();
+                    format!("một trong các cột / one of {}", names.join(" hoặc / or "))
+                }),
+        )
         .collect();
     if !missing.is_empty() {
         let msg = format!(
@@ -320,7 +334,16 @@ fn read_sheet(
             r.skip(kind_name(kind), 1);
             continue;
         }
-        let (values, problems, warnings) = convert_row(table, grid, &header, row, period);
+        let RowResult {
+            values,
+            problems,
+            warnings,
+            out_of_period,
+        } = convert_row(table, grid, &header, row, period);
+        if out_of_period {
+            r.skip("out_of_period", 1);
+            continue;
+        }
         let finding = |col: usize, p: Problem, severity: Severity| {
             let c = &table.columns[col];
             let src = header.columns[col];
@@ -374,7 +397,17 @@ pub fn kind_name(k: RowKind) -> &'static str {
     }
 }
 
-type RowResult = (Vec<Value>, Vec<(usize, Problem)>, Vec<(usize, Problem)>);
+/// One converted data row.
+pub struct RowResult {
+    pub values: Vec<Value>,
+    /// Errors: the row is rejected.
+    pub problems: Vec<(usize, Problem)>,
+    /// Warnings: the row is kept and flagged.
+    pub warnings: Vec<(usize, Problem)>,
+    /// A date marked `after_period = "skip"` lies after period.to: the row is
+    /// outside this report (skipped and counted, whatever else is wrong with it).
+    pub out_of_period: bool,
+}
 
 /// Convert one data row: values per logical column, then errors (reject the
 /// row) and warnings (keep it, flag it).
@@ -406,15 +439,57 @@ pub fn convert_row(
             Err(p) => problems.push((i, p)),
         }
     }
+    let mut out_of_period = false;
     for (i, col) in table.columns.iter().enumerate() {
-        if let ColumnKind::Derived { from, .. } = &col.kind {
-            values[i] = values::derive(&values[*from], &col.kind);
+        match &col.kind {
+            ColumnKind::Derived { from, .. } => {
+                values[i] = values::derive(&values[*from], &col.kind);
+            }
+            ColumnKind::Age { from } => {
+                if let Value::Date(birth) = values[*from] {
+                    values[i] = Value::Int(i64::from(values::date::age_at(birth, period.to)));
+                }
+            }
+            ColumnKind::Date {
+                skip_after_period,
+                not_before_column,
+                ..
+            } => {
+                if let Value::Date(d) = values[i] {
+                    out_of_period |= *skip_after_period && d > period.to;
+                    if let Some(other) = not_before_column
+                        && let Value::Date(o) = values[*other]
+                        && d < o
+                    {
+                        problems.push((
+                            i,
+                            Problem::new(
+                                "date_order",
+                                format!(
+                                    "{} {} trước {} {}",
+                                    col.label,
+                                    d.format("%d/%m/%Y"),
+                                    table.columns[*other].label,
+                                    o.format("%d/%m/%Y")
+                                ),
+                            ),
+                        ));
+                    }
+                }
+            }
+            _ => {}
         }
     }
+    problems.sort_by_key(|(i, _)| *i);
     if problems.is_empty() {
         cross_checks(table, &values, &mut warnings);
     }
-    (values, problems, warnings)
+    RowResult {
+        values,
+        problems,
+        warnings,
+        out_of_period,
+    }
 }
 
 fn province_known(code: &str) -> bool {

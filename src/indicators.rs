@@ -76,43 +76,166 @@ fn first_value(df: &DataFrame) -> Result<Option<f64>, String> {
     Ok(v)
 }
 
-/// Run every indicator of `pipeline` over its frames (table name -> frame).
-pub fn compute(
-    pipeline: &Pipeline,
-    frames: &[(String, DataFrame)],
-    config: &Config,
-) -> Vec<IndicatorValue> {
+/// One row of a breakdown: an indicator's value for one member of a dimension.
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakdownRow {
+    pub id: String,
+    pub pipeline: String,
+    /// The dimension ("village").
+    pub by: String,
+    /// The member ("Pá Khoang"); empty for NULL.
+    pub key: String,
+    pub value: Option<f64>,
+    pub unit: String,
+    pub label: String,
+}
+
+/// The outcome of a data check: the rows that break the rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub pipeline: String,
+    pub description: String,
+    pub passed: bool,
+    pub violations: usize,
+    /// The first violating rows, rendered as text.
+    pub examples: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// Everything computed from one pipeline's normalised tables.
+#[derive(Debug, Default)]
+pub struct Computed {
+    pub indicators: Vec<IndicatorValue>,
+    pub breakdowns: Vec<BreakdownRow>,
+    pub checks: Vec<CheckResult>,
+}
+
+fn execute(ctx: &mut SQLContext, sql: &str, config: &Config) -> Result<DataFrame, String> {
+    let sql = substitute_placeholders(sql, &|n| placeholder(config, n))?;
+    ctx.execute(&sql)
+        .and_then(|lf| lf.collect())
+        .map_err(|e| e.to_string())
+}
+
+fn cell_string(c: &polars::prelude::Column, i: usize) -> String {
+    match c.get(i) {
+        Ok(AnyValue::Null) | Err(_) => String::new(),
+        Ok(AnyValue::String(s)) => s.to_string(),
+        Ok(v) => v.to_string().trim_matches('"').to_string(),
+    }
+}
+
+/// Run every indicator, breakdown and check of `pipeline` over its frames
+/// (table name -> frame). Tables are registered under their own name and as
+/// `<pipeline>_<table>`.
+pub fn compute(pipeline: &Pipeline, frames: &[(String, DataFrame)], config: &Config) -> Computed {
     let mut ctx = SQLContext::new();
     for (name, df) in frames {
         ctx.register(name, df.clone().lazy());
         ctx.register(&format!("{}_{}", pipeline.name, name), df.clone().lazy());
     }
-    pipeline
-        .indicators
-        .iter()
-        .map(|ind| {
-            let _span = tracing::debug_span!("indicator", stage = "indicators", id = %ind.id).entered();
-            let result = substitute_placeholders(&ind.sql, &|n| placeholder(config, n))
-                .and_then(|sql| ctx.execute(&sql).and_then(|lf| lf.collect()).map_err(|e| e.to_string()))
-                .and_then(|df| first_value(&df));
-            let (value, error) = match result {
-                Ok(Some(v)) => (Some(v), None),
-                Ok(None) => (None, Some("the query returned NULL".to_string())),
-                Err(e) => (None, Some(e)),
-            };
-            if let Some(e) = &error {
+    let mut out = Computed::default();
+    for ind in &pipeline.indicators {
+        let _span = tracing::debug_span!("indicator", stage = "indicators", id = %ind.id).entered();
+        // NULL (a rate over no rows) is "no figure", not a failure.
+        let (value, error) = match execute(&mut ctx, &ind.sql, config)
+            .and_then(|df| first_value(&df))
+        {
+            Ok(v) => (v, None),
+            Err(e) => {
                 tracing::error!(stage = "indicators", indicator = %ind.id, error = %e, "indicator failed");
+                (None, Some(e))
             }
-            IndicatorValue {
-                id: ind.id.clone(),
+        };
+        out.indicators.push(IndicatorValue {
+            id: ind.id.clone(),
+            pipeline: pipeline.name.clone(),
+            label: ind.label.clone(),
+            unit: ind.unit.clone(),
+            value,
+            error,
+        });
+    }
+    for b in &pipeline.breakdowns {
+        let result = execute(&mut ctx, &b.sql, config).and_then(|df| {
+            let key = df
+                .column(&b.by)
+                .map_err(|_| format!("the query has no column '{}'", b.by))?;
+            let value = df
+                .column("value")
+                .map_err(|_| "the query has no column 'value'".to_string())?
+                .cast(&DataType::Float64)
+                .map_err(|e| e.to_string())?;
+            let value = value.f64().map_err(|e| e.to_string())?;
+            let mut rows: Vec<BreakdownRow> = (0..df.height())
+                .map(|i| BreakdownRow {
+                    id: b.id.clone(),
+                    pipeline: pipeline.name.clone(),
+                    by: b.by.clone(),
+                    key: cell_string(key, i),
+                    value: value.get(i),
+                    unit: b.unit.clone(),
+                    label: b.label.clone(),
+                })
+                .collect();
+            rows.sort_by(|x, y| x.key.cmp(&y.key));
+            Ok(rows)
+        });
+        match result {
+            Ok(mut rows) => out.breakdowns.append(&mut rows),
+            Err(e) => {
+                tracing::error!(stage = "indicators", breakdown = %b.id, error = %e, "breakdown failed");
+                out.indicators.push(IndicatorValue {
+                    id: format!("{} (by {})", b.id, b.by),
+                    pipeline: pipeline.name.clone(),
+                    label: b.label.clone(),
+                    unit: b.unit.clone(),
+                    value: None,
+                    error: Some(e),
+                });
+            }
+        }
+    }
+    for c in &pipeline.checks {
+        let result = execute(&mut ctx, &c.sql, config);
+        let check = match result {
+            Ok(df) => {
+                let examples = (0..df.height().min(20))
+                    .map(|i| {
+                        df.columns()
+                            .iter()
+                            .map(|col| format!("{}={}", col.name(), cell_string(col, i)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .collect();
+                CheckResult {
+                    id: c.id.clone(),
+                    pipeline: pipeline.name.clone(),
+                    description: c.description.clone(),
+                    passed: df.height() == 0,
+                    violations: df.height(),
+                    examples,
+                    error: None,
+                }
+            }
+            Err(e) => CheckResult {
+                id: c.id.clone(),
                 pipeline: pipeline.name.clone(),
-                label: ind.label.clone(),
-                unit: ind.unit.clone(),
-                value,
-                error,
-            }
-        })
-        .collect()
+                description: c.description.clone(),
+                passed: false,
+                violations: 0,
+                examples: Vec::new(),
+                error: Some(e),
+            },
+        };
+        if !check.passed {
+            tracing::warn!(stage = "indicators", check = %check.id, violations = check.violations, error = ?check.error, "data check failed");
+        }
+        out.checks.push(check);
+    }
+    out
 }
 
 /// A figure as plain text for CSV: integers without ".0", others at full precision.

@@ -138,3 +138,62 @@ pub fn findings_csv(findings: &[Finding]) -> String {
     }
     s
 }
+
+/// `indicators_by_<by>.csv`: indicator, <by>, value, unit, label, pipeline.
+pub fn breakdown_csv(by: &str, rows: &[&crate::indicators::BreakdownRow]) -> String {
+    let mut s = format!("indicator,{by},value,unit,label,pipeline\n");
+    for r in rows {
+        s.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            csv_field(&r.id),
+            csv_field(&r.key),
+            r.value.map(plain_number).unwrap_or_default(),
+            csv_field(&r.unit),
+            csv_field(&r.label),
+            csv_field(&r.pipeline)
+        ));
+    }
+    s
+}
+
+pub fn breakdown_frame(
+    by: &str,
+    rows: &[&crate::indicators::BreakdownRow],
+) -> PolarsResult<DataFrame> {
+    let n = rows.len();
+    DataFrame::new(
+        n,
+        vec![
+            Series::new(
+                "indicator".into(),
+                rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                by.into(),
+                rows.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "value".into(),
+                rows.iter().map(|r| r.value).collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "unit".into(),
+                rows.iter().map(|r| r.unit.as_str()).collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "label".into(),
+                rows.iter().map(|r| r.label.as_str()).collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "pipeline".into(),
+                rows.iter().map(|r| r.pipeline.as_str()).collect::<Vec<_>>(),
+            )
+            .into(),
+        ],
+    )
+}

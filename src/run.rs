@@ -81,6 +81,8 @@ pub struct RunReport {
     pub ignored_files: Vec<IgnoredFile>,
     pub tables: Vec<TableOutput>,
     pub indicators: Vec<IndicatorValue>,
+    pub breakdowns: Vec<indicators::BreakdownRow>,
+    pub checks: Vec<indicators::CheckResult>,
     pub exit_code: i32,
 }
 
@@ -284,6 +286,8 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
         .collect();
 
     let mut all_indicators = Vec::new();
+    let mut all_breakdowns = Vec::new();
+    let mut all_checks = Vec::new();
     let mut table_outputs = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
     let out = &config.out;
@@ -328,7 +332,10 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
             });
             frames.push((table.name.clone(), df));
         }
-        all_indicators.extend(indicators::compute(pipeline, &frames, config));
+        let computed = indicators::compute(pipeline, &frames, config);
+        all_indicators.extend(computed.indicators);
+        all_breakdowns.extend(computed.breakdowns);
+        all_checks.extend(computed.checks);
         for o in mine.iter_mut() {
             findings.append(&mut o.findings);
         }
@@ -391,6 +398,25 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
             fr
         })
         .collect();
+    // One file per dimension: indicators_by_village.csv, …
+    let mut dimensions: Vec<&str> = pipelines
+        .iter()
+        .flat_map(|p| p.breakdowns.iter().map(|b| b.by.as_str()))
+        .collect();
+    dimensions.sort_unstable();
+    dimensions.dedup();
+    for by in dimensions {
+        let rows: Vec<&indicators::BreakdownRow> =
+            all_breakdowns.iter().filter(|b| b.by == by).collect();
+        publish::write_bytes(
+            &out.join(format!("indicators_by_{by}.csv")),
+            publish::breakdown_csv(by, &rows).as_bytes(),
+        )?;
+        publish::write_parquet(
+            &out.join(format!("indicators_by_{by}.parquet")),
+            &mut publish::breakdown_frame(by, &rows)?,
+        )?;
+    }
     let indicator_failed = all_indicators.iter().any(|i| i.error.is_some());
     let exit_code = if totals.files_failed > 0 || indicator_failed {
         1
@@ -422,6 +448,8 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
         ignored_files: ignored,
         tables: table_outputs,
         indicators: all_indicators,
+        breakdowns: all_breakdowns,
+        checks: all_checks,
         exit_code,
     };
     let json = serde_json::to_vec_pretty(&report)?;

@@ -117,6 +117,41 @@ pub fn compile_pipeline(origin: &str, text: &str) -> Result<Pipeline, Vec<String
             sql: ind.sql.clone(),
         });
     }
+    let mut breakdowns = Vec::new();
+    for (bi, b) in raw.breakdowns.iter().enumerate() {
+        let at = format!("{origin}: breakdowns[{bi}] ({})", b.id);
+        if !b.id.starts_with(&format!("{name}.")) {
+            errors.push(format!("{at}: id must start with '{name}.'"));
+        }
+        if !is_snake(&b.by) {
+            errors.push(format!("{at}: by = {:?}: use lower_snake_case", b.by));
+        }
+        if let Err(e) = check_sql(&b.sql) {
+            errors.push(format!("{at}: sql does not parse: {e}"));
+        }
+        breakdowns.push(super::Breakdown {
+            id: b.id.clone(),
+            by: b.by.clone(),
+            label: b.label.clone(),
+            unit: b.unit.clone(),
+            sql: b.sql.clone(),
+        });
+    }
+    let mut checks = Vec::new();
+    for (ci, c) in raw.checks.iter().enumerate() {
+        let at = format!("{origin}: checks[{ci}] ({})", c.id);
+        if !c.id.starts_with(&format!("{name}.")) {
+            errors.push(format!("{at}: id must start with '{name}.'"));
+        }
+        if let Err(e) = check_sql(&c.sql) {
+            errors.push(format!("{at}: sql does not parse: {e}"));
+        }
+        checks.push(super::Check {
+            id: c.id.clone(),
+            description: c.description.clone(),
+            sql: c.sql.clone(),
+        });
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -129,6 +164,8 @@ pub fn compile_pipeline(origin: &str, text: &str) -> Result<Pipeline, Vec<String
         fingerprint,
         tables,
         indicators,
+        breakdowns,
+        checks,
     })
 }
 
@@ -207,7 +244,7 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
     for c in &t.columns {
         let cat = format!("{at}: columns.{}", c.name);
         if let Some(kind) = compile_kind(&cat, c, &names, errors) {
-            let derived = matches!(kind, ColumnKind::Derived { .. });
+            let derived = !kind.is_source();
             if derived && !c.aliases.is_empty() {
                 errors.push(format!(
                     "{cat}: a derived column has no aliases (it is not read from the sheet)"
@@ -238,6 +275,20 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
         None => None,
     };
     let min_header_matches = t.min_header_matches.unwrap_or(2).max(1);
+    let mut one_of = Vec::new();
+    for (gi, group) in t.one_of.iter().enumerate() {
+        let mut idx = Vec::new();
+        for n in group {
+            match names.get(n.as_str()) {
+                Some(&i) => idx.push(i),
+                None => errors.push(format!("{at}: one_of[{gi}]: no column {n:?}")),
+            }
+        }
+        if group.len() < 2 {
+            errors.push(format!("{at}: one_of[{gi}]: name at least two columns"));
+        }
+        one_of.push(idx);
+    }
     if errors.len() > before {
         return None;
     }
@@ -247,6 +298,7 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
         grain: t.grain.clone(),
         unique,
         min_header_matches,
+        one_of,
         columns,
     })
 }
@@ -318,7 +370,27 @@ fn compile_kind(
         "date" => ColumnKind::Date {
             not_after: parse_bound(at, "not_after", &c.not_after, errors),
             not_before: parse_bound(at, "not_before", &c.not_before, errors),
+            skip_after_period: match c.after_period.as_deref() {
+                None => false,
+                Some("skip") => true,
+                Some(other) => {
+                    errors.push(format!(
+                        "{at}: after_period = {other:?}: the only choice is \"skip\""
+                    ));
+                    false
+                }
+            },
+            not_before_column: col_ref("not_before_column", &c.not_before_column, errors),
         },
+        "age" => {
+            let Some(from) = col_ref("from", &c.from, errors) else {
+                if c.from.is_none() {
+                    errors.push(format!("{at}: type \"age\" needs from = \"<date column>\""));
+                }
+                return None;
+            };
+            ColumnKind::Age { from }
+        }
         "enum" => {
             let Some(values) = &c.values else {
                 errors.push(format!(

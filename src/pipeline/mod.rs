@@ -14,10 +14,16 @@ use regex::Regex;
 use std::collections::HashMap;
 
 /// Definitions shipped with the binary, in the order they run.
-pub const BUILTIN: &[(&str, &str)] = &[(
-    "pipelines/bhyt.toml",
-    include_str!("../../pipelines/bhyt.toml"),
-)];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "pipelines/bhyt.toml",
+        include_str!("../../pipelines/bhyt.toml"),
+    ),
+    (
+        "pipelines/vneid.toml",
+        include_str!("../../pipelines/vneid.toml"),
+    ),
+];
 
 /// Compile the built-in definitions.
 pub fn builtin() -> Result<Vec<Pipeline>, Vec<String>> {
@@ -46,6 +52,8 @@ pub struct Pipeline {
     pub fingerprint: String,
     pub tables: Vec<Table>,
     pub indicators: Vec<Indicator>,
+    pub breakdowns: Vec<Breakdown>,
+    pub checks: Vec<Check>,
 }
 
 #[derive(Debug)]
@@ -55,6 +63,8 @@ pub struct Table {
     pub grain: String,
     pub unique: Option<usize>,
     pub min_header_matches: usize,
+    /// Groups of column indices of which a sheet must map at least one.
+    pub one_of: Vec<Vec<usize>>,
     pub columns: Vec<Column>,
 }
 
@@ -64,7 +74,7 @@ impl Table {
         self.columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| !matches!(c.kind, ColumnKind::Derived { .. }))
+            .filter(|(_, c)| c.kind.is_source())
     }
 }
 
@@ -112,6 +122,14 @@ pub enum ColumnKind {
     Date {
         not_after: Option<DateBound>,
         not_before: Option<DateBound>,
+        /// A date after period.to puts the row out of period.
+        skip_after_period: bool,
+        /// Reject when before this column's date.
+        not_before_column: Option<usize>,
+    },
+    /// Whole years from a date column to period.to, by birthdays.
+    Age {
+        from: usize,
     },
     Enum {
         /// value key (see `values::text::value_key`) -> canonical value
@@ -136,6 +154,11 @@ pub enum Storage {
 }
 
 impl ColumnKind {
+    /// Read from the sheet (as opposed to computed from other columns).
+    pub fn is_source(&self) -> bool {
+        !matches!(self, ColumnKind::Derived { .. } | ColumnKind::Age { .. })
+    }
+
     pub fn storage(&self) -> Storage {
         match self {
             ColumnKind::Text
@@ -143,7 +166,7 @@ impl ColumnKind {
             | ColumnKind::PersonalId { .. }
             | ColumnKind::Code { .. } => Storage::Text,
             ColumnKind::Enum { .. } | ColumnKind::Derived { .. } => Storage::Category,
-            ColumnKind::Integer | ColumnKind::Money => Storage::Int,
+            ColumnKind::Integer | ColumnKind::Money | ColumnKind::Age { .. } => Storage::Int,
             ColumnKind::Decimal => Storage::Float,
             ColumnKind::Date { .. } => Storage::Date,
         }
@@ -155,6 +178,22 @@ pub struct Indicator {
     pub id: String,
     pub label: String,
     pub unit: String,
+    pub description: String,
+    pub sql: String,
+}
+
+#[derive(Debug)]
+pub struct Breakdown {
+    pub id: String,
+    pub by: String,
+    pub label: String,
+    pub unit: String,
+    pub sql: String,
+}
+
+#[derive(Debug)]
+pub struct Check {
+    pub id: String,
     pub description: String,
     pub sql: String,
 }

@@ -12,6 +12,10 @@ pub struct PipelineFile {
     pub tables: Vec<TableRaw>,
     #[serde(default)]
     pub indicators: Vec<IndicatorRaw>,
+    #[serde(default)]
+    pub breakdowns: Vec<BreakdownRaw>,
+    #[serde(default)]
+    pub checks: Vec<CheckRaw>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,6 +40,10 @@ pub struct TableRaw {
     pub unique: Option<String>,
     /// How many columns a header row must match to be taken as this table's header.
     pub min_header_matches: Option<usize>,
+    /// Groups of columns of which a sheet must have at least one
+    /// (e.g. activation as a status or as a date).
+    #[serde(default)]
+    pub one_of: Vec<Vec<String>>,
     pub columns: Vec<ColumnRaw>,
 }
 
@@ -68,6 +76,11 @@ pub struct ColumnRaw {
     // date
     pub not_after: Option<String>,
     pub not_before: Option<String>,
+    /// "skip": a date after period.to puts the row out of period (skipped and
+    /// counted, not rejected).
+    pub after_period: Option<String>,
+    /// Reject the row when this date is before the named column's date.
+    pub not_before_column: Option<String>,
     // enum: canonical value -> accepted spellings
     pub values: Option<BTreeMap<String, Vec<String>>>,
     // personal_id cross-checks
@@ -75,7 +88,7 @@ pub struct ColumnRaw {
     pub sex_column: Option<String>,
     /// Canonical enum values of `sex_column` meaning male and female.
     pub sex_values: Option<[String; 2]>,
-    // derived
+    // derived, age
     pub from: Option<String>,
     /// 0-based [start, end) character range of `from` to take.
     pub chars: Option<[usize; 2]>,
@@ -92,5 +105,27 @@ pub struct IndicatorRaw {
     #[serde(default)]
     pub description: String,
     /// SQL over this pipeline's tables returning one row; its first column is the value.
+    pub sql: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakdownRaw {
+    /// Usually the id of the commune-level indicator it breaks down.
+    pub id: String,
+    /// The dimension column the SQL returns beside `value` (e.g. "village").
+    pub by: String,
+    pub label: String,
+    pub unit: String,
+    pub sql: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRaw {
+    pub id: String,
+    /// In Vietnamese: the rule the data must satisfy.
+    pub description: String,
+    /// Returns the rows that break the rule; no rows is a pass.
     pub sql: String,
 }

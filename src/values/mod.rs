@@ -155,6 +155,7 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
         ColumnKind::Date {
             not_after,
             not_before,
+            ..
         } => {
             let d = match cell {
                 Data::DateTime(_) | Data::DateTimeIso(_) => cell.as_date(),
@@ -224,7 +225,7 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
                 }
             }
         }
-        ColumnKind::Derived { .. } => Ok(Value::Null),
+        ColumnKind::Derived { .. } | ColumnKind::Age { .. } => Ok(Value::Null),
     }
 }
 
