@@ -5,3 +5,4 @@ mod bhyt;
 mod cli;
 mod common;
 mod corpus;
+mod vneid_rules;
