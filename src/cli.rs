@@ -162,6 +162,16 @@ fn run_command(args: RunArgs) -> i32 {
         .iter()
         .filter(|p| args.only.is_empty() || args.only.contains(&p.name))
         .collect();
+    let missing = crate::indicators::missing_targets(&selected, &config);
+    if !missing.is_empty() {
+        for (pipeline, key) in &missing {
+            eprintln!(
+                "tonghop: configuration error: {}: [targets] \"{key}\" is missing; pipeline '{pipeline}' needs it (add it, or leave the pipeline out with --only)",
+                config.path.display()
+            );
+        }
+        return EXIT_USAGE;
+    }
     std::panic::set_hook(Box::new(|info| {
         tracing::error!(panic = %info, "a reader panicked; the workbook is reported as failed");
     }));

@@ -5,10 +5,10 @@
 
 use crate::config::Period;
 use crate::ingest::{self, Grid, IngestError};
-use crate::pipeline::{ColumnKind, Pipeline, Table};
+use crate::pipeline::{Pipeline, Table};
+use crate::rows::{Located, convert_long_row, convert_wide_row};
 use crate::shape::{self, HeaderMatch, RowClassifier, RowKind, cell_text};
 use crate::table::Batch;
-use crate::values::{self, Problem, Value, ident};
 use calamine::{Data, DataType};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -233,10 +233,12 @@ fn read_workbook(
 fn best_table<'p>(pipeline: &'p Pipeline, grid: &Grid) -> Option<(usize, &'p Table, HeaderMatch)> {
     let mut best: Option<(usize, &Table, HeaderMatch)> = None;
     for (i, t) in pipeline.tables.iter().enumerate() {
-        if let Some(h) = shape::find_header(grid, t)
-            && best.as_ref().is_none_or(|(_, _, b)| h.score > b.score)
-        {
-            best = Some((i, t, h));
+        let long = shape::find_header(grid, t);
+        let wide = shape::find_wide_header(grid, t);
+        for h in [long, wide].into_iter().flatten() {
+            if best.as_ref().is_none_or(|(_, _, b)| h.score > b.score) {
+                best = Some((i, t, h));
+            }
         }
     }
     best
@@ -288,8 +290,14 @@ fn read_sheet(
         .columns
         .iter()
         .zip(&header.columns)
-        .filter(|(c, src)| c.required && src.is_none() && c.kind.is_source())
-        .map(|(c, _)| format!("'{}' (đã thử / tried: {})", c.label, c.aliases.join(", ")))
+        .enumerate()
+        .filter(|(i, (c, src))| {
+            c.required
+                && src.is_none()
+                && c.kind.is_source()
+                && !covered_by_groups(table, &header, *i)
+        })
+        .map(|(_, (c, _))| format!("'{}' (đã thử / tried: {})", c.label, c.aliases.join(", ")))
         .chain(
             table
                 .one_of
@@ -334,50 +342,54 @@ fn read_sheet(
             r.skip(kind_name(kind), 1);
             continue;
         }
-        let RowResult {
-            values,
-            problems,
-            warnings,
-            out_of_period,
-        } = convert_row(table, grid, &header, row, period);
-        if out_of_period {
+        let outcome = if header.groups.is_empty() {
+            convert_long_row(table, grid, &header, row, period)
+        } else {
+            convert_wide_row(table, grid, &header, row, period)
+        };
+        if outcome.out_of_period {
             r.skip("out_of_period", 1);
             continue;
         }
-        let finding = |col: usize, p: Problem, severity: Severity| {
-            let c = &table.columns[col];
-            let src = header.columns[col];
+        let finding = |l: Located, severity: Severity| {
+            let c = &table.columns[l.column];
             Finding {
                 pipeline: pipeline.name.clone(),
                 table: table.name.clone(),
                 file: rel.to_string(),
                 sheet: name.to_string(),
                 row: row + 1,
-                cell: src.map(|s| ingest::a1(row, s)).unwrap_or_default(),
+                cell: l
+                    .cell
+                    .map(|(cr, cc)| ingest::a1(cr, cc))
+                    .unwrap_or_default(),
                 column: c.name.clone(),
-                header: header.header_text[col].clone(),
-                value: src
-                    .map(|s| display_value(grid.data(row, s)))
+                header: l.header,
+                value: l
+                    .cell
+                    .map(|(cr, cc)| display_value(grid.filled(cr, cc)))
                     .unwrap_or_default(),
                 severity,
-                code: p.code.to_string(),
-                reason: p.reason,
+                code: l.problem.code.to_string(),
+                reason: l.problem.reason,
                 related: String::new(),
             }
         };
-        if problems.is_empty() {
+        if outcome.errors.is_empty() {
             r.accepted += 1;
-            if !warnings.is_empty() {
+            if !outcome.warnings.is_empty() {
                 r.warning_rows += 1;
             }
-            for (col, p) in warnings {
-                out.findings.push(finding(col, p, Severity::Warning));
+            for l in outcome.warnings {
+                out.findings.push(finding(l, Severity::Warning));
             }
-            out.batches[ti].push(values, sheet_index, row + 1);
+            for values in outcome.records {
+                out.batches[ti].push(values, sheet_index, row + 1);
+            }
         } else {
             r.rejected += 1;
-            for (col, p) in problems {
-                out.findings.push(finding(col, p, Severity::Error));
+            for l in outcome.errors {
+                out.findings.push(finding(l, Severity::Error));
             }
         }
     }
@@ -397,189 +409,13 @@ pub fn kind_name(k: RowKind) -> &'static str {
     }
 }
 
-/// One converted data row.
-pub struct RowResult {
-    pub values: Vec<Value>,
-    /// Errors: the row is rejected.
-    pub problems: Vec<(usize, Problem)>,
-    /// Warnings: the row is kept and flagged.
-    pub warnings: Vec<(usize, Problem)>,
-    /// A date marked `after_period = "skip"` lies after period.to: the row is
-    /// outside this report (skipped and counted, whatever else is wrong with it).
-    pub out_of_period: bool,
-}
-
-/// Convert one data row: values per logical column, then errors (reject the
-/// row) and warnings (keep it, flag it).
-pub fn convert_row(
-    table: &Table,
-    grid: &Grid,
-    header: &HeaderMatch,
-    row: u32,
-    period: &Period,
-) -> RowResult {
-    let mut values = vec![Value::Null; table.columns.len()];
-    let mut problems = Vec::new();
-    let mut warnings = Vec::new();
-    for (i, col) in table.source_columns() {
-        let Some(src) = header.columns[i] else {
-            continue;
-        };
-        match values::convert(grid.data(row, src), col, period) {
-            Ok(Value::Null) if col.required => {
-                problems.push((
-                    i,
-                    Problem::new(
-                        "missing_value",
-                        format!("Thiếu {} (cột bắt buộc)", col.label),
-                    ),
-                ));
-            }
-            Ok(v) => values[i] = v,
-            Err(p) => problems.push((i, p)),
-        }
-    }
-    let mut out_of_period = false;
-    for (i, col) in table.columns.iter().enumerate() {
-        match &col.kind {
-            ColumnKind::Derived { from, .. } => {
-                values[i] = values::derive(&values[*from], &col.kind);
-            }
-            ColumnKind::Age { from } => {
-                if let Value::Date(birth) = values[*from] {
-                    values[i] = Value::Int(i64::from(values::date::age_at(birth, period.to)));
-                }
-            }
-            ColumnKind::Date {
-                skip_after_period,
-                not_before_column,
-                ..
-            } => {
-                if let Value::Date(d) = values[i] {
-                    out_of_period |= *skip_after_period && d > period.to;
-                    if let Some(other) = not_before_column
-                        && let Value::Date(o) = values[*other]
-                        && d < o
-                    {
-                        problems.push((
-                            i,
-                            Problem::new(
-                                "date_order",
-                                format!(
-                                    "{} {} trước {} {}",
-                                    col.label,
-                                    d.format("%d/%m/%Y"),
-                                    table.columns[*other].label,
-                                    o.format("%d/%m/%Y")
-                                ),
-                            ),
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    problems.sort_by_key(|(i, _)| *i);
-    if problems.is_empty() {
-        cross_checks(table, &values, &mut warnings);
-    }
-    RowResult {
-        values,
-        problems,
-        warnings,
-        out_of_period,
-    }
-}
-
-fn province_known(code: &str) -> bool {
-    code.parse::<u16>().is_ok_and(ident::is_province_code)
-}
-
-/// Checks that flag a value without rejecting the row.
-fn cross_checks(table: &Table, values: &[Value], warnings: &mut Vec<(usize, Problem)>) {
-    for (i, col) in table.columns.iter().enumerate() {
-        match &col.kind {
-            ColumnKind::PersonalId { birth_date, sex } => {
-                let Some(id) = values[i].as_text() else {
-                    continue;
-                };
-                let Some(decoded) = ident::decode_personal_id(id) else {
-                    continue;
-                };
-                if !province_known(&id[0..3]) {
-                    warnings.push((
-                        i,
-                        Problem::new(
-                            "unknown_province",
-                            format!(
-                                "Mã tỉnh '{}' ở đầu {} không có trong danh mục 63 tỉnh",
-                                &id[0..3],
-                                col.label
-                            ),
-                        ),
-                    ));
-                }
-                if let Some(b) = birth_date
-                    && let Value::Date(d) = values[*b]
-                    && !ident::birth_year_matches(&decoded, d)
-                {
-                    warnings.push((
-                        i,
-                        Problem::new(
-                            "id_birth_year_mismatch",
-                            format!(
-                                "Năm sinh theo {} là {}, khác ngày sinh {}",
-                                col.label,
-                                decoded.birth_year,
-                                d.format("%d/%m/%Y")
-                            ),
-                        ),
-                    ));
-                }
-                if let Some((s, male, female)) = sex
-                    && let Some(v) = values[*s].as_text()
-                {
-                    let expected = match decoded.sex {
-                        ident::IdSex::Male => male,
-                        ident::IdSex::Female => female,
-                    };
-                    if (v == male || v == female) && v != expected {
-                        warnings.push((
-                            i,
-                            Problem::new(
-                                "id_sex_mismatch",
-                                format!(
-                                    "Giới tính theo {} là '{}', khác cột giới tính '{}'",
-                                    col.label, expected, v
-                                ),
-                            ),
-                        ));
-                    }
-                }
-            }
-            ColumnKind::Code {
-                province_chars: Some((a, b)),
-                ..
-            } => {
-                let Some(code) = values[i].as_text() else {
-                    continue;
-                };
-                let piece: String = code.chars().skip(*a).take(b.saturating_sub(*a)).collect();
-                if !province_known(&piece) {
-                    warnings.push((
-                        i,
-                        Problem::new(
-                            "unknown_province",
-                            format!(
-                                "Mã tỉnh '{piece}' trong {} không có trong danh mục 63 tỉnh",
-                                col.label
-                            ),
-                        ),
-                    ));
-                }
-            }
-            _ => {}
-        }
-    }
+/// In a wide sheet the group column and the measures come from the group
+/// cells, not from columns of their own.
+fn covered_by_groups(table: &Table, header: &HeaderMatch, column: usize) -> bool {
+    !header.groups.is_empty()
+        && (table.wide_group == Some(column)
+            || header
+                .groups
+                .iter()
+                .any(|g| g.measures.iter().any(|(m, _)| *m == column)))
 }

@@ -47,6 +47,42 @@ pub fn substitute_placeholders(
     Ok(out)
 }
 
+/// The placeholder names used in `sql` (`{period.to}` -> "period.to").
+pub fn placeholder_names(sql: &str) -> Vec<String> {
+    let out = std::cell::RefCell::new(Vec::new());
+    let _ = substitute_placeholders(sql, &|n| {
+        out.borrow_mut().push(n.to_string());
+        Some(String::new())
+    });
+    out.into_inner()
+}
+
+/// Targets that the selected pipelines' SQL needs and the config lacks, as
+/// (pipeline, key) pairs. Checked before anything runs: a missing plan figure
+/// is a configuration error, not a failed indicator.
+pub fn missing_targets(pipelines: &[&Pipeline], config: &Config) -> Vec<(String, String)> {
+    let mut missing = Vec::new();
+    for p in pipelines {
+        let sqls = p
+            .indicators
+            .iter()
+            .map(|i| &i.sql)
+            .chain(p.breakdowns.iter().map(|b| &b.sql))
+            .chain(p.checks.iter().map(|c| &c.sql));
+        for sql in sqls {
+            for name in placeholder_names(sql) {
+                if let Some(key) = name.strip_prefix("targets.")
+                    && !config.targets.contains_key(key)
+                    && !missing.iter().any(|(_, k)| k == key)
+                {
+                    missing.push((p.name.clone(), key.to_string()));
+                }
+            }
+        }
+    }
+    missing
+}
+
 /// The placeholder values a run offers to indicator SQL.
 pub fn placeholder(config: &Config, name: &str) -> Option<String> {
     match name {

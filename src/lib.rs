@@ -15,6 +15,7 @@ pub mod indicators;
 pub mod ingest;
 pub mod pipeline;
 pub mod publish;
+pub mod rows;
 pub mod run;
 pub mod shape;
 pub mod table;

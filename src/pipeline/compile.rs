@@ -260,6 +260,8 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
                 aliases: c.aliases.clone(),
                 alias_keys: c.aliases.iter().map(|a| header_key(a)).collect(),
                 required: c.required,
+                min: c.min,
+                max: c.max,
                 kind,
             });
         }
@@ -289,6 +291,19 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
         }
         one_of.push(idx);
     }
+    let wide_group = match &t.wide {
+        Some(w) => match names.get(w.group_column.as_str()) {
+            Some(&i) => Some(i),
+            None => {
+                errors.push(format!(
+                    "{at}: wide.group_column = {:?}: no such column",
+                    w.group_column
+                ));
+                None
+            }
+        },
+        None => None,
+    };
     if errors.len() > before {
         return None;
     }
@@ -299,6 +314,7 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
         unique,
         min_header_matches,
         one_of,
+        wide_group,
         columns,
     })
 }

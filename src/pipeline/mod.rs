@@ -23,6 +23,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "pipelines/vneid.toml",
         include_str!("../../pipelines/vneid.toml"),
     ),
+    (
+        "pipelines/livestock.toml",
+        include_str!("../../pipelines/livestock.toml"),
+    ),
 ];
 
 /// Compile the built-in definitions.
@@ -65,6 +69,8 @@ pub struct Table {
     pub min_header_matches: usize,
     /// Groups of column indices of which a sheet must map at least one.
     pub one_of: Vec<Vec<usize>>,
+    /// Wide layout: the column whose values are the merged group headers.
+    pub wide_group: Option<usize>,
     pub columns: Vec<Column>,
 }
 
@@ -88,6 +94,9 @@ pub struct Column {
     /// The aliases as comparison keys (see `values::text::header_key`).
     pub alias_keys: Vec<String>,
     pub required: bool,
+    /// Bounds for numeric columns.
+    pub min: Option<f64>,
+    pub max: Option<f64>,
     pub kind: ColumnKind,
 }
 

@@ -44,6 +44,8 @@ pub struct TableRaw {
     /// (e.g. activation as a status or as a date).
     #[serde(default)]
     pub one_of: Vec<Vec<String>>,
+    /// The wide layout: a merged group cell over measure sub-columns.
+    pub wide: Option<WideRaw>,
     pub columns: Vec<ColumnRaw>,
 }
 
@@ -73,6 +75,9 @@ pub struct ColumnRaw {
     /// 0-based [start, end) character range holding a 2-digit province code
     /// that should be a known one (warning otherwise).
     pub province_chars: Option<[usize; 2]>,
+    // integer, decimal, money: bounds (a value outside is rejected)
+    pub min: Option<f64>,
+    pub max: Option<f64>,
     // date
     pub not_after: Option<String>,
     pub not_before: Option<String>,
@@ -128,4 +133,13 @@ pub struct CheckRaw {
     pub description: String,
     /// Returns the rows that break the rule; no rows is a pass.
     pub sql: String,
+}
+
+/// A wide table: one source row per entity, a merged group cell ("Trâu")
+/// over measure sub-columns ("Đầu năm", "Hiện có"). Unpivoted to one row per
+/// entity and group, the group's text becoming the value of `group_column`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WideRaw {
+    pub group_column: String,
 }

@@ -67,6 +67,42 @@ fn bound(b: DateBound, period: &Period) -> NaiveDate {
 /// whether that is allowed is the caller's decision (required columns).
 /// Derived columns are computed elsewhere and must not be passed here.
 pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, Problem> {
+    let v = convert_unbounded(cell, column, period)?;
+    let n = match v {
+        Value::Int(i) => i as f64,
+        Value::Float(f) => f,
+        _ => return Ok(v),
+    };
+    if let Some(min) = column.min
+        && n < min
+    {
+        return Err(Problem::new(
+            "below_min",
+            format!(
+                "{} {} nhỏ hơn mức tối thiểu {}",
+                column.label,
+                cell_text(cell),
+                min
+            ),
+        ));
+    }
+    if let Some(max) = column.max
+        && n > max
+    {
+        return Err(Problem::new(
+            "above_max",
+            format!(
+                "{} {} lớn hơn mức tối đa {}",
+                column.label,
+                cell_text(cell),
+                max
+            ),
+        ));
+    }
+    Ok(v)
+}
+
+fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Value, Problem> {
     if crate::shape::is_empty(cell) {
         return Ok(Value::Null);
     }

@@ -23,7 +23,8 @@ fn config(dir: &Path, inbox: &Path) -> std::path::PathBuf {
 
 fn sheet(wb: &mut Workbook, name: &str, header: &[&str], rows: &[&[&str]]) {
     let ws = wb.add_worksheet().set_name(name).unwrap();
-    ws.write_string(0, 0, "DANH SÁCH CÔNG DÂN ĐÃ THU NHẬN ĐỊNH DANH").unwrap();
+    ws.write_string(0, 0, "DANH SÁCH CÔNG DÂN ĐÃ THU NHẬN ĐỊNH DANH")
+        .unwrap();
     for (c, h) in header.iter().enumerate() {
         ws.write_string(2, c as u16, *h).unwrap();
     }
@@ -53,52 +54,161 @@ fn age_bands_periods_and_activation() {
     let inbox = dir.path().join("inbox");
     std::fs::create_dir_all(inbox.join("vneid")).unwrap();
     let mut wb = Workbook::new();
-    let status_header = ["Họ và tên", "Ngày sinh", "Số định danh cá nhân", "Bản", "Ngày thu nhận", "Trạng thái kích hoạt"];
+    let status_header = [
+        "Họ và tên",
+        "Ngày sinh",
+        "Số định danh cá nhân",
+        "Bản",
+        "Ngày thu nhận",
+        "Trạng thái kích hoạt",
+    ];
     sheet(
         &mut wb,
         "Theo trạng thái",
         &status_header,
         &[
             // 6th birthday on the reference date: age 6, band 6–13, activated.
-            &["Lò Văn Sáu", "19/06/2020", "012220000001", "Pá Khoang", "10/01/2026", "ĐÃ KÍCH HOẠT"],
+            &[
+                "Lò Văn Sáu",
+                "19/06/2020",
+                "012220000001",
+                "Pá Khoang",
+                "10/01/2026",
+                "ĐÃ KÍCH HOẠT",
+            ],
             // 6th birthday the day after: age 5, in neither band.
-            &["Lò Văn Năm", "20/06/2020", "012220000002", "Pá Khoang", "10/01/2026", "Đã kích hoạt"],
+            &[
+                "Lò Văn Năm",
+                "20/06/2020",
+                "012220000002",
+                "Pá Khoang",
+                "10/01/2026",
+                "Đã kích hoạt",
+            ],
             // 14th birthday on the reference date: 14+, not activated.
-            &["Lò Thị Mười Bốn", "19/06/2012", "012312000003", "Pá Khoang", "10/01/2026", "Chưa kích hoạt"],
+            &[
+                "Lò Thị Mười Bốn",
+                "19/06/2012",
+                "012312000003",
+                "Pá Khoang",
+                "10/01/2026",
+                "Chưa kích hoạt",
+            ],
             // 14th birthday the day after: 13, band 6–13, activated (NFD status).
-            &["Lò Văn Mười Ba", "20/06/2012", "012212000004", "Nà Ngò", "10/01/2026", "đa\u{0303} ki\u{0301}ch hoa\u{0323}t"],
+            &[
+                "Lò Văn Mười Ba",
+                "20/06/2012",
+                "012212000004",
+                "Nà Ngò",
+                "10/01/2026",
+                "đa\u{0303} ki\u{0301}ch hoa\u{0323}t",
+            ],
             // Born 29 February 2012: the birthday is 1 March in 2026, so 14.
-            &["Lò Văn Nhuận", "29/02/2012", "012212000005", "Nà Ngò", "19/06/2026", "Đã kích hoạt"],
+            &[
+                "Lò Văn Nhuận",
+                "29/02/2012",
+                "012212000005",
+                "Nà Ngò",
+                "19/06/2026",
+                "Đã kích hoạt",
+            ],
             // Collected after the reference date: out of period.
-            &["Lò Văn Muộn", "01/01/1990", "012090000006", "Nà Ngò", "20/06/2026", "Đã kích hoạt"],
+            &[
+                "Lò Văn Muộn",
+                "01/01/1990",
+                "012090000006",
+                "Nà Ngò",
+                "20/06/2026",
+                "Đã kích hoạt",
+            ],
             // Unknown status: rejected.
-            &["Lò Văn Lạ", "01/01/1990", "012090000007", "Nà Ngò", "10/01/2026", "Đang xử lý"],
+            &[
+                "Lò Văn Lạ",
+                "01/01/1990",
+                "012090000007",
+                "Nà Ngò",
+                "10/01/2026",
+                "Đang xử lý",
+            ],
             // Same ID again: duplicate.
-            &["Lò Văn Sáu", "19/06/2020", "012220000001", "Pá Khoang", "11/01/2026", "Đã kích hoạt"],
+            &[
+                "Lò Văn Sáu",
+                "19/06/2020",
+                "012220000001",
+                "Pá Khoang",
+                "11/01/2026",
+                "Đã kích hoạt",
+            ],
         ],
     );
-    let date_header = ["Họ tên", "Ngày tháng năm sinh", "Số CCCD", "Thôn/Bản", "Ngày thu nhận hồ sơ", "Ngày kích hoạt"];
+    let date_header = [
+        "Họ tên",
+        "Ngày tháng năm sinh",
+        "Số CCCD",
+        "Thôn/Bản",
+        "Ngày thu nhận hồ sơ",
+        "Ngày kích hoạt",
+    ];
     sheet(
         &mut wb,
         "Theo ngày",
         &date_header,
         &[
             // Activated on the reference date: counts.
-            &["Lò Thị A", "01/01/1980", "012180000008", "Pá Khoang", "01/02/2026", "19/06/2026"],
+            &[
+                "Lò Thị A",
+                "01/01/1980",
+                "012180000008",
+                "Pá Khoang",
+                "01/02/2026",
+                "19/06/2026",
+            ],
             // Activated the day after: collected, not activated.
-            &["Lò Thị B", "01/01/1980", "012180000009", "Pá Khoang", "01/02/2026", "20/06/2026"],
+            &[
+                "Lò Thị B",
+                "01/01/1980",
+                "012180000009",
+                "Pá Khoang",
+                "01/02/2026",
+                "20/06/2026",
+            ],
             // Not activated (blank).
-            &["Lò Thị C", "01/01/2015", "012315000010", "Nà Ngò", "01/02/2026", ""],
+            &[
+                "Lò Thị C",
+                "01/01/2015",
+                "012315000010",
+                "Nà Ngò",
+                "01/02/2026",
+                "",
+            ],
             // Activation before collection: rejected.
-            &["Lò Thị D", "01/01/1980", "012180000011", "Nà Ngò", "01/03/2026", "01/02/2026"],
+            &[
+                "Lò Thị D",
+                "01/01/1980",
+                "012180000011",
+                "Nà Ngò",
+                "01/03/2026",
+                "01/02/2026",
+            ],
             // Born 29 February 2020: 6 on 1 March 2026, band 6–13.
-            &["Lò Thị E", "29/02/2020", "012320000012", "Nà Ngò", "01/03/2026", "02/03/2026"],
+            &[
+                "Lò Thị E",
+                "29/02/2020",
+                "012320000012",
+                "Nà Ngò",
+                "01/03/2026",
+                "02/03/2026",
+            ],
         ],
     );
     wb.save(inbox.join("vneid/Danh sách VNeID.xlsx")).unwrap();
     let cfg = config(dir.path(), &inbox);
     let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "vneid"]);
-    assert_eq!(r.exit_code, 0, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.exit_code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout, r.stderr
+    );
     let out = dir.path().join("out");
     let ind = indicators(&out);
     // 6–13: Sáu (activated), Mười Ba (activated), C (no), E (activated) = 4 collected, 3 activated.
@@ -115,14 +225,27 @@ fn age_bands_periods_and_activation() {
     let sheets = report["files"][0]["sheets"].as_array().unwrap();
     let s1 = &sheets[0];
     assert_eq!(s1["skipped_by_kind"]["out_of_period"], 1, "{s1}");
-    assert_eq!((s1["accepted"].as_u64(), s1["rejected"].as_u64()), (Some(5), Some(2)));
+    assert_eq!(
+        (s1["accepted"].as_u64(), s1["rejected"].as_u64()),
+        (Some(5), Some(2))
+    );
     let rejects = read(&out.join("rejects.csv"));
-    assert!(rejects.contains("Theo trạng thái,10,F10,activation_status"), "{rejects}");
-    assert!(rejects.contains("unknown_enum"), "{rejects}");
-    assert!(rejects.contains("Theo trạng thái,11,C11,personal_id"), "{rejects}");
-    assert!(rejects.contains("Trùng Số định danh cá nhân với dòng 4 của sheet Theo trạng thái"), "{rejects}");
     assert!(
-        rejects.contains("Theo ngày,7,F7,activation_date,") && rejects.contains("Ngày kích hoạt 01/02/2026 trước Ngày thu nhận 01/03/2026"),
+        rejects.contains("Theo trạng thái,10,F10,activation_status"),
+        "{rejects}"
+    );
+    assert!(rejects.contains("unknown_enum"), "{rejects}");
+    assert!(
+        rejects.contains("Theo trạng thái,11,C11,personal_id"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("Trùng Số định danh cá nhân với dòng 4 của sheet Theo trạng thái"),
+        "{rejects}"
+    );
+    assert!(
+        rejects.contains("Theo ngày,7,F7,activation_date,")
+            && rejects.contains("Ngày kích hoạt 01/02/2026 trước Ngày thu nhận 01/03/2026"),
         "{rejects}"
     );
     // The village breakdown sums to the commune totals.
@@ -132,10 +255,18 @@ fn age_bands_periods_and_activation() {
         let f: Vec<&str> = l.split(',').collect();
         *sums.entry(f[0].to_string()).or_default() += f[2].parse::<f64>().unwrap();
     }
-    for id in ["vneid.age_6_13_collected", "vneid.age_6_13_activated", "vneid.age_14_plus_collected", "vneid.age_14_plus_activated"] {
+    for id in [
+        "vneid.age_6_13_collected",
+        "vneid.age_6_13_activated",
+        "vneid.age_14_plus_collected",
+        "vneid.age_14_plus_activated",
+    ] {
         assert_eq!(sums[id].to_string(), ind[id], "{id}");
     }
-    assert!(by_village.contains("vneid.age_6_13_collected,Nà Ngò,3,"), "{by_village}");
+    assert!(
+        by_village.contains("vneid.age_6_13_collected,Nà Ngò,3,"),
+        "{by_village}"
+    );
     assert!(report["checks"][0]["passed"].as_bool().unwrap());
 }
 
@@ -148,14 +279,30 @@ fn a_sheet_without_any_activation_column_is_an_error() {
     sheet(
         &mut wb,
         "Thiếu kích hoạt",
-        &["Họ và tên", "Ngày sinh", "Số định danh cá nhân", "Bản", "Ngày thu nhận"],
-        &[&["Lò Văn A", "01/01/1990", "012090000001", "Pá Khoang", "10/01/2026"]],
+        &[
+            "Họ và tên",
+            "Ngày sinh",
+            "Số định danh cá nhân",
+            "Bản",
+            "Ngày thu nhận",
+        ],
+        &[&[
+            "Lò Văn A",
+            "01/01/1990",
+            "012090000001",
+            "Pá Khoang",
+            "10/01/2026",
+        ]],
     );
     wb.save(inbox.join("vneid/a.xlsx")).unwrap();
     let cfg = config(dir.path(), &inbox);
     let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "vneid"]);
     assert_eq!(r.exit_code, 1);
-    let report: serde_json::Value = serde_json::from_str(&read(&dir.path().join("out/run.json"))).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("out/run.json"))).unwrap();
     let err = report["files"][0]["errors"][0].as_str().unwrap();
-    assert!(err.contains("'Trạng thái kích hoạt'") && err.contains("'Ngày kích hoạt'"), "{err}");
+    assert!(
+        err.contains("'Trạng thái kích hoạt'") && err.contains("'Ngày kích hoạt'"),
+        "{err}"
+    );
 }

@@ -14,6 +14,9 @@ use crate::values::text::{clean, header_key, value_key};
 use calamine::Data;
 use std::borrow::Cow;
 
+mod wide;
+pub use wide::find_wide_header;
+
 pub const HEADER_SEARCH_ROWS: u32 = 30;
 
 /// How a table's header was found in a sheet.
@@ -35,6 +38,19 @@ pub struct HeaderMatch {
     pub ambiguous: Vec<String>,
     /// A column-numbering row ("1 2 3", "(1) (2)", "A B 1 2") follows the header.
     pub numbering_row: bool,
+    /// Wide layout only: the merged group cells and their measure columns.
+    pub groups: Vec<WideGroup>,
+}
+
+/// One merged group cell of a wide header ("Trâu" over "Đầu năm" / "Hiện có").
+#[derive(Debug, Clone)]
+pub struct WideGroup {
+    /// The group header as written.
+    pub label: String,
+    /// 0-based column of the group's header cell (its merge anchor).
+    pub header_col: u32,
+    /// (logical column index, 0-based source column) of each measure under it.
+    pub measures: Vec<(usize, u32)>,
 }
 
 impl HeaderMatch {
@@ -146,6 +162,7 @@ fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool, fill: bool) -
         unknown,
         ambiguous,
         numbering_row: false,
+        groups: Vec::new(),
     }
 }
 

@@ -1,0 +1,321 @@
+//! One data row -> typed records, errors and warnings, each located at the
+//! cell it concerns. A long-layout row gives one record; a wide-layout row
+//! gives one record per group ("Trâu", "Bò", …). A row is accepted or rejected
+//! as a whole: one bad cell rejects all of its records.
+
+use crate::config::Period;
+use crate::ingest::Grid;
+use crate::pipeline::{ColumnKind, Table};
+use crate::shape::HeaderMatch;
+use crate::values::{self, Problem, Value, ident};
+use calamine::Data;
+
+/// A problem and where it is: the logical column, the 0-based source cell,
+/// and the header text shown to the statistician.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub column: usize,
+    pub cell: Option<(u32, u32)>,
+    pub header: String,
+    pub problem: Problem,
+}
+
+/// The outcome of one data row.
+pub struct RowOutcome {
+    pub records: Vec<Vec<Value>>,
+    pub errors: Vec<Located>,
+    pub warnings: Vec<Located>,
+    /// A date marked `after_period = "skip"` lies after period.to: the row is
+    /// outside this report (skipped and counted, whatever else is wrong with it).
+    pub out_of_period: bool,
+}
+
+/// Convert the cells of the mapped source columns of `row`.
+fn convert_cells(
+    table: &Table,
+    grid: &Grid,
+    header: &HeaderMatch,
+    row: u32,
+    period: &Period,
+) -> (Vec<Value>, Vec<(usize, Problem)>) {
+    let mut values = vec![Value::Null; table.columns.len()];
+    let mut problems = Vec::new();
+    for (i, col) in table.source_columns() {
+        let Some(src) = header.columns[i] else {
+            continue;
+        };
+        match values::convert(grid.data(row, src), col, period) {
+            Ok(Value::Null) if col.required => {
+                problems.push((
+                    i,
+                    Problem::new(
+                        "missing_value",
+                        format!("Thiếu {} (cột bắt buộc)", col.label),
+                    ),
+                ));
+            }
+            Ok(v) => values[i] = v,
+            Err(p) => problems.push((i, p)),
+        }
+    }
+    (values, problems)
+}
+
+/// Computed columns and cross-column rules of one record. Returns whether
+/// the record is out of period.
+fn finish_record(
+    table: &Table,
+    values: &mut [Value],
+    period: &Period,
+    problems: &mut Vec<(usize, Problem)>,
+) -> bool {
+    let mut out_of_period = false;
+    for (i, col) in table.columns.iter().enumerate() {
+        match &col.kind {
+            ColumnKind::Derived { from, .. } => {
+                values[i] = values::derive(&values[*from], &col.kind);
+            }
+            ColumnKind::Age { from } => {
+                if let Value::Date(birth) = values[*from] {
+                    values[i] = Value::Int(i64::from(values::date::age_at(birth, period.to)));
+                }
+            }
+            ColumnKind::Date {
+                skip_after_period,
+                not_before_column,
+                ..
+            } => {
+                if let Value::Date(d) = values[i] {
+                    out_of_period |= *skip_after_period && d > period.to;
+                    if let Some(other) = not_before_column
+                        && let Value::Date(o) = values[*other]
+                        && d < o
+                    {
+                        problems.push((
+                            i,
+                            Problem::new(
+                                "date_order",
+                                format!(
+                                    "{} {} trước {} {}",
+                                    col.label,
+                                    d.format("%d/%m/%Y"),
+                                    table.columns[*other].label,
+                                    o.format("%d/%m/%Y")
+                                ),
+                            ),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out_of_period
+}
+
+fn locate_long(header: &HeaderMatch, row: u32, list: Vec<(usize, Problem)>) -> Vec<Located> {
+    list.into_iter()
+        .map(|(column, problem)| Located {
+            column,
+            cell: header.columns[column].map(|c| (row, c)),
+            header: header.header_text[column].clone(),
+            problem,
+        })
+        .collect()
+}
+
+/// Convert one data row of a long-layout sheet.
+pub fn convert_long_row(
+    table: &Table,
+    grid: &Grid,
+    header: &HeaderMatch,
+    row: u32,
+    period: &Period,
+) -> RowOutcome {
+    let (mut values, mut problems) = convert_cells(table, grid, header, row, period);
+    let out_of_period = finish_record(table, &mut values, period, &mut problems);
+    problems.sort_by_key(|(i, _)| *i);
+    let mut warnings = Vec::new();
+    if problems.is_empty() {
+        cross_checks(table, &values, &mut warnings);
+    }
+    RowOutcome {
+        records: vec![values],
+        errors: locate_long(header, row, problems),
+        warnings: locate_long(header, row, warnings),
+        out_of_period,
+    }
+}
+
+/// Convert one data row of a wide-layout sheet: one record per group. In a
+/// group, a blank measure next to a filled one is 0 (the clerk leaves zero
+/// counts empty); a group whose measures are all blank gives no record.
+pub fn convert_wide_row(
+    table: &Table,
+    grid: &Grid,
+    header: &HeaderMatch,
+    row: u32,
+    period: &Period,
+) -> RowOutcome {
+    let group_col = table.wide_group.expect("wide header only for wide tables");
+    let (base, base_problems) = convert_cells(table, grid, header, row, period);
+    let mut errors = locate_long(header, row, base_problems);
+    let mut warnings = Vec::new();
+    let mut records = Vec::new();
+    let mut out_of_period = false;
+    for g in &header.groups {
+        let mut values = base.clone();
+        let group_header =
+            |column: usize, cell: Option<(u32, u32)>, measure: Option<usize>| Located {
+                column,
+                cell,
+                header: match measure {
+                    Some(m) => format!("{} / {}", g.label, table.columns[m].label),
+                    None => g.label.clone(),
+                },
+                problem: Problem::new("", ""),
+            };
+        let mut any = false;
+        let mut blanks = Vec::new();
+        for &(m, src) in &g.measures {
+            match values::convert(grid.data(row, src), &table.columns[m], period) {
+                Ok(Value::Null) => blanks.push(m),
+                Ok(v) => {
+                    any = true;
+                    values[m] = v;
+                }
+                Err(p) => {
+                    any = true;
+                    errors.push(Located {
+                        problem: p,
+                        ..group_header(m, Some((row, src)), Some(m))
+                    });
+                }
+            }
+        }
+        if !any {
+            continue;
+        }
+        for m in blanks {
+            values[m] = Value::Int(0);
+        }
+        match values::convert(
+            &Data::String(g.label.clone()),
+            &table.columns[group_col],
+            period,
+        ) {
+            Ok(v) => values[group_col] = v,
+            // The group header itself is unknown ("Thỏ" not in the mapping):
+            // every row's records of that group are refused, loudly.
+            Err(p) => errors.push(Located {
+                problem: p,
+                ..group_header(group_col, Some((header.row, g.header_col)), None)
+            }),
+        }
+        let mut problems = Vec::new();
+        out_of_period |= finish_record(table, &mut values, period, &mut problems);
+        errors.extend(locate_long(header, row, problems));
+        let mut w = Vec::new();
+        cross_checks(table, &values, &mut w);
+        warnings.extend(locate_long(header, row, w));
+        records.push(values);
+    }
+    RowOutcome {
+        records,
+        errors,
+        warnings,
+        out_of_period,
+    }
+}
+
+fn province_known(code: &str) -> bool {
+    code.parse::<u16>().is_ok_and(ident::is_province_code)
+}
+
+/// Checks that flag a value without rejecting the row.
+fn cross_checks(table: &Table, values: &[Value], warnings: &mut Vec<(usize, Problem)>) {
+    for (i, col) in table.columns.iter().enumerate() {
+        match &col.kind {
+            ColumnKind::PersonalId { birth_date, sex } => {
+                let Some(id) = values[i].as_text() else {
+                    continue;
+                };
+                let Some(decoded) = ident::decode_personal_id(id) else {
+                    continue;
+                };
+                if !province_known(&id[0..3]) {
+                    warnings.push((
+                        i,
+                        Problem::new(
+                            "unknown_province",
+                            format!(
+                                "Mã tỉnh '{}' ở đầu {} không có trong danh mục 63 tỉnh",
+                                &id[0..3],
+                                col.label
+                            ),
+                        ),
+                    ));
+                }
+                if let Some(b) = birth_date
+                    && let Value::Date(d) = values[*b]
+                    && !ident::birth_year_matches(&decoded, d)
+                {
+                    warnings.push((
+                        i,
+                        Problem::new(
+                            "id_birth_year_mismatch",
+                            format!(
+                                "Năm sinh theo {} là {}, khác ngày sinh {}",
+                                col.label,
+                                decoded.birth_year,
+                                d.format("%d/%m/%Y")
+                            ),
+                        ),
+                    ));
+                }
+                if let Some((s, male, female)) = sex
+                    && let Some(v) = values[*s].as_text()
+                {
+                    let expected = match decoded.sex {
+                        ident::IdSex::Male => male,
+                        ident::IdSex::Female => female,
+                    };
+                    if (v == male || v == female) && v != expected {
+                        warnings.push((
+                            i,
+                            Problem::new(
+                                "id_sex_mismatch",
+                                format!(
+                                    "Giới tính theo {} là '{}', khác cột giới tính '{}'",
+                                    col.label, expected, v
+                                ),
+                            ),
+                        ));
+                    }
+                }
+            }
+            ColumnKind::Code {
+                province_chars: Some((a, b)),
+                ..
+            } => {
+                let Some(code) = values[i].as_text() else {
+                    continue;
+                };
+                let piece: String = code.chars().skip(*a).take(b.saturating_sub(*a)).collect();
+                if !province_known(&piece) {
+                    warnings.push((
+                        i,
+                        Problem::new(
+                            "unknown_province",
+                            format!(
+                                "Mã tỉnh '{piece}' trong {} không có trong danh mục 63 tỉnh",
+                                col.label
+                            ),
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}

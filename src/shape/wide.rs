@@ -1,0 +1,163 @@
+//! Wide tables: one source row per entity (a village), a merged group cell
+//! per category ("Trâu", "Bò", "Gia cầm") spanning its measure sub-columns
+//! ("Đầu năm" / "Hiện có"). The header is always two rows: identifying columns
+//! ("TT", "Tên bản") merged over both, group cells on the first, measures on
+//! the second. Unpivoting happens in `extract`: each source row gives one
+//! record per group.
+
+use super::{HEADER_SEARCH_ROWS, HeaderMatch, WideGroup, cell_text, is_numbering_row};
+use crate::ingest::Grid;
+use crate::pipeline::Table;
+use crate::values::text::{clean, header_key};
+
+fn alias_owner(table: &Table, key: &str) -> Option<usize> {
+    if key.is_empty() {
+        return None;
+    }
+    table
+        .source_columns()
+        .find(|(_, c)| c.alias_keys.iter().any(|a| a == key))
+        .map(|(i, _)| i)
+}
+
+fn score_wide_row(grid: &Grid, table: &Table, group_col: usize, row: u32) -> HeaderMatch {
+    let n = table.columns.len();
+    let mut columns = vec![None; n];
+    let mut header_text = vec![String::new(); n];
+    let mut unknown = Vec::new();
+    let mut groups: Vec<WideGroup> = Vec::new();
+    for col in 0..grid.width() {
+        let top_raw = cell_text(grid.filled(row, col));
+        let top_key = header_key(&top_raw);
+        let sub_raw = cell_text(grid.raw(row + 1, col));
+        let sub_key = header_key(&sub_raw);
+        let top_owner = alias_owner(table, &top_key);
+        // A measure under a group cell: the sub-header names a column and the
+        // cell above it names none (it is a category such as "Trâu").
+        if let Some(m) = alias_owner(table, &sub_key)
+            && m != group_col
+            && !top_key.is_empty()
+            && top_owner.is_none()
+        {
+            let label = clean(&top_raw).into_owned();
+            let anchor = (0..=col)
+                .rev()
+                .take_while(|&c| header_key(&cell_text(grid.filled(row, c))) == top_key)
+                .last()
+                .unwrap_or(col);
+            match groups.last_mut() {
+                Some(g) if g.header_col == anchor && !g.measures.iter().any(|(mi, _)| *mi == m) => {
+                    g.measures.push((m, col));
+                }
+                _ => groups.push(WideGroup {
+                    label,
+                    header_col: anchor,
+                    measures: vec![(m, col)],
+                }),
+            }
+            continue;
+        }
+        match top_owner {
+            Some(i) if i != group_col && columns[i].is_none() => {
+                columns[i] = Some(col);
+                header_text[i] = clean(&top_raw).into_owned();
+            }
+            _ => {
+                let shown = clean(&top_raw).into_owned();
+                if !shown.is_empty() && !unknown.contains(&shown) {
+                    unknown.push(shown);
+                }
+            }
+        }
+    }
+    let measures: usize = groups.iter().map(|g| g.measures.len()).sum();
+    let ids = columns.iter().filter(|c| c.is_some()).count();
+    HeaderMatch {
+        row,
+        height: 2,
+        columns,
+        header_text,
+        score: if groups.is_empty() || ids == 0 {
+            0
+        } else {
+            ids + measures
+        },
+        unknown,
+        ambiguous: Vec::new(),
+        numbering_row: false,
+        groups,
+    }
+}
+
+/// Find a wide header for a table declared with `[tables.wide]`: the best
+/// two-row header with at least one identifying column and one group.
+pub fn find_wide_header(grid: &Grid, table: &Table) -> Option<HeaderMatch> {
+    let group_col = table.wide_group?;
+    let last = grid.height().min(HEADER_SEARCH_ROWS);
+    let mut best: Option<HeaderMatch> = None;
+    for row in 0..last {
+        if row + 1 >= grid.height() {
+            break;
+        }
+        let candidate = score_wide_row(grid, table, group_col, row);
+        if candidate.score > best.as_ref().map_or(0, |b| b.score) {
+            best = Some(candidate);
+        }
+    }
+    let mut best = best.filter(|b| b.score >= table.min_header_matches)?;
+    best.numbering_row = is_numbering_row(grid, best.row + 2);
+    Some(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Data, Dimensions, Range};
+
+    fn table() -> Table {
+        let text = include_str!("../../pipelines/livestock.toml");
+        crate::pipeline::compile_pipeline("livestock.toml", text)
+            .unwrap()
+            .tables
+            .remove(0)
+    }
+
+    #[test]
+    fn finds_groups_over_measures() {
+        let rows: [&[&str]; 5] = [
+            &["BIỂU TỔNG HỢP ĐÀN GIA SÚC", "", "", "", "", "", ""],
+            &["(ĐVT: con)", "", "", "", "", "", ""],
+            &["TT", "Tên bản", "Trâu", "", "Gia cầm", "", "Ghi chú"],
+            &["", "", "Đầu năm", "Hiện có", "Đầu kỳ", "Kỳ báo cáo", ""],
+            &["1", "Pá Khoang", "10", "1.204", "", "300", ""],
+        ];
+        let mut r: Range<Data> = Range::new((0, 0), (4, 6));
+        for (i, row) in rows.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    r.set_value((i as u32, j as u32), Data::String((*v).into()));
+                }
+            }
+        }
+        let merges = vec![
+            Dimensions::new((2, 0), (3, 0)),
+            Dimensions::new((2, 1), (3, 1)),
+            Dimensions::new((2, 2), (2, 3)),
+            Dimensions::new((2, 4), (2, 5)),
+        ];
+        let g = Grid::new(r, merges);
+        let t = table();
+        let h = find_wide_header(&g, &t).unwrap();
+        assert_eq!((h.row, h.height), (2, 2));
+        assert_eq!(h.groups.len(), 2);
+        assert_eq!(h.groups[0].label, "Trâu");
+        assert_eq!(h.groups[0].measures, vec![(2, 2), (3, 3)]);
+        assert_eq!(h.groups[1].label, "Gia cầm");
+        assert_eq!(h.groups[1].header_col, 4);
+        assert_eq!(h.columns[0], Some(1));
+        assert!(h.unknown.contains(&"TT".to_string()));
+        // The long-layout detector alone would misread this sheet.
+        let long = super::super::find_header(&g, &t);
+        assert!(long.is_none_or(|l| l.score < h.score));
+    }
+}
