@@ -139,7 +139,7 @@ fn a_broken_workbook_fails_alone_and_a_missing_column_is_named() {
     std::fs::write(bhyt.join("hỏng.xlsx"), b"PK\x03\x04 this is not a zip").unwrap();
     std::fs::write(bhyt.join("ghi chú.docx"), b"notes").unwrap();
     let cfg = write_config(dir.path(), &inbox, "");
-    let r = tonghop(&["run", "--config", cfg.to_str().unwrap()]);
+    let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "bhyt"]);
     assert_eq!(
         r.exit_code, 1,
         "stdout:\n{}\nstderr:\n{}",
@@ -213,4 +213,37 @@ fn a_broken_workbook_fails_alone_and_a_missing_column_is_named() {
 fn repo_config_points_at_the_fixtures() {
     assert!(repo().join("config/tonghop.toml").exists());
     assert!(repo().join("fixtures/inbox/bhyt").is_dir());
+}
+
+#[test]
+fn a_missing_target_is_a_config_error_only_when_its_pipeline_runs() {
+    let dir = tempdir();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let cfg = write_config(dir.path(), &inbox, "");
+    let r = tonghop(&["run", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(r.exit_code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "[targets] \"livestock.main_herd\" is missing; pipeline 'livestock' needs it"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("\"livestock.herd_growth_pct\""),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.path().join("out").exists());
+    let r = tonghop(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--only",
+        "bhyt",
+        "--only",
+        "vneid",
+    ]);
+    assert_eq!(r.exit_code, 0, "{}", r.stderr);
 }
