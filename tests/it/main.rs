@@ -5,4 +5,5 @@ mod bhyt;
 mod cli;
 mod common;
 mod corpus;
+mod livestock_rules;
 mod vneid_rules;
