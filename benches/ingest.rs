@@ -5,7 +5,7 @@
 //! `cargo bench` (release profile). `cargo test --benches` runs each once.
 
 use std::path::{Path, PathBuf};
-use tonghop::config::{Config, Period};
+use tonghop::config::{Config, Period, RunContext};
 use tonghop::extract::process_file;
 
 fn main() {
@@ -26,7 +26,7 @@ fn period() -> Period {
 fn one(rel: &str) -> usize {
     let pipelines = tonghop::pipeline::builtin().unwrap();
     let abs = repo().join("fixtures/inbox").join(rel);
-    let o = process_file(&pipelines[0], &abs, rel, &period());
+    let o = process_file(&pipelines[0], &abs, rel, &RunContext::for_period(period()));
     assert!(o.errors.is_empty(), "{:?}", o.errors);
     o.sheets.iter().map(|s| s.accepted as usize).sum()
 }

@@ -162,11 +162,15 @@ fn run_command(args: RunArgs) -> i32 {
         .iter()
         .filter(|p| args.only.is_empty() || args.only.contains(&p.name))
         .collect();
+    if let Err(e) = crate::calendar::Calendar::load(&config.holidays) {
+        eprintln!("tonghop: configuration error: holiday calendar: {e}");
+        return EXIT_USAGE;
+    }
     let missing = crate::indicators::missing_targets(&selected, &config);
     if !missing.is_empty() {
         for (pipeline, key) in &missing {
             eprintln!(
-                "tonghop: configuration error: {}: [targets] \"{key}\" is missing; pipeline '{pipeline}' needs it (add it, or leave the pipeline out with --only)",
+                "tonghop: configuration error: {}: {key} is missing; pipeline '{pipeline}' needs it (add it, or leave the pipeline out with --only)",
                 config.path.display()
             );
         }

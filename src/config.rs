@@ -16,6 +16,17 @@ struct RawConfig {
     period: RawPeriod,
     #[serde(default)]
     targets: BTreeMap<String, f64>,
+    /// Numbers pipelines may read (e.g. "land.deadline_extension_days").
+    #[serde(default)]
+    params: BTreeMap<String, f64>,
+    calendar: Option<RawCalendar>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    /// Folder of `<year>.toml` holiday files.
+    holidays: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -76,6 +87,10 @@ pub struct Config {
     pub pipelines: Option<PathBuf>,
     pub period: Period,
     pub targets: BTreeMap<String, f64>,
+    pub params: BTreeMap<String, f64>,
+    /// Folder of the working-day calendar (`<year>.toml`); default
+    /// `holidays/` beside the config file.
+    pub holidays: PathBuf,
 }
 
 fn to_date(key: &str, v: &toml::value::Datetime) -> Result<NaiveDate, String> {
@@ -145,6 +160,11 @@ impl Config {
             pipelines: raw.run.pipelines.as_deref().map(resolve),
             period: period.expect("checked above"),
             targets: raw.targets,
+            params: raw.params,
+            holidays: raw
+                .calendar
+                .map(|c| resolve(&c.holidays))
+                .unwrap_or_else(|| base.join("holidays")),
         })
     }
 }
@@ -193,5 +213,33 @@ to = 2026-06-19
         let e = Config::parse(Path::new("c.toml"), &bad).unwrap_err();
         assert!(e.contains("5-digit"), "{e}");
         assert!(e.contains("is after"), "{e}");
+    }
+}
+
+/// What row conversion needs from the run: the period, the working-day
+/// calendar and the numeric parameters.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub period: Period,
+    pub calendar: crate::calendar::Calendar,
+    pub params: BTreeMap<String, f64>,
+}
+
+impl RunContext {
+    /// Only a period (tests, benchmarks, the corpus check): weekends-only calendar.
+    pub fn for_period(period: Period) -> RunContext {
+        RunContext {
+            period,
+            calendar: crate::calendar::Calendar::default(),
+            params: BTreeMap::new(),
+        }
+    }
+
+    pub fn from_config(config: &Config) -> Result<RunContext, String> {
+        Ok(RunContext {
+            period: config.period,
+            calendar: crate::calendar::Calendar::load(&config.holidays)?,
+            params: config.params.clone(),
+        })
     }
 }

@@ -3,7 +3,7 @@
 //! the workbook's cells are dropped when this returns, so memory is bounded by
 //! the largest workbook, not the sum.
 
-use crate::config::Period;
+use crate::config::RunContext;
 use crate::ingest::{self, Grid, IngestError};
 use crate::pipeline::{Pipeline, Table};
 use crate::rows::{Located, convert_long_row, convert_wide_row};
@@ -132,7 +132,7 @@ impl FileOutcome {
 
 /// Read and process one workbook. Never panics outward: a reader crash becomes
 /// a file error like any other.
-pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, period: &Period) -> FileOutcome {
+pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, ctx: &RunContext) -> FileOutcome {
     let mut out = FileOutcome {
         pipeline: pipeline.name.clone(),
         path: rel.to_string(),
@@ -161,7 +161,7 @@ pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, period: &Period)
         .unwrap_or("")
         .to_ascii_lowercase();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_workbook(pipeline, bytes, &ext, rel, period, &mut out)
+        read_workbook(pipeline, bytes, &ext, rel, ctx, &mut out)
     }));
     match result {
         Ok(Ok(())) => {}
@@ -187,7 +187,7 @@ fn read_workbook(
     bytes: Vec<u8>,
     ext: &str,
     rel: &str,
-    period: &Period,
+    ctx: &RunContext,
     out: &mut FileOutcome,
 ) -> Result<(), IngestError> {
     let mut wb = ingest::open(bytes, ext)?;
@@ -223,7 +223,7 @@ fn read_workbook(
             out.sheets.push(r);
             continue;
         }
-        let report = read_sheet(pipeline, &grid, sheet_index as u32, &name, rel, period, out);
+        let report = read_sheet(pipeline, &grid, sheet_index as u32, &name, rel, ctx, out);
         out.sheets.push(report);
     }
     Ok(())
@@ -260,7 +260,7 @@ fn read_sheet(
     sheet_index: u32,
     name: &str,
     rel: &str,
-    period: &Period,
+    ctx: &RunContext,
     out: &mut FileOutcome,
 ) -> SheetReport {
     let height = grid.height();
@@ -343,9 +343,9 @@ fn read_sheet(
             continue;
         }
         let outcome = if header.groups.is_empty() {
-            convert_long_row(table, grid, &header, row, period)
+            convert_long_row(table, grid, &header, row, ctx)
         } else {
-            convert_wide_row(table, grid, &header, row, period)
+            convert_wide_row(table, grid, &header, row, ctx)
         };
         if outcome.out_of_period {
             r.skip("out_of_period", 1);

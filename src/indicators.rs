@@ -57,12 +57,28 @@ pub fn placeholder_names(sql: &str) -> Vec<String> {
     out.into_inner()
 }
 
-/// Targets that the selected pipelines' SQL needs and the config lacks, as
-/// (pipeline, key) pairs. Checked before anything runs: a missing plan figure
+/// Targets and parameters that the selected pipelines need and the config
+/// lacks, as (pipeline, "[section] \"key\"") pairs. Checked before anything runs: a missing plan figure
 /// is a configuration error, not a failed indicator.
 pub fn missing_targets(pipelines: &[&Pipeline], config: &Config) -> Vec<(String, String)> {
-    let mut missing = Vec::new();
+    let mut missing: Vec<(String, String)> = Vec::new();
     for p in pipelines {
+        // Parameters read by computed columns, e.g. a deadline extension.
+        for t in &p.tables {
+            for c in &t.columns {
+                if let crate::pipeline::ColumnKind::Deadline {
+                    extra_days_param: Some(key),
+                    ..
+                } = &c.kind
+                {
+                    let shown = format!("[params] \"{key}\"");
+                    if !config.params.contains_key(key) && !missing.iter().any(|(_, k)| *k == shown)
+                    {
+                        missing.push((p.name.clone(), shown));
+                    }
+                }
+            }
+        }
         let sqls = p
             .indicators
             .iter()
@@ -73,9 +89,11 @@ pub fn missing_targets(pipelines: &[&Pipeline], config: &Config) -> Vec<(String,
             for name in placeholder_names(sql) {
                 if let Some(key) = name.strip_prefix("targets.")
                     && !config.targets.contains_key(key)
-                    && !missing.iter().any(|(_, k)| k == key)
                 {
-                    missing.push((p.name.clone(), key.to_string()));
+                    let shown = format!("[targets] \"{key}\"");
+                    if !missing.iter().any(|(_, k)| *k == shown) {
+                        missing.push((p.name.clone(), shown));
+                    }
                 }
             }
         }

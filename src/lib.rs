@@ -8,6 +8,7 @@
 //! `indicators` (SQL from the pipeline files) → `publish` (Parquet, CSV, JSON).
 //! Departments are data: `pipeline` loads their TOML definitions.
 
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod extract;

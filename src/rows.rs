@@ -3,7 +3,7 @@
 //! gives one record per group ("Trâu", "Bò", …). A row is accepted or rejected
 //! as a whole: one bad cell rejects all of its records.
 
-use crate::config::Period;
+use crate::config::RunContext;
 use crate::ingest::Grid;
 use crate::pipeline::{ColumnKind, Table};
 use crate::shape::HeaderMatch;
@@ -30,21 +30,25 @@ pub struct RowOutcome {
     pub out_of_period: bool,
 }
 
-/// Convert the cells of the mapped source columns of `row`.
+/// Convert the cells of the mapped source columns of `row`: values, errors,
+/// and warnings (unreadable values of `on_invalid = "warn"` columns).
+type Converted = (Vec<Value>, Vec<(usize, Problem)>, Vec<(usize, Problem)>);
+
 fn convert_cells(
     table: &Table,
     grid: &Grid,
     header: &HeaderMatch,
     row: u32,
-    period: &Period,
-) -> (Vec<Value>, Vec<(usize, Problem)>) {
+    ctx: &RunContext,
+) -> Converted {
     let mut values = vec![Value::Null; table.columns.len()];
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     for (i, col) in table.source_columns() {
         let Some(src) = header.columns[i] else {
             continue;
         };
-        match values::convert(grid.data(row, src), col, period) {
+        match values::convert(grid.data(row, src), col, &ctx.period) {
             Ok(Value::Null) if col.required => {
                 problems.push((
                     i,
@@ -55,10 +59,11 @@ fn convert_cells(
                 ));
             }
             Ok(v) => values[i] = v,
+            Err(p) if col.warn_on_invalid => warnings.push((i, p)),
             Err(p) => problems.push((i, p)),
         }
     }
-    (values, problems)
+    (values, problems, warnings)
 }
 
 /// Computed columns and cross-column rules of one record. Returns whether
@@ -66,14 +71,49 @@ fn convert_cells(
 fn finish_record(
     table: &Table,
     values: &mut [Value],
-    period: &Period,
+    ctx: &RunContext,
     problems: &mut Vec<(usize, Problem)>,
+    warnings: &mut Vec<(usize, Problem)>,
 ) -> bool {
+    let period = &ctx.period;
     let mut out_of_period = false;
     for (i, col) in table.columns.iter().enumerate() {
         match &col.kind {
             ColumnKind::Derived { from, .. } => {
                 values[i] = values::derive(&values[*from], &col.kind);
+            }
+            ColumnKind::Deadline {
+                from,
+                given,
+                working_days,
+                extra_days_param,
+            } => {
+                if let Some(g) = given
+                    && let Value::Date(d) = values[*g]
+                {
+                    values[i] = Value::Date(d);
+                } else if let Value::Date(start) = values[*from] {
+                    let extra = extra_days_param
+                        .as_ref()
+                        .and_then(|p| ctx.params.get(p))
+                        .map_or(0, |v| v.max(0.0) as u32);
+                    let due = ctx.calendar.add_working_days(start, working_days + extra);
+                    if !ctx.calendar.covers(start, due) {
+                        warnings.push((
+                            i,
+                            Problem::new(
+                                "no_holiday_calendar",
+                                format!(
+                                    "Chưa có lịch nghỉ lễ cho giai đoạn {} – {}; {} chỉ trừ thứ Bảy, Chủ nhật",
+                                    start.format("%d/%m/%Y"),
+                                    due.format("%d/%m/%Y"),
+                                    col.label
+                                ),
+                            ),
+                        ));
+                    }
+                    values[i] = Value::Date(due);
+                }
             }
             ColumnKind::Age { from } => {
                 if let Value::Date(birth) = values[*from] {
@@ -130,12 +170,11 @@ pub fn convert_long_row(
     grid: &Grid,
     header: &HeaderMatch,
     row: u32,
-    period: &Period,
+    ctx: &RunContext,
 ) -> RowOutcome {
-    let (mut values, mut problems) = convert_cells(table, grid, header, row, period);
-    let out_of_period = finish_record(table, &mut values, period, &mut problems);
+    let (mut values, mut problems, mut warnings) = convert_cells(table, grid, header, row, ctx);
+    let out_of_period = finish_record(table, &mut values, ctx, &mut problems, &mut warnings);
     problems.sort_by_key(|(i, _)| *i);
-    let mut warnings = Vec::new();
     if problems.is_empty() {
         cross_checks(table, &values, &mut warnings);
     }
@@ -155,12 +194,13 @@ pub fn convert_wide_row(
     grid: &Grid,
     header: &HeaderMatch,
     row: u32,
-    period: &Period,
+    ctx: &RunContext,
 ) -> RowOutcome {
+    let period = &ctx.period;
     let group_col = table.wide_group.expect("wide header only for wide tables");
-    let (base, base_problems) = convert_cells(table, grid, header, row, period);
+    let (base, base_problems, base_warnings) = convert_cells(table, grid, header, row, ctx);
     let mut errors = locate_long(header, row, base_problems);
-    let mut warnings = Vec::new();
+    let mut warnings = locate_long(header, row, base_warnings);
     let mut records = Vec::new();
     let mut out_of_period = false;
     for g in &header.groups {
@@ -213,9 +253,9 @@ pub fn convert_wide_row(
             }),
         }
         let mut problems = Vec::new();
-        out_of_period |= finish_record(table, &mut values, period, &mut problems);
-        errors.extend(locate_long(header, row, problems));
         let mut w = Vec::new();
+        out_of_period |= finish_record(table, &mut values, ctx, &mut problems, &mut w);
+        errors.extend(locate_long(header, row, problems));
         cross_checks(table, &values, &mut w);
         warnings.extend(locate_long(header, row, w));
         records.push(values);
@@ -234,6 +274,13 @@ fn province_known(code: &str) -> bool {
 
 /// Checks that flag a value without rejecting the row.
 fn cross_checks(table: &Table, values: &[Value], warnings: &mut Vec<(usize, Problem)>) {
+    for w in &table.warn_when {
+        if values[w.column].as_text() == Some(w.equals.as_str())
+            && matches!(values[w.missing], Value::Null)
+        {
+            warnings.push((w.missing, Problem::new(w.code.clone(), w.reason.clone())));
+        }
+    }
     for (i, col) in table.columns.iter().enumerate() {
         match &col.kind {
             ColumnKind::PersonalId { birth_date, sex } => {

@@ -2,7 +2,7 @@
 //! across files in a fixed order, compute indicators, publish. Thin on purpose:
 //! the work lives in `extract`, `indicators` and `publish`.
 
-use crate::config::Config;
+use crate::config::{Config, RunContext};
 use crate::extract::{FileOutcome, Finding, Severity, SheetReport, process_file};
 use crate::indicators::{self, IndicatorValue};
 use crate::pipeline::Pipeline;
@@ -267,6 +267,7 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
     let started_at = chrono::Local::now();
     let clock = Instant::now();
     let _span = tracing::info_span!("run", commune = %config.commune.code).entered();
+    let ctx = RunContext::from_config(config).map_err(|e| anyhow::anyhow!(e))?;
     let (work, ignored) = discover(&config.inbox, pipelines);
     for i in &ignored {
         tracing::info!(stage = "ingest", path = %i.path, reason = %i.reason, "ignored file");
@@ -277,7 +278,7 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
         .map(|(pi, abs, rel)| {
             let _span =
                 tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
-            let o = process_file(pipelines[*pi], abs, rel, &config.period);
+            let o = process_file(pipelines[*pi], abs, rel, &ctx);
             for e in &o.errors {
                 tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
             }

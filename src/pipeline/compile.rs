@@ -260,6 +260,16 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
                 aliases: c.aliases.clone(),
                 alias_keys: c.aliases.iter().map(|a| header_key(a)).collect(),
                 required: c.required,
+                warn_on_invalid: match c.on_invalid.as_deref() {
+                    None | Some("reject") => false,
+                    Some("warn") => true,
+                    Some(other) => {
+                        errors.push(format!(
+                            "{cat}: on_invalid = {other:?}: use \"reject\" or \"warn\""
+                        ));
+                        false
+                    }
+                },
                 min: c.min,
                 max: c.max,
                 kind,
@@ -304,6 +314,22 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
         },
         None => None,
     };
+    let mut warn_when = Vec::new();
+    for (wi, w) in t.warn_when.iter().enumerate() {
+        match (names.get(w.column.as_str()), names.get(w.missing.as_str())) {
+            (Some(&column), Some(&missing)) => warn_when.push(super::WarnWhen {
+                column,
+                equals: w.equals.clone(),
+                missing,
+                code: w.code.clone(),
+                reason: w.reason.clone(),
+            }),
+            _ => errors.push(format!(
+                "{at}: warn_when[{wi}]: no column {:?} or {:?}",
+                w.column, w.missing
+            )),
+        }
+    }
     if errors.len() > before {
         return None;
     }
@@ -315,6 +341,7 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
         min_header_matches,
         one_of,
         wide_group,
+        warn_when,
         columns,
     })
 }
@@ -406,6 +433,26 @@ fn compile_kind(
                 return None;
             };
             ColumnKind::Age { from }
+        }
+        "deadline" => {
+            let Some(from) = col_ref("from", &c.from, errors) else {
+                if c.from.is_none() {
+                    errors.push(format!(
+                        "{at}: type \"deadline\" needs from = \"<date column>\""
+                    ));
+                }
+                return None;
+            };
+            let Some(working_days) = c.working_days else {
+                errors.push(format!("{at}: type \"deadline\" needs working_days = <n>"));
+                return None;
+            };
+            ColumnKind::Deadline {
+                from,
+                given: col_ref("given", &c.given, errors),
+                working_days,
+                extra_days_param: c.extra_days_param.clone(),
+            }
         }
         "enum" => {
             let Some(values) = &c.values else {

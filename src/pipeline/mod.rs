@@ -24,6 +24,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../pipelines/vneid.toml"),
     ),
     (
+        "pipelines/land.toml",
+        include_str!("../../pipelines/land.toml"),
+    ),
+    (
         "pipelines/livestock.toml",
         include_str!("../../pipelines/livestock.toml"),
     ),
@@ -71,6 +75,7 @@ pub struct Table {
     pub one_of: Vec<Vec<usize>>,
     /// Wide layout: the column whose values are the merged group headers.
     pub wide_group: Option<usize>,
+    pub warn_when: Vec<WarnWhen>,
     pub columns: Vec<Column>,
 }
 
@@ -94,6 +99,8 @@ pub struct Column {
     /// The aliases as comparison keys (see `values::text::header_key`).
     pub alias_keys: Vec<String>,
     pub required: bool,
+    /// An unreadable value is a warning (value treated as empty), not a reject.
+    pub warn_on_invalid: bool,
     /// Bounds for numeric columns.
     pub min: Option<f64>,
     pub max: Option<f64>,
@@ -140,6 +147,14 @@ pub enum ColumnKind {
     Age {
         from: usize,
     },
+    /// `given` when filled, else `from` plus working days (weekends and the
+    /// holiday calendar skipped), plus a config parameter's extra days.
+    Deadline {
+        from: usize,
+        given: Option<usize>,
+        working_days: u32,
+        extra_days_param: Option<String>,
+    },
     Enum {
         /// value key (see `values::text::value_key`) -> canonical value
         lookup: HashMap<String, String>,
@@ -165,7 +180,10 @@ pub enum Storage {
 impl ColumnKind {
     /// Read from the sheet (as opposed to computed from other columns).
     pub fn is_source(&self) -> bool {
-        !matches!(self, ColumnKind::Derived { .. } | ColumnKind::Age { .. })
+        !matches!(
+            self,
+            ColumnKind::Derived { .. } | ColumnKind::Age { .. } | ColumnKind::Deadline { .. }
+        )
     }
 
     pub fn storage(&self) -> Storage {
@@ -177,7 +195,7 @@ impl ColumnKind {
             ColumnKind::Enum { .. } | ColumnKind::Derived { .. } => Storage::Category,
             ColumnKind::Integer | ColumnKind::Money | ColumnKind::Age { .. } => Storage::Int,
             ColumnKind::Decimal => Storage::Float,
-            ColumnKind::Date { .. } => Storage::Date,
+            ColumnKind::Date { .. } | ColumnKind::Deadline { .. } => Storage::Date,
         }
     }
 }
@@ -205,4 +223,14 @@ pub struct Check {
     pub id: String,
     pub description: String,
     pub sql: String,
+}
+
+/// Keep the row but flag it when `column` equals `equals` and `missing` is empty.
+#[derive(Debug)]
+pub struct WarnWhen {
+    pub column: usize,
+    pub equals: String,
+    pub missing: usize,
+    pub code: String,
+    pub reason: String,
 }

@@ -46,6 +46,10 @@ pub struct TableRaw {
     pub one_of: Vec<Vec<String>>,
     /// The wide layout: a merged group cell over measure sub-columns.
     pub wide: Option<WideRaw>,
+    /// Flag (keep, with a warning) rows where `column` equals a value and
+    /// another column is empty.
+    #[serde(default)]
+    pub warn_when: Vec<WarnWhenRaw>,
     pub columns: Vec<ColumnRaw>,
 }
 
@@ -63,6 +67,9 @@ pub struct ColumnRaw {
     pub kind: String,
     #[serde(default)]
     pub required: bool,
+    /// "reject" (default) or "warn": an unreadable value is flagged and
+    /// treated as empty instead of rejecting the row.
+    pub on_invalid: Option<String>,
     // id, personal_id
     pub digits: Option<usize>,
     pub pad_numeric: Option<usize>,
@@ -99,6 +106,11 @@ pub struct ColumnRaw {
     pub chars: Option<[usize; 2]>,
     pub map: Option<BTreeMap<String, Vec<String>>>,
     pub default: Option<String>,
+    // deadline: `given` when filled, else `from` + working days
+    pub given: Option<String>,
+    pub working_days: Option<u32>,
+    /// A config [params] key whose value adds working days.
+    pub extra_days_param: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,4 +154,15 @@ pub struct CheckRaw {
 #[serde(deny_unknown_fields)]
 pub struct WideRaw {
     pub group_column: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarnWhenRaw {
+    pub column: String,
+    pub equals: String,
+    pub missing: String,
+    pub code: String,
+    /// In Vietnamese.
+    pub reason: String,
 }

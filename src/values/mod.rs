@@ -38,14 +38,17 @@ impl Value {
 /// sentence for the statistician.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
-    pub code: &'static str,
+    pub code: std::borrow::Cow<'static, str>,
     pub reason: String,
 }
 
 impl Problem {
-    pub fn new(code: &'static str, reason: impl Into<String>) -> Problem {
+    pub fn new(
+        code: impl Into<std::borrow::Cow<'static, str>>,
+        reason: impl Into<String>,
+    ) -> Problem {
         Problem {
-            code,
+            code: code.into(),
             reason: reason.into(),
         }
     }
@@ -261,7 +264,9 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
                 }
             }
         }
-        ColumnKind::Derived { .. } | ColumnKind::Age { .. } => Ok(Value::Null),
+        ColumnKind::Derived { .. } | ColumnKind::Age { .. } | ColumnKind::Deadline { .. } => {
+            Ok(Value::Null)
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::common::shared;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use tonghop::config::Period;
+use tonghop::config::{Period, RunContext};
 use tonghop::extract::process_file;
 
 fn corpus_files() -> Vec<(PathBuf, String, String)> {
@@ -30,13 +30,14 @@ fn every_corpus_file_is_read_or_rejected_with_a_reason() {
         from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
         to: chrono::NaiveDate::from_ymd_opt(2026, 6, 19).unwrap(),
     };
+    let ctx = RunContext::for_period(period);
     let files = corpus_files();
     assert!(files.len() >= 390, "corpus has {} files", files.len());
     std::panic::set_hook(Box::new(|_| {}));
     let mut table: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
     let mut crashed = Vec::new();
     for (abs, rel, format) in &files {
-        let o = process_file(bhyt, abs, rel, &period);
+        let o = process_file(bhyt, abs, rel, &ctx);
         let outcome = if o.errors.is_empty() {
             "read"
         } else {

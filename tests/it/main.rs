@@ -5,5 +5,6 @@ mod bhyt;
 mod cli;
 mod common;
 mod corpus;
+mod land_rules;
 mod livestock_rules;
 mod vneid_rules;
