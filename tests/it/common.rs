@@ -60,3 +60,191 @@ pub fn run_fixtures() -> &'static Run {
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
+
+/// Check a run's outputs against a generator oracle (`fixtures/expected/*.json`):
+/// every indicator it names, per-sheet counts (which must add up), every
+/// reject and warning at its cell, duplicates' first occurrence, and the
+/// ignored files. `prefix` is the pipeline folder ("bhyt/") that oracle paths
+/// are relative to.
+pub fn check_oracle(out: &Path, oracle_file: &str, prefix: &str) {
+    use polars::prelude::*;
+    let oracle: serde_json::Value =
+        serde_json::from_str(&read(&repo().join("fixtures/expected").join(oracle_file))).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).unwrap();
+    // Indicators, full precision.
+    let indicators: std::collections::HashMap<String, f64> = read(&out.join("indicators.csv"))
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            let id = f.next()?.to_string();
+            f.next()?.parse().ok().map(|v| (id, v))
+        })
+        .collect();
+    for (id, v) in oracle["indicators"].as_object().unwrap() {
+        let want = v.as_f64().unwrap();
+        let got = *indicators
+            .get(id)
+            .unwrap_or_else(|| panic!("{oracle_file}: indicator {id} missing"));
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{oracle_file}: {id} = {got}, expected {want}"
+        );
+    }
+    // Per-sheet counts.
+    let files = report["files"].as_array().unwrap();
+    for ef in oracle["files"].as_array().unwrap() {
+        let path = format!("{prefix}{}", ef["path"].as_str().unwrap());
+        let f = files
+            .iter()
+            .find(|f| f["path"] == path.as_str())
+            .unwrap_or_else(|| panic!("{path} missing from run.json"));
+        assert_eq!(f["status"], "ok", "{path}: {}", f["errors"]);
+        assert_eq!(f["sha256"].as_str().unwrap().len(), 64);
+        for es in ef["sheets"].as_array().unwrap() {
+            let name = es["name"].as_str().unwrap();
+            let at = format!("{path}!{name}");
+            let s = f["sheets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["name"] == name)
+                .unwrap_or_else(|| panic!("{at} missing"));
+            for key in ["rows_read", "accepted", "rejected", "skipped"] {
+                assert_eq!(s[key], es[key], "{at}: {key}");
+            }
+            if !es["warning_rows"].is_null() {
+                assert_eq!(s["warning_rows"], es["warning_rows"], "{at}: warning_rows");
+            }
+            let sum = s["accepted"].as_u64().unwrap()
+                + s["rejected"].as_u64().unwrap()
+                + s["skipped"].as_u64().unwrap();
+            assert_eq!(sum, s["rows_read"].as_u64().unwrap(), "{at}: counts add up");
+            let by_kind: u64 = s["skipped_by_kind"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_u64().unwrap())
+                .sum();
+            assert_eq!(
+                by_kind,
+                s["skipped"].as_u64().unwrap(),
+                "{at}: skipped by kind adds up"
+            );
+            if es["table"].is_null() {
+                assert!(s["table"].is_null(), "{at}: should match no table");
+            } else {
+                assert_eq!(s["table"], es["table"], "{at}");
+                assert_eq!(s["header_row"], es["header_row"], "{at}: header row");
+            }
+        }
+    }
+    if let Some(ignored) = oracle["ignored_files"].as_array() {
+        let listed: Vec<&str> = report["ignored_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["path"].as_str().unwrap())
+            .collect();
+        for e in ignored {
+            let p = format!("{prefix}{}", e.as_str().unwrap());
+            assert!(
+                listed.contains(&p.as_str()),
+                "{p} should be listed as ignored: {listed:?}"
+            );
+        }
+    }
+    // Findings, one per cell.
+    let df = ParquetReader::new(std::fs::File::open(out.join("rejects.parquet")).unwrap())
+        .finish()
+        .unwrap();
+    let col = |n: &str| df.column(n).unwrap().str().unwrap().clone();
+    let (file, sheet, cell, code, related, severity) = (
+        col("file"),
+        col("sheet"),
+        col("cell"),
+        col("code"),
+        col("related"),
+        col("severity"),
+    );
+    let row = df.column("row").unwrap().i64().unwrap().clone();
+    type Key = (String, String, i64, String);
+    let mut got: std::collections::HashMap<Key, (String, String, String)> =
+        std::collections::HashMap::new();
+    for i in 0..df.height() {
+        let f = file.get(i).unwrap();
+        if !f.starts_with(prefix) {
+            continue;
+        }
+        got.insert(
+            (
+                f.to_string(),
+                sheet.get(i).unwrap().to_string(),
+                row.get(i).unwrap(),
+                code.get(i).unwrap().to_string(),
+            ),
+            (
+                cell.get(i).unwrap().to_string(),
+                related.get(i).unwrap().to_string(),
+                severity.get(i).unwrap().to_string(),
+            ),
+        );
+    }
+    let mut expected_count = 0;
+    for (list, want_severity) in [("rejects", "error"), ("warnings", "warning")] {
+        for e in oracle[list].as_array().into_iter().flatten() {
+            expected_count += 1;
+            let key = (
+                format!("{prefix}{}", e["file"].as_str().unwrap()),
+                e["sheet"].as_str().unwrap().to_string(),
+                e["row"].as_i64().unwrap(),
+                e["code"].as_str().unwrap().to_string(),
+            );
+            let (c, rel, sev) = got.get(&key).unwrap_or_else(|| {
+                panic!("{oracle_file}: expected {list} entry {key:?} not found")
+            });
+            assert_eq!(sev, want_severity, "{key:?}");
+            assert_eq!(c, e["cell"].as_str().unwrap(), "{key:?}: cell");
+            if key.3 == "duplicate" {
+                assert_eq!(
+                    rel,
+                    &format!("{prefix}{}", e["first"].as_str().unwrap()),
+                    "{key:?}: first occurrence"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        got.len(),
+        expected_count,
+        "{oracle_file}: no unexpected findings"
+    );
+}
+
+/// One run over another committed fixture set, cached per config file.
+pub fn run_config(config: &str, only: &str) -> &'static Run {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static RUNS: OnceLock<Mutex<HashMap<String, &'static (tempfile::TempDir, Run)>>> =
+        OnceLock::new();
+    let key = format!("{config}|{only}");
+    let mut map = RUNS
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap();
+    let entry = map.entry(key).or_insert_with(|| {
+        let dir = tempdir();
+        let out = dir.path().join("out");
+        let run = tonghop(&[
+            "run",
+            "--config",
+            config,
+            "--only",
+            only,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        Box::leak(Box::new((dir, run)))
+    });
+    &entry.1
+}

@@ -5,6 +5,7 @@ mod bhyt;
 mod cli;
 mod common;
 mod corpus;
+mod land;
 mod land_rules;
 mod livestock_rules;
 mod vneid_rules;
