@@ -255,6 +255,24 @@ pub enum RowKind {
     Data,
 }
 
+/// A cheap test, before any allocation, that a cell could hold a footer or
+/// subtotal marker: those start with n/t/k/x/c ("Người lập biểu", "TM.",
+/// "Tổng cộng", "KT.", "Xác nhận", "Cộng") or are a date line ("… tháng …").
+fn may_be_marker(s: &str) -> bool {
+    let first = s
+        .trim_start_matches(|c: char| {
+            c.is_whitespace() || matches!(c, '\u{200B}' | '\u{FEFF}' | '\u{2060}')
+        })
+        .chars()
+        .next();
+    matches!(
+        first,
+        Some('n' | 'N' | 't' | 'T' | 'k' | 'K' | 'x' | 'X' | 'c' | 'C')
+    ) || s.contains("th")
+        || s.contains("Th")
+        || s.contains("TH")
+}
+
 /// Does this (cleaned, lower-case) cell text open the footer?
 pub fn is_footer_marker(key: &str) -> bool {
     const STARTS: [&str; 9] = [
@@ -310,6 +328,8 @@ pub fn is_subtotal_marker(key: &str) -> bool {
 pub struct RowClassifier<'a> {
     grid: &'a Grid,
     required: Vec<u32>,
+    /// Every mapped source column, wide measures included.
+    mapped: Vec<u32>,
     in_footer: bool,
 }
 
@@ -322,9 +342,22 @@ impl<'a> RowClassifier<'a> {
             .filter(|(c, _)| c.required)
             .filter_map(|(_, src)| *src)
             .collect();
+        let mapped = header
+            .columns
+            .iter()
+            .flatten()
+            .copied()
+            .chain(
+                header
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.measures.iter().map(|(_, c)| *c)),
+            )
+            .collect();
         RowClassifier {
             grid,
             required,
+            mapped,
             in_footer: false,
         }
     }
@@ -341,7 +374,9 @@ impl<'a> RowClassifier<'a> {
                 continue;
             }
             any = true;
-            if let Data::String(s) = d {
+            if let Data::String(s) = d
+                && may_be_marker(s)
+            {
                 let key = value_key(s);
                 if is_footer_marker(&key) {
                     self.in_footer = true;
@@ -365,7 +400,14 @@ impl<'a> RowClassifier<'a> {
             .filter(|&&c| !is_empty(self.grid.raw(row, c)))
             .count();
         let label_limit = if self.required.len() >= 3 { 1 } else { 0 };
-        if !self.required.is_empty() && filled <= label_limit {
+        // …and at most one mapped cell in all: a row of counts whose village
+        // name is missing is data (rejected for it), not a heading.
+        let mapped_filled = self
+            .mapped
+            .iter()
+            .filter(|&&c| !is_empty(self.grid.raw(row, c)))
+            .count();
+        if !self.required.is_empty() && filled <= label_limit && mapped_filled <= 1 {
             return RowKind::Label;
         }
         RowKind::Data

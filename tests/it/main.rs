@@ -7,5 +7,7 @@ mod common;
 mod corpus;
 mod land;
 mod land_rules;
+mod livestock;
 mod livestock_rules;
+mod vneid;
 mod vneid_rules;
