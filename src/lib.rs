@@ -16,6 +16,7 @@ pub mod indicators;
 pub mod ingest;
 pub mod pipeline;
 pub mod publish;
+pub mod report;
 pub mod rows;
 pub mod run;
 pub mod shape;

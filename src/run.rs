@@ -418,6 +418,22 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
             &mut publish::breakdown_frame(by, &rows)?,
         )?;
     }
+    // What the statistician reads.
+    publish::write_bytes(
+        &out.join("bao-cao.md"),
+        crate::report::text::report_markdown(
+            &config.commune.name,
+            &config.period,
+            pipelines,
+            &all_indicators,
+        )
+        .as_bytes(),
+    )?;
+    let summary =
+        crate::report::workbook::summary(&all_indicators, &all_breakdowns, &files, &config.targets)
+            .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
+    publish::write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
+    write_feedback(out, &files, &findings)?;
     let indicator_failed = all_indicators.iter().any(|i| i.error.is_some());
     let exit_code = if totals.files_failed > 0 || indicator_failed {
         1
@@ -456,4 +472,26 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
     let json = serde_json::to_vec_pretty(&report)?;
     publish::write_bytes(&out.join("run.json"), &json)?;
     Ok(RunOutcome { report, exit_code })
+}
+
+/// `phan-hoi/`: one workbook per source file with findings. Feedback from an
+/// earlier run is removed first, so a fixed file leaves no stale feedback.
+fn write_feedback(out: &Path, files: &[FileReport], findings: &[Finding]) -> Result<()> {
+    let dir = out.join("phan-hoi");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    let with_findings: Vec<&str> = files
+        .iter()
+        .map(|f| f.path.as_str())
+        .filter(|p| findings.iter().any(|x| x.file == *p))
+        .collect();
+    let names = crate::report::workbook::feedback_names(&with_findings);
+    for (path, name) in with_findings.iter().zip(names) {
+        let mine: Vec<&Finding> = findings.iter().filter(|f| f.file == *path).collect();
+        let bytes = crate::report::workbook::feedback(path, &mine)
+            .map_err(|e| anyhow::anyhow!("cannot build feedback for {path}: {e}"))?;
+        publish::write_bytes(&dir.join(name), &bytes)?;
+    }
+    Ok(())
 }

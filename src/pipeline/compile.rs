@@ -152,6 +152,11 @@ pub fn compile_pipeline(origin: &str, text: &str) -> Result<Pipeline, Vec<String
             sql: c.sql.clone(),
         });
     }
+    for (pi, p) in raw.paragraphs.iter().enumerate() {
+        if let Err(e) = crate::report::text::parse_template(&p.template) {
+            errors.push(format!("{origin}: paragraphs[{pi}]: {e}"));
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -166,6 +171,7 @@ pub fn compile_pipeline(origin: &str, text: &str) -> Result<Pipeline, Vec<String
         indicators,
         breakdowns,
         checks,
+        paragraphs: raw.paragraphs.into_iter().map(|p| p.template).collect(),
     })
 }
 

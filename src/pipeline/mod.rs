@@ -62,6 +62,8 @@ pub struct Pipeline {
     pub indicators: Vec<Indicator>,
     pub breakdowns: Vec<Breakdown>,
     pub checks: Vec<Check>,
+    /// Report sentences with `{indicator:format}` placeholders.
+    pub paragraphs: Vec<String>,
 }
 
 #[derive(Debug)]

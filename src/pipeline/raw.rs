@@ -16,6 +16,16 @@ pub struct PipelineFile {
     pub breakdowns: Vec<BreakdownRaw>,
     #[serde(default)]
     pub checks: Vec<CheckRaw>,
+    #[serde(default)]
+    pub paragraphs: Vec<ParagraphRaw>,
+}
+
+/// A sentence of the report in its own wording, with `{indicator:format}`
+/// placeholders (see `report::vnfmt::Spec`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParagraphRaw {
+    pub template: String,
 }
 
 #[derive(Debug, Deserialize)]

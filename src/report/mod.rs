@@ -1,0 +1,9 @@
+//! What the statistician reads: the report text in Vietnamese (`bao-cao.md`),
+//! the Excel summary (`tong-hop.xlsx`), one feedback workbook per source file
+//! with problems (`phan-hoi/`), and `reconcile`, which checks a report draft
+//! against the computed figures and against its own arithmetic.
+
+pub mod reconcile;
+pub mod text;
+pub mod vnfmt;
+pub mod workbook;

@@ -1,0 +1,131 @@
+//! Report sentences: templates in the report's own wording with
+//! `{indicator:format}` placeholders, rendered with Vietnamese number format.
+//! The same parsed template is used backwards by `reconcile`.
+
+use super::vnfmt::{Spec, format_vn};
+use crate::indicators::IndicatorValue;
+use std::collections::HashMap;
+
+/// A piece of a template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(String),
+    Figure { id: String, spec: Spec },
+}
+
+/// Split a template into text and placeholders.
+pub fn parse_template(t: &str) -> Result<Vec<Piece>, String> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            out.push(Piece::Text(rest[..open].to_string()));
+        }
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed '{{' in {t:?}"))?;
+        let inner = &after[..close];
+        let (id, spec) = match inner.split_once(':') {
+            Some((id, spec)) => (id.trim(), Spec::parse(spec)?),
+            None => (inner.trim(), Spec::default()),
+        };
+        if id.is_empty() {
+            return Err(format!("empty placeholder in {t:?}"));
+        }
+        out.push(Piece::Figure {
+            id: id.to_string(),
+            spec,
+        });
+        rest = &after[close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest.to_string()));
+    }
+    Ok(out)
+}
+
+/// Render one template; a figure with no value is written "(chưa có số liệu)".
+pub fn render(template: &str, values: &HashMap<&str, Option<f64>>) -> Result<String, String> {
+    let mut s = String::new();
+    for piece in parse_template(template)? {
+        match piece {
+            Piece::Text(t) => s.push_str(&t),
+            Piece::Figure { id, spec } => match values.get(id.as_str()) {
+                Some(Some(v)) => s.push_str(&format_vn(*v, &spec)),
+                Some(None) => s.push_str("(chưa có số liệu)"),
+                None => return Err(format!("unknown indicator {{{id}}}")),
+            },
+        }
+    }
+    Ok(s)
+}
+
+/// `bao-cao.md`: one section per pipeline with its paragraphs.
+pub fn report_markdown(
+    commune: &str,
+    period: &crate::config::Period,
+    pipelines: &[&crate::pipeline::Pipeline],
+    indicators: &[IndicatorValue],
+) -> String {
+    let values: HashMap<&str, Option<f64>> = indicators
+        .iter()
+        .map(|i| (i.id.as_str(), i.value))
+        .collect();
+    let mut s = format!(
+        "# Số liệu báo cáo xã {commune}\n\nKỳ báo cáo: từ {} đến {}. Số liệu do tonghop tổng hợp từ các tệp của các bộ phận; mọi con số được tính lại từ dữ liệu gốc.\n",
+        period.from.format("%d/%m/%Y"),
+        period.to.format("%d/%m/%Y")
+    );
+    for p in pipelines {
+        if p.paragraphs.is_empty() {
+            continue;
+        }
+        s.push_str(&format!("\n## {}\n\n", p.title));
+        for t in &p.paragraphs {
+            match render(t, &values) {
+                Ok(text) => s.push_str(&format!("- {text}\n")),
+                Err(e) => s.push_str(&format!("- (lỗi mẫu câu: {e})\n")),
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_livestock_sentence() {
+        let t = "Tổng đàn gia súc chính: {livestock.main_herd} con/{livestock.main_herd_plan} con, đạt {livestock.main_herd_plan_pct:.2}% kế hoạch.";
+        let values: HashMap<&str, Option<f64>> = [
+            ("livestock.main_herd", Some(19670.0)),
+            ("livestock.main_herd_plan", Some(21860.0)),
+            ("livestock.main_herd_plan_pct", Some(89.98170173833486)),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            render(t, &values).unwrap(),
+            "Tổng đàn gia súc chính: 19.670 con/21.860 con, đạt 89,98% kế hoạch."
+        );
+    }
+
+    #[test]
+    fn zero_words_and_padding() {
+        let values: HashMap<&str, Option<f64>> = [("a", Some(0.0)), ("b", Some(2.0)), ("c", None)]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            render(
+                "{a:zero=không có} hồ sơ quá hạn; xử phạt {b:02} trường hợp; {c}",
+                &values
+            )
+            .unwrap(),
+            "không có hồ sơ quá hạn; xử phạt 02 trường hợp; (chưa có số liệu)"
+        );
+        assert!(render("{nope}", &values).is_err());
+        assert!(parse_template("{a:.x}").is_err());
+    }
+}
