@@ -35,6 +35,26 @@ pub enum Command {
     Run(RunArgs),
     /// Validate the configuration and pipeline definitions without running
     Check(ConfigArg),
+    /// Check a report draft against the computed figures and its own arithmetic
+    ///
+    /// Reads the indicators of the last run from <out>/indicators.csv, finds
+    /// each paragraph template of the pipelines in the draft and compares the
+    /// quoted figures; checks every "A/B … đạt|bằng P%" ratio and every whole
+    /// stated with its parts. Prints a table, writes <out>/reconcile.json.
+    /// Exit 0 when every check passes, 1 when any fails, 2 on a usage error.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The report draft (Markdown or plain text)
+    #[arg(long, value_name = "DRAFT")]
+    pub report: PathBuf,
+    /// Output folder of the run whose figures to compare (overrides run.out)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -126,6 +146,10 @@ pub fn main() -> i32 {
         Command::Run(args) => {
             init_logging(args.log_format);
             run_command(args)
+        }
+        Command::Reconcile(args) => {
+            init_logging(LogFormat::Text);
+            reconcile_command(args)
         }
     }
 }
@@ -232,4 +256,107 @@ fn print_summary(r: &crate::run::RunReport) {
         }
     }
     println!("outputs: {}", r.out);
+}
+
+fn reconcile_command(args: ReconcileArgs) -> i32 {
+    let (config, pipelines) = match load(&args.config.config) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("tonghop: configuration error:\n{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let out = args.out.unwrap_or(config.out);
+    let draft = match std::fs::read(&args.report) {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => {
+            eprintln!("tonghop: cannot read draft {}: {e}", args.report.display());
+            return EXIT_USAGE;
+        }
+    };
+    let csv = match std::fs::read_to_string(out.join("indicators.csv")) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "tonghop: cannot read {}: {e} (run `tonghop run` first, or give --out)",
+                out.join("indicators.csv").display()
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let values: std::collections::HashMap<String, f64> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            let id = f.next()?.to_string();
+            f.next()?.parse().ok().map(|v| (id, v))
+        })
+        .collect();
+    let templates: Vec<(String, String)> = pipelines
+        .iter()
+        .flat_map(|p| {
+            p.paragraphs
+                .iter()
+                .map(move |t| (p.name.clone(), t.clone()))
+        })
+        .collect();
+    let r = crate::report::reconcile::reconcile(
+        &args.report.display().to_string(),
+        &draft,
+        &templates,
+        &values,
+    );
+    println!(
+        "{:<10} {:<8} {:<40} {:>14} {:>14}",
+        "kiểm tra", "kết quả", "chỉ tiêu / đoạn", "trong dự thảo", "tính được"
+    );
+    for t in &r.templates {
+        if t.status == "not_found" {
+            let head: String = t.template.chars().take(40).collect();
+            println!("{:<10} {:<8} {:<40}", "mẫu câu", "không thấy", head);
+        }
+        for f in &t.figures {
+            println!(
+                "{:<10} {:<8} {:<40} {:>14} {:>14}",
+                "số liệu",
+                if f.ok { "khớp" } else { "SAI" },
+                f.indicator,
+                f.quoted,
+                f.computed
+            );
+        }
+    }
+    for a in &r.arithmetic {
+        let head: String = a.excerpt.chars().take(40).collect();
+        println!(
+            "{:<10} {:<8} {:<40} {:>14} {:>14}   (dòng {})",
+            if a.kind == "ratio" {
+                "tỷ lệ"
+            } else {
+                "tổng"
+            },
+            if a.ok { "đúng" } else { "SAI" },
+            head,
+            a.stated,
+            a.computed,
+            a.line
+        );
+    }
+    let json = match serde_json::to_vec_pretty(&r) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("tonghop: {e}");
+            return EXIT_FAILED_WORKBOOK;
+        }
+    };
+    if let Err(e) = crate::publish::write_bytes(&out.join("reconcile.json"), &json) {
+        eprintln!("tonghop: {e:#}");
+        return EXIT_FAILED_WORKBOOK;
+    }
+    if r.passed {
+        EXIT_OK
+    } else {
+        EXIT_FAILED_WORKBOOK
+    }
 }

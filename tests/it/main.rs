@@ -9,5 +9,6 @@ mod land;
 mod land_rules;
 mod livestock;
 mod livestock_rules;
+mod report;
 mod vneid;
 mod vneid_rules;

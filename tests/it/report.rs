@@ -1,0 +1,293 @@
+//! What the statistician gets back: the report text, the Excel summary and
+//! the feedback workbooks (read back with calamine), and `reconcile` on the
+//! seed report, on tonghop's own text, and on a draft with one figure changed.
+
+use crate::common::{read, repo, run_fixtures, tempdir, tonghop};
+use calamine::{Data, Reader, Xlsx, open_workbook};
+use std::io::Read as _;
+use std::path::Path;
+
+fn cell(ws: &calamine::Range<Data>, row: u32, col: u32) -> Data {
+    ws.get_value((row, col)).cloned().unwrap_or(Data::Empty)
+}
+
+#[test]
+fn report_text_in_the_reports_own_words() {
+    let run = run_fixtures();
+    let md = read(&run.out.join("bao-cao.md"));
+    for sentence in [
+        "Thực hiện rà soát, cập nhật dữ liệu cấp thẻ BHYT cho 20.213 người, trong đó: người đồng bào dân tộc thiểu số 12.253 người; hộ nghèo, hộ cận nghèo 2.200 người; đối tượng bảo trợ xã hội và hưu trí xã hội 1.899 người.",
+        "đã thu nhận định danh 2.581 người, đã kích hoạt 1.529 người; từ đủ 14 tuổi trở lên đã thu nhận 10.879 người, đã kích hoạt 10.260 người.",
+        "tiếp nhận và giải quyết 111 hồ sơ liên quan đến cấp GCN QSDĐ, trong đó đã giải quyết 85 hồ sơ; đang giải quyết 26 hồ sơ, không có hồ sơ quá hạn.",
+        "Xử phạt 02 trường hợp vi phạm hành chính trong lĩnh vực đất đai với số tiền 10.000.000 đồng.",
+        "cập nhật thông tin cá nhân trong CSDL đất đai được 3.077/3.876 hồ sơ, bằng 79,4 %.",
+        "Tổng đàn gia súc chính: 19.670 con/21.860 con, đạt 89,98% kế hoạch. Tốc độ tăng đàn gia súc 4,48%, đạt 27,2% kế hoạch năm.",
+    ] {
+        assert!(
+            md.contains(sentence),
+            "bao-cao.md lacks:\n{sentence}\n\n{md}"
+        );
+    }
+}
+
+#[test]
+fn summary_workbook_reads_back() {
+    let run = run_fixtures();
+    let path = run.out.join("tong-hop.xlsx");
+    let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+    let names = wb.sheet_names();
+    assert_eq!(names, ["Chỉ tiêu", "Theo loài", "Theo bản", "Nguồn"]);
+    let ws = wb.worksheet_range("Chỉ tiêu").unwrap();
+    assert_eq!(cell(&ws, 0, 1), Data::String("Chỉ tiêu".into()));
+    let row = (1..ws.height() as u32)
+        .find(|r| cell(&ws, *r, 0) == Data::String("livestock.main_herd".into()))
+        .unwrap();
+    assert_eq!(cell(&ws, row, 2), Data::Float(19670.0));
+    assert_eq!(cell(&ws, row, 3), Data::String("con".into()));
+    assert_eq!(cell(&ws, row, 4), Data::Float(21860.0));
+    match cell(&ws, row, 5) {
+        Data::Float(p) => assert!((p - 89.98170173833486).abs() < 1e-9),
+        other => panic!("% of plan: {other:?}"),
+    }
+    let nguon = wb.worksheet_range("Nguồn").unwrap();
+    assert_eq!(
+        nguon.height(),
+        11,
+        "a header and one row per source workbook"
+    );
+    let sha = cell(&nguon, 1, 2);
+    assert!(matches!(&sha, Data::String(s) if s.len() == 64), "{sha:?}");
+    let village = wb.worksheet_range("Theo bản").unwrap();
+    assert_eq!(cell(&village, 0, 0), Data::String("Bản".into()));
+    // Number formats with grouping, frozen header, print setup: read the parts.
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut styles = String::new();
+    zip.by_name("xl/styles.xml")
+        .unwrap()
+        .read_to_string(&mut styles)
+        .unwrap();
+    assert!(styles.contains("formatCode=\"#,##0\""), "{styles}");
+    assert!(styles.contains("formatCode=\"#,##0.00\""), "{styles}");
+    let mut sheet1 = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml")
+        .unwrap()
+        .read_to_string(&mut sheet1)
+        .unwrap();
+    assert!(sheet1.contains("state=\"frozen\""), "frozen header");
+    assert!(sheet1.contains("orientation=\"landscape\""), "print setup");
+}
+
+#[test]
+fn feedback_workbooks_name_the_cell_and_never_write_formulas() {
+    // The fixtures' feedback first.
+    let run = run_fixtures();
+    let fb = run.out.join("phan-hoi/Danh sách BHYT các bản.xlsx");
+    let mut wb: Xlsx<_> = open_workbook(&fb).unwrap();
+    let ws = wb.worksheet_range("Phản hồi").unwrap();
+    assert_eq!(cell(&ws, 0, 6), Data::String("Lý do".into()));
+    let reasons: Vec<String> = (1..ws.height() as u32)
+        .filter_map(|r| match cell(&ws, r, 6) {
+            Data::String(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("Số định danh cá nhân phải có 12 chữ số")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("Trùng Số định danh cá nhân với dòng")),
+        "{reasons:?}"
+    );
+    // Values that look like formulas stay text.
+    let dir = tempdir();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(inbox.join("bhyt")).unwrap();
+    let mut x = rust_xlsxwriter::Workbook::new();
+    let s = x.add_worksheet().set_name("Nà Ngò").unwrap();
+    for (c, h) in [
+        "Họ và tên",
+        "Ngày sinh",
+        "Số định danh cá nhân",
+        "Mã thẻ BHYT",
+        "Bản",
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, id) in ["=1+2", "+84912", "-1", "@SUM(A1)"].iter().enumerate() {
+        let r = r as u32 + 1;
+        s.write_string(r, 0, "Lò Văn A").unwrap();
+        s.write_string(r, 1, "01/01/1990").unwrap();
+        s.write_string(r, 2, *id).unwrap();
+        s.write_string(r, 3, "DT2120000000001").unwrap();
+        s.write_string(r, 4, "Nà Ngò").unwrap();
+    }
+    x.save(inbox.join("bhyt/công thức.xlsx")).unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[commune]\ncode = \"03637\"\nname = \"Mường Kim\"\nprovince = \"Lai Châu\"\n[run]\ninbox = \"{}\"\nout = \"out\"\n[period]\nfrom = 2026-01-01\nto = 2026-06-19\n",
+            inbox.display()
+        ),
+    )
+    .unwrap();
+    let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "bhyt"]);
+    assert_eq!(r.exit_code, 0, "{}", r.stderr);
+    let fb = dir.path().join("out/phan-hoi/công thức.xlsx");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&fb).unwrap()).unwrap();
+    let mut sheet = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml")
+        .unwrap()
+        .read_to_string(&mut sheet)
+        .unwrap();
+    assert!(
+        !sheet.contains("<f>"),
+        "no formula cells in feedback: {sheet}"
+    );
+    drop(zip);
+    let mut wb: Xlsx<_> = open_workbook(&fb).unwrap();
+    let ws = wb.worksheet_range("Phản hồi").unwrap();
+    let values: Vec<Data> = (1..ws.height() as u32).map(|r| cell(&ws, r, 4)).collect();
+    for v in ["=1+2", "+84912", "-1", "@SUM(A1)"] {
+        assert!(
+            values.contains(&Data::String(v.into())),
+            "{v} should be text: {values:?}"
+        );
+    }
+}
+
+fn reconcile(draft: &Path, out: &Path) -> (i32, serde_json::Value, String) {
+    let r = tonghop(&[
+        "reconcile",
+        "--report",
+        draft.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let json = serde_json::from_str(&read(&out.join("reconcile.json"))).unwrap();
+    (r.exit_code, json, r.stdout)
+}
+
+#[test]
+fn reconcile_flags_the_seed_reports_two_errors_and_nothing_else() {
+    let run = run_fixtures();
+    let out = tempdir();
+    std::fs::copy(
+        run.out.join("indicators.csv"),
+        out.path().join("indicators.csv"),
+    )
+    .unwrap();
+    let seed = repo().join("../shared/seeds/000_86d390b8add63a4d.txt");
+    let (code, json, stdout) = reconcile(&seed, out.path());
+    assert_eq!(code, 1, "{stdout}");
+    let failed: Vec<String> = json["arithmetic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["ok"] == false)
+        .map(|a| {
+            format!(
+                "{} {}",
+                a["excerpt"].as_str().unwrap(),
+                a["stated"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(
+        failed[0].contains("55/140") && failed[0].contains("35,7%"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[1].contains("5.844,299/9.867") && failed[1].contains("56%"),
+        "{failed:?}"
+    );
+    let ok: Vec<&str> = json["arithmetic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["ok"] == true)
+        .map(|a| a["excerpt"].as_str().unwrap())
+        .collect();
+    for claim in [
+        "23.618/50.110",
+        "17,019/32,513",
+        "35/68",
+        "3.077/3.876",
+        "1.778/5712",
+        "120.287,595/236.472,396",
+        "99.529,104/236.472,396",
+        "118.136/236.472,396",
+        "850 nhiệm vụ",
+        "788 nhiệm vụ",
+        "111 hồ sơ",
+    ] {
+        assert!(
+            ok.iter().any(|e| e.contains(claim)),
+            "{claim} should be checked and correct: {ok:?}"
+        );
+    }
+    // The livestock and land sentences are found and their figures match.
+    let matched: Vec<&str> = json["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "match")
+        .map(|t| t["pipeline"].as_str().unwrap())
+        .collect();
+    assert!(
+        matched.contains(&"livestock") && matched.contains(&"land"),
+        "{matched:?}"
+    );
+    assert!(
+        !json["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["status"] == "mismatch")
+    );
+}
+
+#[test]
+fn reconcile_on_tonghops_own_text_matches_and_a_changed_figure_is_caught() {
+    let run = run_fixtures();
+    let out = tempdir();
+    std::fs::copy(
+        run.out.join("indicators.csv"),
+        out.path().join("indicators.csv"),
+    )
+    .unwrap();
+    let own = run.out.join("bao-cao.md");
+    let (code, json, stdout) = reconcile(&own, out.path());
+    assert_eq!(code, 0, "{stdout}");
+    let templates = json["templates"].as_array().unwrap();
+    assert_eq!(templates.len(), 6);
+    assert!(templates.iter().all(|t| t["status"] == "match"), "{stdout}");
+    let changed = out.path().join("du-thao.md");
+    std::fs::write(&changed, read(&own).replace("19.670 con/", "19.760 con/")).unwrap();
+    let (code, json, stdout) = reconcile(&changed, out.path());
+    assert_eq!(code, 1, "{stdout}");
+    let wrong: Vec<&serde_json::Value> = json["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["figures"].as_array().unwrap())
+        .filter(|f| f["ok"] == false)
+        .collect();
+    assert_eq!(wrong.len(), 1);
+    assert_eq!(wrong[0]["indicator"], "livestock.main_herd");
+    assert_eq!(wrong[0]["quoted"], "19.760");
+    assert_eq!(wrong[0]["computed"], "19.670");
+    assert!(
+        stdout.contains("SAI") && stdout.contains("livestock.main_herd"),
+        "{stdout}"
+    );
+}
