@@ -131,7 +131,13 @@ pub fn summary(
         }
         let keys: BTreeSet<&str> = rows.iter().map(|b| b.key.as_str()).collect();
         let ws = wb.add_worksheet().set_name(dimension_sheet_name(by))?;
-        let mut headers: Vec<(&str, f64)> = vec![(if by == "village" { "Bản" } else { by }, 24.0)];
+        let first = match by {
+            "village" => "Bản",
+            "species" => "Loài",
+            "age_band" => "Nhóm tuổi",
+            other => other,
+        };
+        let mut headers: Vec<(&str, f64)> = vec![(first, 24.0)];
         headers.extend(ids.iter().map(|(_, label, _)| (*label, 22.0)));
         set_up(ws, &headers, keys.len() as u32)?;
         for (ri, key) in keys.iter().enumerate() {

@@ -36,7 +36,16 @@ fn summary_workbook_reads_back() {
     let path = run.out.join("tong-hop.xlsx");
     let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
     let names = wb.sheet_names();
-    assert_eq!(names, ["Chỉ tiêu", "Theo loài", "Theo bản", "Nguồn"]);
+    assert_eq!(
+        names,
+        ["Chỉ tiêu", "Theo độ tuổi", "Theo loài", "Theo bản", "Nguồn"]
+    );
+    let bands = wb.worksheet_range("Theo độ tuổi").unwrap();
+    let band_row = (1..bands.height() as u32)
+        .find(|r| cell(&bands, *r, 0) == Data::String("Từ 6 đến dưới 14 tuổi".into()))
+        .unwrap();
+    assert_eq!(cell(&bands, band_row, 1), Data::Float(2581.0));
+    assert_eq!(cell(&bands, band_row, 2), Data::Float(1529.0));
     let ws = wb.worksheet_range("Chỉ tiêu").unwrap();
     assert_eq!(cell(&ws, 0, 1), Data::String("Chỉ tiêu".into()));
     let row = (1..ws.height() as u32)
