@@ -30,6 +30,17 @@ pub struct Calendar {
     pub years: BTreeSet<i32>,
 }
 
+impl Calendar {
+    /// A stable text of the whole calendar, for cache keys.
+    pub fn fingerprint(&self) -> String {
+        let mut h: Vec<&NaiveDate> = self.holidays.iter().collect();
+        h.sort();
+        let mut w: Vec<&NaiveDate> = self.working_weekends.iter().collect();
+        w.sort();
+        format!("{h:?}|{w:?}")
+    }
+}
+
 fn to_date(v: &toml::value::Datetime) -> Option<NaiveDate> {
     let d = v.date?;
     NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))

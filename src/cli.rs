@@ -8,9 +8,19 @@ use crate::pipeline::{self, Pipeline};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// `println!` that ignores a closed stdout (`tonghop run | head`).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FAILED_WORKBOOK: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+/// Another run holds the output folder; nothing was touched.
+pub const EXIT_BUSY: i32 = 3;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -21,7 +31,8 @@ pub const EXIT_USAGE: i32 = 2;
 (<inbox>/<pipeline>/**/*.xlsx|xlsm|xls|ods), normalises them into typed Parquet, \
 rejects bad rows naming the exact cell, and computes the figures the commune report quotes.\n\n\
 Exit codes: 0 all workbooks read; 1 some workbook failed (the others are still processed and \
-published); 2 usage or configuration error (nothing run).\n\n\
+published); 2 usage or configuration error (nothing run); 3 another run is publishing to the same \
+output folder (nothing touched).\n\n\
 Logging: RUST_LOG-style filter in the RUST_LOG environment variable (default: warn)."
 )]
 pub struct Cli {
@@ -80,6 +91,9 @@ pub struct RunArgs {
     /// Log format on stderr
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Parse every workbook again, ignoring the cache of earlier runs
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,9 +139,9 @@ pub fn main() -> i32 {
             init_logging(LogFormat::Text);
             match load(&args.config) {
                 Ok((config, pipelines)) => {
-                    println!("config {} is valid", config.path.display());
+                    say!("config {} is valid", config.path.display());
                     for p in &pipelines {
-                        println!(
+                        say!(
                             "pipeline {} ({}): {} table(s), {} indicator(s)",
                             p.name,
                             p.source,
@@ -200,10 +214,22 @@ fn run_command(args: RunArgs) -> i32 {
         }
         return EXIT_USAGE;
     }
+    let _lock = match crate::release::RunLock::acquire(&config.out) {
+        Ok(l) => l,
+        Err(e @ crate::release::LockError::Busy { .. }) => {
+            eprintln!("tonghop: {e}");
+            return EXIT_BUSY;
+        }
+        Err(e) => {
+            eprintln!("tonghop: {e}");
+            return EXIT_USAGE;
+        }
+    };
     std::panic::set_hook(Box::new(|info| {
-        tracing::error!(panic = %info, "a reader panicked; the workbook is reported as failed");
+        tracing::error!(panic = %info, "panic caught; if it was a workbook reader, that workbook is reported as failed");
     }));
-    match crate::run::run(&config, &selected) {
+    let opts = crate::run::RunOptions { full: args.full };
+    match crate::run::run_with(&config, &selected, &opts) {
         Ok(outcome) => {
             print_summary(&outcome.report);
             outcome.exit_code
@@ -217,45 +243,56 @@ fn run_command(args: RunArgs) -> i32 {
 
 fn print_summary(r: &crate::run::RunReport) {
     let t = &r.totals;
-    println!(
+    say!(
         "tonghop: xã {} ({}), {} – {}",
-        r.commune_name, r.commune, r.period_from, r.period_to
+        r.commune_name,
+        r.commune,
+        r.period_from,
+        r.period_to
     );
-    println!(
-        "files: {} read, {} failed, {} ignored",
+    say!(
+        "files: {} read ({} parsed, {} unchanged and reused), {} failed, {} ignored",
         t.files - t.files_failed,
+        t.files_parsed,
+        t.files_reused,
         t.files_failed,
         r.ignored_files.len()
     );
     for f in r.files.iter().filter(|f| f.status == "failed") {
-        println!("  FAILED {}: {}", f.path, f.errors.join("; "));
+        say!("  FAILED {}: {}", f.path, f.errors.join("; "));
     }
-    println!(
+    say!(
         "rows: {} read = {} accepted + {} rejected + {} skipped ({} accepted with warnings)",
-        t.rows_read, t.accepted, t.rejected, t.skipped, t.warning_rows
+        t.rows_read,
+        t.accepted,
+        t.rejected,
+        t.skipped,
+        t.warning_rows
     );
-    println!("indicators:");
+    say!("indicators:");
     let w = r.indicators.iter().map(|i| i.id.len()).max().unwrap_or(0);
     for i in &r.indicators {
         let v = i.value.map(plain_number).unwrap_or_else(|| match &i.error {
             Some(e) => format!("ERROR: {e}"),
             None => "(no data)".to_string(),
         });
-        println!("  {:w$}  {:>10} {}  ({})", i.id, v, i.unit, i.label);
+        say!("  {:w$}  {:>10} {}  ({})", i.id, v, i.unit, i.label);
     }
     for c in &r.checks {
         if c.passed {
-            println!("check {}: ok", c.id);
+            say!("check {}: ok", c.id);
         } else if let Some(e) = &c.error {
-            println!("check {}: ERROR {e}", c.id);
+            say!("check {}: ERROR {e}", c.id);
         } else {
-            println!(
+            say!(
                 "check {}: FAILED, {} violation(s): {}",
-                c.id, c.violations, c.description
+                c.id,
+                c.violations,
+                c.description
             );
         }
     }
-    println!("outputs: {}", r.out);
+    say!("outputs: {}", r.out);
 }
 
 fn reconcile_command(args: ReconcileArgs) -> i32 {
@@ -307,17 +344,21 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
         &templates,
         &values,
     );
-    println!(
+    say!(
         "{:<10} {:<8} {:<40} {:>14} {:>14}",
-        "kiểm tra", "kết quả", "chỉ tiêu / đoạn", "trong dự thảo", "tính được"
+        "kiểm tra",
+        "kết quả",
+        "chỉ tiêu / đoạn",
+        "trong dự thảo",
+        "tính được"
     );
     for t in &r.templates {
         if t.status == "not_found" {
             let head: String = t.template.chars().take(40).collect();
-            println!("{:<10} {:<8} {:<40}", "mẫu câu", "không thấy", head);
+            say!("{:<10} {:<8} {:<40}", "mẫu câu", "không thấy", head);
         }
         for f in &t.figures {
-            println!(
+            say!(
                 "{:<10} {:<8} {:<40} {:>14} {:>14}",
                 "số liệu",
                 if f.ok { "khớp" } else { "SAI" },
@@ -329,7 +370,7 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
     }
     for a in &r.arithmetic {
         let head: String = a.excerpt.chars().take(40).collect();
-        println!(
+        say!(
             "{:<10} {:<8} {:<40} {:>14} {:>14}   (dòng {})",
             if a.kind == "ratio" {
                 "tỷ lệ"

@@ -10,12 +10,12 @@ use crate::rows::{Located, convert_long_row, convert_wide_row};
 use crate::shape::{self, HeaderMatch, RowClassifier, RowKind, cell_text};
 use crate::table::Batch;
 use calamine::{Data, DataType};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -23,7 +23,7 @@ pub enum Severity {
 }
 
 /// A rejected cell or a flagged value, with the exact place it came from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     pub pipeline: String,
     pub table: String,
@@ -47,7 +47,7 @@ pub struct Finding {
     pub related: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SheetStatus {
     Read,
@@ -57,7 +57,7 @@ pub enum SheetStatus {
     Error,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SheetReport {
     pub name: String,
     pub status: SheetStatus,
@@ -104,7 +104,9 @@ impl SheetReport {
     }
 }
 
-/// Everything one workbook produced.
+/// Everything one workbook produced. Cached per file content (see
+/// `run::cache`), so an unchanged workbook is not parsed again.
+#[derive(Serialize, Deserialize)]
 pub struct FileOutcome {
     pub pipeline: String,
     /// Path relative to the inbox, with `/`.
@@ -119,9 +121,28 @@ pub struct FileOutcome {
     /// Per table of the pipeline, in declared order.
     pub batches: Vec<Batch>,
     pub findings: Vec<Finding>,
+    /// Taken from the cache of an earlier run rather than parsed now.
+    #[serde(skip)]
+    pub reused: bool,
 }
 
 impl FileOutcome {
+    pub fn empty(pipeline: &Pipeline, rel: &str) -> FileOutcome {
+        FileOutcome {
+            pipeline: pipeline.name.clone(),
+            path: rel.to_string(),
+            sha256: String::new(),
+            bytes: 0,
+            format: None,
+            errors: Vec::new(),
+            sheets: Vec::new(),
+            unknown_columns: Vec::new(),
+            batches: pipeline.tables.iter().map(Batch::new).collect(),
+            findings: Vec::new(),
+            reused: false,
+        }
+    }
+
     pub fn failed(&self) -> bool {
         !self.errors.is_empty()
     }
@@ -133,18 +154,7 @@ impl FileOutcome {
 /// Read and process one workbook. Never panics outward: a reader crash becomes
 /// a file error like any other.
 pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, ctx: &RunContext) -> FileOutcome {
-    let mut out = FileOutcome {
-        pipeline: pipeline.name.clone(),
-        path: rel.to_string(),
-        sha256: String::new(),
-        bytes: 0,
-        format: None,
-        errors: Vec::new(),
-        sheets: Vec::new(),
-        unknown_columns: Vec::new(),
-        batches: pipeline.tables.iter().map(Batch::new).collect(),
-        findings: Vec::new(),
-    };
+    let mut out = FileOutcome::empty(pipeline, rel);
     let bytes = match std::fs::read(abs) {
         Ok(b) => b,
         Err(e) => {
@@ -153,8 +163,25 @@ pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, ctx: &RunContext
             return out;
         }
     };
+    process_bytes(pipeline, abs, bytes, rel, ctx, out)
+}
+
+/// The content hash used for provenance and the cache.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    crate::pipeline::hex_digest(&Sha256::digest(bytes))
+}
+
+/// Process a workbook already read into memory.
+pub fn process_bytes(
+    pipeline: &Pipeline,
+    abs: &Path,
+    bytes: Vec<u8>,
+    rel: &str,
+    ctx: &RunContext,
+    mut out: FileOutcome,
+) -> FileOutcome {
     out.bytes = bytes.len() as u64;
-    out.sha256 = crate::pipeline::hex_digest(&Sha256::digest(&bytes));
+    out.sha256 = sha256_hex(&bytes);
     let ext = abs
         .extension()
         .and_then(|e| e.to_str())

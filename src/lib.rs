@@ -8,6 +8,7 @@
 //! `indicators` (SQL from the pipeline files) → `publish` (Parquet, CSV, JSON).
 //! Departments are data: `pipeline` loads their TOML definitions.
 
+pub mod cache;
 pub mod calendar;
 pub mod cli;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod indicators;
 pub mod ingest;
 pub mod pipeline;
 pub mod publish;
+pub mod release;
 pub mod report;
 pub mod rows;
 pub mod run;

@@ -32,6 +32,8 @@ pub struct FileReport {
     pub bytes: u64,
     pub format: Option<crate::ingest::Format>,
     pub status: &'static str,
+    /// Read back from the cache of an earlier run instead of parsed.
+    pub reused: bool,
     pub errors: Vec<String>,
     pub unknown_columns: Vec<String>,
     pub rows_read: u32,
@@ -45,6 +47,8 @@ pub struct FileReport {
 #[derive(Debug, Default, Serialize)]
 pub struct Totals {
     pub files: usize,
+    pub files_parsed: usize,
+    pub files_reused: usize,
     pub files_failed: usize,
     pub rows_read: u64,
     pub accepted: u64,
@@ -65,6 +69,7 @@ pub struct TableOutput {
 #[derive(Debug, Serialize)]
 pub struct RunReport {
     pub tonghop_version: &'static str,
+    pub run_id: String,
     pub started: String,
     pub finished: String,
     pub duration_ms: u128,
@@ -264,6 +269,18 @@ pub struct RunOutcome {
 
 /// Run the selected pipelines over the inbox and publish to `config.out`.
 pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
+    run_with(config, pipelines, &RunOptions::default())
+}
+
+/// How a run treats earlier work.
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    /// Parse every workbook, ignoring the cache of earlier runs.
+    pub full: bool,
+}
+
+/// Run the selected pipelines; see [`run`].
+pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> Result<RunOutcome> {
     let started_at = chrono::Local::now();
     let clock = Instant::now();
     let _span = tracing::info_span!("run", commune = %config.commune.code).entered();
@@ -273,12 +290,34 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
         tracing::info!(stage = "ingest", path = %i.path, reason = %i.reason, "ignored file");
     }
     tracing::info!(stage = "ingest", files = work.len(), "processing workbooks");
+    let cache = crate::cache::Cache::new(&config.out, &ctx, !opts.full);
     let mut outcomes: Vec<FileOutcome> = work
         .par_iter()
         .map(|(pi, abs, rel)| {
             let _span =
                 tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
-            let o = process_file(pipelines[*pi], abs, rel, &ctx);
+            let p = pipelines[*pi];
+            let o = match std::fs::read(abs) {
+                Err(_) => process_file(p, abs, rel, &ctx),
+                Ok(bytes) => {
+                    let sha = crate::extract::sha256_hex(&bytes);
+                    match cache.load(p, &sha, rel) {
+                        Some(o) => o,
+                        None => {
+                            let o = crate::extract::process_bytes(
+                                p,
+                                abs,
+                                bytes,
+                                rel,
+                                &ctx,
+                                FileOutcome::empty(p, rel),
+                            );
+                            cache.store(p, &sha, &o);
+                            o
+                        }
+                    }
+                }
+            };
             for e in &o.errors {
                 tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
             }
@@ -291,9 +330,10 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
     let mut all_checks = Vec::new();
     let mut table_outputs = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
-    let out = &config.out;
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create output folder {}", out.display()))?;
+    let run_id = crate::release::new_run_id();
+    let release = crate::release::Release::begin(&config.out, &run_id)?;
+    // Everything is written into this run's release; `commit` publishes it.
+    let out = &release.dir.clone();
     for (pi, pipeline) in pipelines.iter().enumerate() {
         let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
         let mut mine: Vec<&mut FileOutcome> = outcomes
@@ -380,6 +420,7 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
                 bytes: o.bytes,
                 format: o.format,
                 status: if o.failed() { "failed" } else { "ok" },
+                reused: o.reused,
                 errors: o.errors.clone(),
                 unknown_columns: o.unknown_columns.clone(),
                 rows_read: sum(|s| s.rows_read),
@@ -390,6 +431,11 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
                 sheets: o.sheets,
             };
             totals.files += 1;
+            if fr.reused {
+                totals.files_reused += 1;
+            } else {
+                totals.files_parsed += 1;
+            }
             totals.files_failed += usize::from(fr.status == "failed");
             totals.rows_read += u64::from(fr.rows_read);
             totals.accepted += u64::from(fr.accepted);
@@ -434,6 +480,12 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
             .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
     publish::write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
     write_feedback(out, &files, &findings)?;
+    cache.prune(
+        &pipelines
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>(),
+    );
     let indicator_failed = all_indicators.iter().any(|i| i.error.is_some());
     let exit_code = if totals.files_failed > 0 || indicator_failed {
         1
@@ -451,7 +503,8 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
         period_from: config.period.from.to_string(),
         period_to: config.period.to.to_string(),
         inbox: config.inbox.display().to_string(),
-        out: out.display().to_string(),
+        out: config.out.display().to_string(),
+        run_id: run_id.clone(),
         pipelines: pipelines
             .iter()
             .map(|p| PipelineRef {
@@ -471,6 +524,7 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
     };
     let json = serde_json::to_vec_pretty(&report)?;
     publish::write_bytes(&out.join("run.json"), &json)?;
+    release.commit(&json)?;
     Ok(RunOutcome { report, exit_code })
 }
 

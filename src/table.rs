@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 /// One logical column's accepted values.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub enum ColumnData {
     Text(Vec<Option<String>>),
     Int(Vec<Option<i64>>),
@@ -47,7 +47,7 @@ impl ColumnData {
 }
 
 /// The accepted rows of one table from one workbook, with provenance.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Batch {
     pub columns: Vec<ColumnData>,
     /// Index into the workbook's sheet list.

@@ -9,6 +9,7 @@ mod land;
 mod land_rules;
 mod livestock;
 mod livestock_rules;
+mod nightly;
 mod report;
 mod vneid;
 mod vneid_rules;

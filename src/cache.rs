@@ -1,0 +1,99 @@
+//! The per-file cache that makes nightly runs incremental: a workbook whose
+//! bytes, pipeline definition and run context (period, parameters, holiday
+//! calendar, tonghop version) are unchanged is not parsed again; its
+//! normalised rows and findings are read back from `<out>/state/cache/`.
+//! Duplicates across files and indicators are always recomputed from the
+//! current set of files, so a removed workbook's rows disappear.
+
+use crate::config::RunContext;
+use crate::extract::FileOutcome;
+use crate::pipeline::Pipeline;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub struct Cache {
+    dir: PathBuf,
+    enabled: bool,
+    context: String,
+    used: Mutex<HashSet<PathBuf>>,
+}
+
+impl Cache {
+    /// `enabled = false` (`--full`) parses everything and refreshes the cache.
+    pub fn new(out: &Path, ctx: &RunContext, enabled: bool) -> Cache {
+        let context = format!(
+            "{}|{}|{}|{:?}|{}",
+            env!("CARGO_PKG_VERSION"),
+            ctx.period.from,
+            ctx.period.to,
+            ctx.params,
+            ctx.calendar.fingerprint()
+        );
+        Cache {
+            dir: out.join("state").join("cache"),
+            enabled,
+            context,
+            used: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn path(&self, pipeline: &Pipeline, sha: &str) -> PathBuf {
+        let key =
+            Sha256::digest(format!("{}|{}|{sha}", pipeline.fingerprint, self.context).as_bytes());
+        self.dir
+            .join(&pipeline.name)
+            .join(format!("{}.json", crate::pipeline::hex_digest(&key)))
+    }
+
+    /// The cached outcome of these bytes, with the file's current path.
+    pub fn load(&self, pipeline: &Pipeline, sha: &str, rel: &str) -> Option<FileOutcome> {
+        let path = self.path(pipeline, sha);
+        self.used.lock().expect("cache lock").insert(path.clone());
+        if !self.enabled {
+            return None;
+        }
+        let text = std::fs::read(&path).ok()?;
+        let mut o: FileOutcome = serde_json::from_slice(&text).ok()?;
+        // The same bytes may have been moved or renamed since.
+        if o.path != rel {
+            for f in &mut o.findings {
+                f.file = rel.to_string();
+            }
+            o.path = rel.to_string();
+        }
+        o.reused = true;
+        Some(o)
+    }
+
+    pub fn store(&self, pipeline: &Pipeline, sha: &str, outcome: &FileOutcome) {
+        let path = self.path(pipeline, sha);
+        match serde_json::to_vec(outcome) {
+            Ok(bytes) => {
+                if let Err(e) = crate::publish::write_bytes(&path, &bytes) {
+                    tracing::warn!(stage = "ingest", error = %e, "cannot write the cache; the next run will parse again");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(stage = "ingest", error = %e, "cannot serialise a cache entry")
+            }
+        }
+    }
+
+    /// Remove entries of files that are gone or changed, for the pipelines
+    /// that ran (a `--only` run keeps the others' entries).
+    pub fn prune(&self, pipelines: &[&str]) {
+        let used = self.used.lock().expect("cache lock");
+        for name in pipelines {
+            let Ok(entries) = std::fs::read_dir(self.dir.join(name)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if !used.contains(&e.path()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+    }
+}

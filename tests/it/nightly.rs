@@ -1,0 +1,194 @@
+//! Nightly operation: incremental runs (unchanged workbooks are not parsed
+//! again, a new one is, a removed one's rows disappear), one run at a time
+//! per output folder, and kill -9 at any moment leaves the previous outputs
+//! readable and the next run clean.
+
+use crate::common::{read, repo, tempdir};
+use std::path::Path;
+use std::process::Command;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A private copy of the fixture inbox and a config pointing at it.
+fn setup(dir: &Path) -> std::path::PathBuf {
+    copy_dir(&repo().join("fixtures/inbox"), &dir.join("inbox"));
+    let cfg = read(&repo().join("config/tonghop.toml"))
+        .replace("../fixtures/inbox", "inbox")
+        .replace("\"../out\"", "\"out\"")
+        .replace(
+            "holidays = \"holidays\"",
+            &format!(
+                "holidays = \"{}\"",
+                repo().join("config/holidays").display()
+            ),
+        );
+    let p = dir.join("tonghop.toml");
+    std::fs::write(&p, cfg).unwrap();
+    p
+}
+
+fn run(cfg: &Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .args(extra)
+        .output()
+        .unwrap();
+    let out = cfg.parent().unwrap().join("out");
+    let report = std::fs::read_to_string(out.join("run.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (
+        o.status.code().unwrap_or(-1),
+        report,
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn unchanged_files_are_not_parsed_again_new_ones_are_removed_ones_vanish() {
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    let (code, first, err) = run(&cfg, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(first["totals"]["files_parsed"], 10);
+    let indicators_first = read(&dir.path().join("out/indicators.csv"));
+    // Nothing changed: nothing parsed, same figures.
+    let (code, second, _) = run(&cfg, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(second["totals"]["files_parsed"], 0);
+    assert_eq!(second["totals"]["files_reused"], 10);
+    assert_eq!(
+        read(&dir.path().join("out/indicators.csv")),
+        indicators_first
+    );
+    // A touched but unchanged file is still not parsed (content hash, not mtime).
+    let xls = dir
+        .path()
+        .join("inbox/livestock/Biểu chăn nuôi 6 tháng đầu năm 2026.xls");
+    let bytes = std::fs::read(&xls).unwrap();
+    std::fs::write(&xls, &bytes).unwrap();
+    assert_eq!(run(&cfg, &[]).1["totals"]["files_parsed"], 0);
+    // A new workbook is parsed, alone.
+    std::fs::copy(
+        repo().join("fixtures/inbox-2025/livestock/Thống kê đàn vật nuôi cuối năm 2025.xlsx"),
+        dir.path().join("inbox/livestock/thêm.xlsx"),
+    )
+    .unwrap();
+    let (_, third, _) = run(&cfg, &[]);
+    assert_eq!(third["totals"]["files_parsed"], 1);
+    assert_eq!(third["totals"]["files_reused"], 10);
+    let parsed: Vec<&str> = third["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["reused"] == false)
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(parsed, ["livestock/thêm.xlsx"]);
+    // Removing workbooks removes their rows.
+    std::fs::remove_file(dir.path().join("inbox/livestock/thêm.xlsx")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("inbox/land")).unwrap();
+    let (_, fourth, _) = run(&cfg, &[]);
+    assert_eq!(fourth["totals"]["files_parsed"], 0);
+    let ind = read(&dir.path().join("out/indicators.csv"));
+    assert!(ind.contains("land.records_total,0,"), "{ind}");
+    assert!(ind.contains("livestock.main_herd,19670,"), "{ind}");
+    // --full parses everything again.
+    assert_eq!(run(&cfg, &["--full"]).1["totals"]["files_parsed"], 9);
+    // History keeps every run.
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("out/runs"))
+            .unwrap()
+            .count(),
+        6
+    );
+}
+
+#[test]
+fn a_concurrent_run_is_refused_and_touches_nothing() {
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(out.join(".lock"))
+        .unwrap();
+    lock.try_lock().unwrap();
+    let (code, _, err) = run(&cfg, &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("another tonghop run is publishing to"),
+        "{err}"
+    );
+    assert!(!out.join("releases").exists() && !out.join("current").exists());
+    drop(lock);
+    // A lock left by a dead process is no lock at all: the OS released it.
+    assert_eq!(run(&cfg, &[]).0, 0);
+}
+
+#[test]
+fn kill_9_at_any_moment_leaves_the_previous_outputs_and_a_clean_next_run() {
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    let out = dir.path().join("out");
+    assert_eq!(run(&cfg, &[]).0, 0);
+    let good = read(&out.join("indicators.csv"));
+    for delay_ms in [5u64, 60, 200, 500, 1000, 2000, 3500] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+            .args(["run", "--full", "--config", cfg.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        // Whatever was published is complete and readable.
+        assert_eq!(
+            read(&out.join("indicators.csv")),
+            good,
+            "after kill at {delay_ms} ms"
+        );
+        let report: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).unwrap();
+        assert_eq!(report["exit_code"], 0);
+        let current = std::fs::read_link(out.join("current")).unwrap();
+        assert!(
+            out.join(&current).join(".complete").exists(),
+            "after kill at {delay_ms} ms"
+        );
+        let df = polars::prelude::ParquetReader::new(
+            std::fs::File::open(out.join(
+                "tables/bhyt_persons/commune=03637/period=2026-01-01_2026-06-19/part-0.parquet",
+            ))
+            .unwrap(),
+        );
+        use polars::prelude::SerReader;
+        assert_eq!(df.finish().unwrap().height(), 20213);
+    }
+    // The next run completes normally and cleans up the half-written releases.
+    let (code, _, err) = run(&cfg, &[]);
+    assert_eq!(code, 0, "{err}");
+    for e in std::fs::read_dir(out.join("releases")).unwrap().flatten() {
+        assert!(
+            e.path().join(".complete").exists(),
+            "{} left behind",
+            e.path().display()
+        );
+    }
+    assert_eq!(read(&out.join("indicators.csv")), good);
+}
