@@ -54,6 +54,33 @@ pub enum Command {
     /// stated with its parts. Prints a table, writes <out>/reconcile.json.
     /// Exit 0 when every check passes, 1 when any fails, 2 on a usage error.
     Reconcile(ReconcileArgs),
+    /// Show the last runs recorded in <out>/runs/ as a table
+    History(HistoryArgs),
+    /// Show how tonghop reads one workbook: header, column mapping, first rows, rejects
+    Inspect(InspectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The workbook to inspect
+    pub file: PathBuf,
+    /// Read it as this pipeline (default: the one that accepts the most rows)
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Output folder (overrides run.out)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// How many runs to show
+    #[arg(short = 'n', long, default_value_t = 20)]
+    pub last: usize,
 }
 
 #[derive(Args, Debug)]
@@ -160,6 +187,11 @@ pub fn main() -> i32 {
         Command::Run(args) => {
             init_logging(args.log_format);
             run_command(args)
+        }
+        Command::History(args) => history_command(args),
+        Command::Inspect(args) => {
+            init_logging(LogFormat::Text);
+            inspect_command(args)
         }
         Command::Reconcile(args) => {
             init_logging(LogFormat::Text);
@@ -399,5 +431,86 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
         EXIT_OK
     } else {
         EXIT_FAILED_WORKBOOK
+    }
+}
+
+fn history_command(args: HistoryArgs) -> i32 {
+    let out = match args.out {
+        Some(o) => o,
+        None => match Config::load(&args.config.config) {
+            Ok(c) => c.out,
+            Err(e) => {
+                eprintln!("tonghop: configuration error:\n{e}");
+                return EXIT_USAGE;
+            }
+        },
+    };
+    let lines = crate::run::history(&out);
+    if lines.is_empty() {
+        say!("no runs recorded in {}", out.join("runs").display());
+        return EXIT_OK;
+    }
+    say!(
+        "{:<34} {:<26} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>8} {:>5}",
+        "run",
+        "started",
+        "seconds",
+        "parsed",
+        "reused",
+        "failed",
+        "accepted",
+        "rejected",
+        "changed",
+        "exit"
+    );
+    for l in lines.iter().skip(lines.len().saturating_sub(args.last)) {
+        say!(
+            "{:<34} {:<26} {:>9.2} {:>7} {:>7} {:>7} {:>9} {:>9} {:>8} {:>5}",
+            l.run_id,
+            l.started.chars().take(25).collect::<String>(),
+            l.duration_ms as f64 / 1000.0,
+            l.files_parsed,
+            l.files_reused,
+            l.files_failed,
+            l.accepted,
+            l.rejected,
+            l.changed,
+            l.exit_code
+        );
+    }
+    EXIT_OK
+}
+
+fn inspect_command(args: InspectArgs) -> i32 {
+    let (config, pipelines) = match load(&args.config.config) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("tonghop: configuration error:\n{e}");
+            return EXIT_USAGE;
+        }
+    };
+    let selected: Vec<&Pipeline> = match &args.pipeline {
+        Some(name) => match pipelines.iter().find(|p| &p.name == name) {
+            Some(p) => vec![p],
+            None => {
+                eprintln!("tonghop: --pipeline {name}: no such pipeline");
+                return EXIT_USAGE;
+            }
+        },
+        None => pipelines.iter().collect(),
+    };
+    let ctx = match crate::config::RunContext::from_config(&config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tonghop: configuration error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    std::panic::set_hook(Box::new(|_| {}));
+    let (text, outcome) = crate::inspect::inspect(&args.file, &selected, &ctx);
+    say!("{text}");
+    match outcome {
+        Some(o) if !o.failed() => EXIT_OK,
+        _ => EXIT_FAILED_WORKBOOK,
     }
 }

@@ -69,6 +69,8 @@ pub struct SheetReport {
     pub header_rows: u32,
     /// logical column -> source column letter
     pub columns: BTreeMap<String, String>,
+    /// logical column -> the header text it was recognised by
+    pub headers: BTreeMap<String, String>,
     pub rows_read: u32,
     pub accepted: u32,
     pub rejected: u32,
@@ -87,6 +89,7 @@ impl SheetReport {
             header_row: None,
             header_rows: 0,
             columns: BTreeMap::new(),
+            headers: BTreeMap::new(),
             rows_read: 0,
             accepted: 0,
             rejected: 0,
@@ -306,6 +309,18 @@ fn read_sheet(
     for (c, src) in table.columns.iter().zip(&header.columns) {
         if let Some(s) = src {
             r.columns.insert(c.name.clone(), ingest::column_letters(*s));
+            r.headers.insert(
+                c.name.clone(),
+                header.header_text[ti_col(table, &c.name)].clone(),
+            );
+        }
+    }
+    for g in &header.groups {
+        for (m, src) in &g.measures {
+            let key = format!("{} [{}]", table.columns[*m].name, g.label);
+            r.columns.insert(key.clone(), ingest::column_letters(*src));
+            r.headers
+                .insert(key, format!("{} / {}", g.label, table.columns[*m].label));
         }
     }
     for u in header.unknown.iter().chain(&header.ambiguous) {
@@ -445,4 +460,12 @@ fn covered_by_groups(table: &Table, header: &HeaderMatch, column: usize) -> bool
                 .groups
                 .iter()
                 .any(|g| g.measures.iter().any(|(m, _)| *m == column)))
+}
+
+fn ti_col(table: &Table, name: &str) -> usize {
+    table
+        .columns
+        .iter()
+        .position(|c| c.name == name)
+        .unwrap_or(0)
 }

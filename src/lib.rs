@@ -15,6 +15,7 @@ pub mod config;
 pub mod extract;
 pub mod indicators;
 pub mod ingest;
+pub mod inspect;
 pub mod pipeline;
 pub mod publish;
 pub mod release;

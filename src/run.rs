@@ -88,6 +88,8 @@ pub struct RunReport {
     pub indicators: Vec<IndicatorValue>,
     pub breakdowns: Vec<indicators::BreakdownRow>,
     pub checks: Vec<indicators::CheckResult>,
+    /// Indicators whose value differs from the previous published run.
+    pub indicator_changes: Vec<IndicatorChange>,
     pub exit_code: i32,
 }
 
@@ -486,6 +488,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             .map(|p| p.name.as_str())
             .collect::<Vec<_>>(),
     );
+    let indicator_changes = changes_since_previous(&config.out, &all_indicators);
     let indicator_failed = all_indicators.iter().any(|i| i.error.is_some());
     let exit_code = if totals.files_failed > 0 || indicator_failed {
         1
@@ -520,6 +523,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         indicators: all_indicators,
         breakdowns: all_breakdowns,
         checks: all_checks,
+        indicator_changes,
         exit_code,
     };
     let json = serde_json::to_vec_pretty(&report)?;
@@ -548,4 +552,93 @@ fn write_feedback(out: &Path, files: &[FileReport], findings: &[Finding]) -> Res
         publish::write_bytes(&dir.join(name), &bytes)?;
     }
     Ok(())
+}
+
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct IndicatorChange {
+    pub indicator: String,
+    pub previous: Option<f64>,
+    pub current: Option<f64>,
+    /// current − previous, when both exist.
+    pub delta: Option<f64>,
+}
+
+/// Compare with the run.json of the release published before this run.
+fn changes_since_previous(out: &Path, now: &[IndicatorValue]) -> Vec<IndicatorChange> {
+    let Some(prev) = crate::release::current_release(out)
+        .and_then(|d| std::fs::read(d.join("run.json")).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return Vec::new();
+    };
+    let before: HashMap<String, Option<f64>> = prev["indicators"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| Some((i["id"].as_str()?.to_string(), i["value"].as_f64())))
+        .collect();
+    now.iter()
+        .filter_map(|i| {
+            let previous = before.get(&i.id).copied().flatten();
+            let changed = match (previous, i.value) {
+                (Some(a), Some(b)) => (a - b).abs() > 1e-12,
+                (None, None) => false,
+                _ => true,
+            };
+            changed.then(|| IndicatorChange {
+                indicator: i.id.clone(),
+                previous,
+                current: i.value,
+                delta: previous.zip(i.value).map(|(a, b)| b - a),
+            })
+        })
+        .collect()
+}
+
+/// One line of `tonghop history`.
+#[derive(Debug)]
+pub struct HistoryLine {
+    pub run_id: String,
+    pub started: String,
+    pub duration_ms: u64,
+    pub files_parsed: u64,
+    pub files_reused: u64,
+    pub files_failed: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub changed: usize,
+    pub exit_code: i64,
+}
+
+/// The recorded runs under `<out>/runs/`, newest last.
+pub fn history(out: &Path) -> Vec<HistoryLine> {
+    let Ok(rd) = std::fs::read_dir(out.join("runs")) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
+            let t = &v["totals"];
+            let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
+            Some(HistoryLine {
+                run_id: v["run_id"].as_str().unwrap_or("").to_string(),
+                started: v["started"].as_str().unwrap_or("").to_string(),
+                duration_ms: n(&v["duration_ms"]),
+                files_parsed: n(&t["files_parsed"]),
+                files_reused: n(&t["files_reused"]),
+                files_failed: n(&t["files_failed"]),
+                accepted: n(&t["accepted"]),
+                rejected: n(&t["rejected"]),
+                changed: v["indicator_changes"].as_array().map_or(0, |a| a.len()),
+                exit_code: v["exit_code"].as_i64().unwrap_or(-1),
+            })
+        })
+        .collect()
 }

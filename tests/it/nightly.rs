@@ -192,3 +192,93 @@ fn kill_9_at_any_moment_leaves_the_previous_outputs_and_a_clean_next_run() {
     }
     assert_eq!(read(&out.join("indicators.csv")), good);
 }
+
+#[test]
+fn history_and_indicator_changes() {
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    assert_eq!(run(&cfg, &[]).0, 0);
+    std::fs::remove_dir_all(dir.path().join("inbox/land")).unwrap();
+    let (_, report, _) = run(&cfg, &[]);
+    let changes = report["indicator_changes"].as_array().unwrap();
+    let total = changes
+        .iter()
+        .find(|c| c["indicator"] == "land.records_total")
+        .unwrap();
+    assert_eq!(
+        (
+            total["previous"].as_f64(),
+            total["current"].as_f64(),
+            total["delta"].as_f64()
+        ),
+        (Some(3876.0), Some(0.0), Some(-3876.0))
+    );
+    assert!(!changes.iter().any(|c| c["indicator"] == "bhyt.cards_total"));
+    let o = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .args(["history", "--out", dir.path().join("out").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.lines()
+            .nth(2)
+            .unwrap()
+            .contains(&report["run_id"].as_str().unwrap()[..20]),
+        "{text}"
+    );
+}
+
+#[test]
+fn inspect_shows_the_mapping_and_check_catches_a_broken_pipeline() {
+    let o = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .current_dir(repo())
+        .args(["inspect", "fixtures/inbox/bhyt/Danh sách BHYT các bản.xlsx"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("pipeline: bhyt"), "{text}");
+    assert!(text.contains("sheet \"Danh sách cũ\": Hidden"), "{text}");
+    assert!(text.contains("-> personal_id"), "{text}");
+    assert!(
+        text.contains("Số định danh cá nhân phải có 12 chữ số"),
+        "{text}"
+    );
+    // A corpus file that is no department's table.
+    let corpus = repo().join("../shared/corpus/calamine/merge_cells.xlsx");
+    let o = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .current_dir(repo())
+        .args(["inspect", corpus.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("NoTable"), "{text}");
+    // `check` on a broken pipeline folder names the problems.
+    let dir = tempdir();
+    let pipelines = dir.path().join("pipelines");
+    std::fs::create_dir_all(&pipelines).unwrap();
+    std::fs::write(
+        pipelines.join("x.toml"),
+        "[pipeline]\nname = \"x\"\ntitle = \"X\"\n[[tables]]\nname = \"t\"\ngrain = \"g\"\n[[tables.columns]]\nname = \"a\"\nlabel = \"A\"\naliases = [\"Tên\"]\ntype = \"text\"\n[[tables.columns]]\nname = \"b\"\nlabel = \"B\"\naliases = [\"TÊN\"]\ntype = \"text\"\n[[indicators]]\nid = \"x.n\"\nlabel = \"N\"\nunit = \"\"\nsql = \"SELEC COUNT(*) FROM t\"\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "[commune]\ncode = \"03637\"\nname = \"M\"\nprovince = \"L\"\n[run]\ninbox = \"inbox\"\nout = \"out\"\npipelines = \"pipelines\"\n[period]\nfrom = 2026-01-01\nto = 2026-06-19\n",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .args(["check", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err.contains("alias \"TÊN\" of column 'b' is also an alias of column 'a'"),
+        "{err}"
+    );
+    assert!(err.contains("sql does not parse"), "{err}");
+}
