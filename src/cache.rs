@@ -67,8 +67,35 @@ impl Cache {
         Some(o)
     }
 
+    fn last_good_path(&self, pipeline: &Pipeline, rel: &str) -> PathBuf {
+        let key = Sha256::digest(rel.as_bytes());
+        self.dir
+            .join(&pipeline.name)
+            .join("last-good")
+            .join(crate::pipeline::hex_digest(&key))
+    }
+
+    /// The last outcome of the workbook at `rel` that read without error,
+    /// for keeping its rows (marked stale) when the file fails now.
+    pub fn last_good(&self, pipeline: &Pipeline, rel: &str) -> Option<FileOutcome> {
+        let pointer = std::fs::read_to_string(self.last_good_path(pipeline, rel)).ok()?;
+        let path = PathBuf::from(pointer.trim());
+        self.used.lock().expect("cache lock").insert(path.clone());
+        let mut o: FileOutcome = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        o.path = rel.to_string();
+        for f in &mut o.findings {
+            f.file = rel.to_string();
+        }
+        o.stale = true;
+        Some(o)
+    }
+
     pub fn store(&self, pipeline: &Pipeline, sha: &str, outcome: &FileOutcome) {
         let path = self.path(pipeline, sha);
+        if !outcome.failed() {
+            let pointer = self.last_good_path(pipeline, &outcome.path);
+            let _ = crate::publish::write_bytes(&pointer, path.display().to_string().as_bytes());
+        }
         match serde_json::to_vec(outcome) {
             Ok(bytes) => {
                 if let Err(e) = crate::publish::write_bytes(&path, &bytes) {

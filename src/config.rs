@@ -43,6 +43,9 @@ struct RawRun {
     inbox: PathBuf,
     out: PathBuf,
     pipelines: Option<PathBuf>,
+    /// When a workbook that was read before fails now, keep its last good
+    /// rows (marked stale in run.json) instead of dropping them. Default true.
+    keep_stale: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +88,7 @@ pub struct Config {
     pub out: PathBuf,
     /// `None`: the definitions compiled into the binary.
     pub pipelines: Option<PathBuf>,
+    pub keep_stale: bool,
     pub period: Period,
     pub targets: BTreeMap<String, f64>,
     pub params: BTreeMap<String, f64>,
@@ -158,6 +162,7 @@ impl Config {
             inbox: resolve(&raw.run.inbox),
             out: resolve(&raw.run.out),
             pipelines: raw.run.pipelines.as_deref().map(resolve),
+            keep_stale: raw.run.keep_stale.unwrap_or(true),
             period: period.expect("checked above"),
             targets: raw.targets,
             params: raw.params,

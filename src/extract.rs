@@ -127,6 +127,9 @@ pub struct FileOutcome {
     /// Taken from the cache of an earlier run rather than parsed now.
     #[serde(skip)]
     pub reused: bool,
+    /// The workbook failed now; these are its last good rows from an earlier run.
+    #[serde(skip)]
+    pub stale: bool,
 }
 
 impl FileOutcome {
@@ -143,6 +146,7 @@ impl FileOutcome {
             batches: pipeline.tables.iter().map(Batch::new).collect(),
             findings: Vec::new(),
             reused: false,
+            stale: false,
         }
     }
 

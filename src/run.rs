@@ -34,6 +34,8 @@ pub struct FileReport {
     pub status: &'static str,
     /// Read back from the cache of an earlier run instead of parsed.
     pub reused: bool,
+    /// Failed now; its rows are the last good ones of an earlier run.
+    pub stale: bool,
     pub errors: Vec<String>,
     pub unknown_columns: Vec<String>,
     pub rows_read: u32,
@@ -315,7 +317,18 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                                 FileOutcome::empty(p, rel),
                             );
                             cache.store(p, &sha, &o);
-                            o
+                            // A workbook that read before and fails now keeps its
+                            // last good rows, marked stale, rather than vanishing.
+                            match (o.failed() && config.keep_stale)
+                                .then(|| cache.last_good(p, rel))
+                                .flatten()
+                            {
+                                Some(mut last) => {
+                                    last.errors = o.errors;
+                                    last
+                                }
+                                None => o,
+                            }
                         }
                     }
                 }
@@ -423,6 +436,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                 format: o.format,
                 status: if o.failed() { "failed" } else { "ok" },
                 reused: o.reused,
+                stale: o.stale,
                 errors: o.errors.clone(),
                 unknown_columns: o.unknown_columns.clone(),
                 rows_read: sum(|s| s.rows_read),

@@ -282,3 +282,34 @@ fn inspect_shows_the_mapping_and_check_catches_a_broken_pipeline() {
     );
     assert!(err.contains("sql does not parse"), "{err}");
 }
+
+#[test]
+fn a_workbook_that_breaks_keeps_its_last_good_rows_marked_stale() {
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    assert_eq!(run(&cfg, &["--only", "livestock"]).0, 0);
+    let xls = dir
+        .path()
+        .join("inbox/livestock/Biểu chăn nuôi 6 tháng đầu năm 2026.xls");
+    std::fs::write(
+        &xls,
+        b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 truncated by a bad copy",
+    )
+    .unwrap();
+    let (code, report, _) = run(&cfg, &["--only", "livestock"]);
+    assert_eq!(code, 1, "the operator must look");
+    let f = &report["files"][0];
+    assert_eq!(
+        (f["status"].as_str(), f["stale"].as_bool()),
+        (Some("failed"), Some(true)),
+        "{f}"
+    );
+    assert!(read(&dir.path().join("out/indicators.csv")).contains("livestock.main_herd,19670,"));
+    // Configurable: without keep_stale the failed file's rows are dropped.
+    let text = read(&cfg).replace("out = \"out\"", "out = \"out\"\nkeep_stale = false");
+    std::fs::write(&cfg, text).unwrap();
+    let (code, report, _) = run(&cfg, &["--only", "livestock"]);
+    assert_eq!(code, 1);
+    assert_eq!(report["files"][0]["stale"], false);
+    assert!(!read(&dir.path().join("out/indicators.csv")).contains("livestock.main_herd,19670,"));
+}
