@@ -116,7 +116,7 @@ pub struct RunArgs {
     #[arg(long = "only", value_name = "PIPELINE")]
     pub only: Vec<String>,
     /// Log format on stderr
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
     pub log_format: LogFormat,
     /// Parse every workbook again, ignoring the cache of earlier runs
     #[arg(long)]
@@ -125,6 +125,8 @@ pub struct RunArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
+    /// Text on a terminal, JSON lines otherwise (cron, systemd, files)
+    Auto,
     Text,
     Json,
 }
@@ -135,9 +137,16 @@ fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    use std::io::IsTerminal as _;
+    let json = match format {
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+        LogFormat::Text => false,
+        LogFormat::Json => true,
+    };
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
     };
 }
 
@@ -260,7 +269,12 @@ fn run_command(args: RunArgs) -> i32 {
     std::panic::set_hook(Box::new(|info| {
         tracing::error!(panic = %info, "panic caught; if it was a workbook reader, that workbook is reported as failed");
     }));
-    let opts = crate::run::RunOptions { full: args.full };
+    use std::io::IsTerminal as _;
+    let opts = crate::run::RunOptions {
+        full: args.full,
+        // Progress bars on a terminal only, never in logs, pipes or CI.
+        progress: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+    };
     match crate::run::run_with(&config, &selected, &opts) {
         Ok(outcome) => {
             print_summary(&outcome.report);

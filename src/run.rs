@@ -281,6 +281,8 @@ pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
 pub struct RunOptions {
     /// Parse every workbook, ignoring the cache of earlier runs.
     pub full: bool,
+    /// Draw a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
 }
 
 /// Run the selected pipelines; see [`run`].
@@ -295,6 +297,17 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     }
     tracing::info!(stage = "ingest", files = work.len(), "processing workbooks");
     let cache = crate::cache::Cache::new(&config.out, &ctx, !opts.full);
+    let bar = if opts.progress {
+        let b = indicatif::ProgressBar::new(work.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} tệp · {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let rows_seen = std::sync::atomic::AtomicU64::new(0);
     let mut outcomes: Vec<FileOutcome> = work
         .par_iter()
         .map(|(pi, abs, rel)| {
@@ -336,9 +349,14 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             for e in &o.errors {
                 tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
             }
+            let rows: u64 = o.sheets.iter().map(|s| u64::from(s.rows_read)).sum();
+            let total = rows_seen.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
+            bar.set_message(format!("{total} dòng"));
+            bar.inc(1);
             o
         })
         .collect();
+    bar.finish_and_clear();
 
     let mut all_indicators = Vec::new();
     let mut all_breakdowns = Vec::new();

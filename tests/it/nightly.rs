@@ -313,3 +313,42 @@ fn a_workbook_that_breaks_keeps_its_last_good_rows_marked_stale() {
     assert_eq!(report["files"][0]["stale"], false);
     assert!(!read(&dir.path().join("out/indicators.csv")).contains("livestock.main_herd,19670,"));
 }
+
+#[test]
+fn progress_on_a_terminal_only() {
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    // Under CI (and through pipes): no progress bar, no escape codes.
+    let o = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .args([
+            "run",
+            "--only",
+            "livestock",
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!all.contains("tệp ·") && !all.contains('\u{1b}'), "{all}");
+    // On a terminal (a pty from `script`), the bar is drawn.
+    if Path::new("/usr/bin/script").exists() {
+        let cmd = format!(
+            "{} run --full --only livestock --config {}",
+            env!("CARGO_BIN_EXE_tonghop"),
+            cfg.display()
+        );
+        let o = Command::new("/usr/bin/script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env_remove("CI")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("1/1 tệp"), "{text}");
+    }
+}
