@@ -175,6 +175,21 @@ pub fn main() -> i32 {
             init_logging(LogFormat::Text);
             match load(&args.config) {
                 Ok((config, pipelines)) => {
+                    let all: Vec<&Pipeline> = pipelines.iter().collect();
+                    let missing = crate::indicators::missing_targets(&all, &config);
+                    if let Err(e) = crate::calendar::Calendar::load(&config.holidays) {
+                        eprintln!("tonghop: configuration error: holiday calendar: {e}");
+                        return EXIT_USAGE;
+                    }
+                    if !missing.is_empty() {
+                        for (pipeline, key) in &missing {
+                            eprintln!(
+                                "tonghop: configuration error: {}: {key} is missing; pipeline '{pipeline}' needs it",
+                                config.path.display()
+                            );
+                        }
+                        return EXIT_USAGE;
+                    }
                     say!("config {} is valid", config.path.display());
                     for p in &pipelines {
                         say!(

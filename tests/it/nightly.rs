@@ -352,3 +352,36 @@ fn progress_on_a_terminal_only() {
         assert!(text.contains("1/1 tệp"), "{text}");
     }
 }
+
+#[test]
+fn changing_a_pipeline_definition_invalidates_what_it_produced() {
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    copy_dir(&repo().join("pipelines"), &dir.path().join("pipelines"));
+    let text = read(&cfg).replace("out = \"out\"", "out = \"out\"\npipelines = \"pipelines\"");
+    std::fs::write(&cfg, text).unwrap();
+    assert_eq!(run(&cfg, &[]).1["totals"]["files_parsed"], 10);
+    assert_eq!(run(&cfg, &[]).1["totals"]["files_parsed"], 0);
+    let bhyt = dir.path().join("pipelines/bhyt.toml");
+    std::fs::write(&bhyt, read(&bhyt) + "\n# a reviewed alias list\n").unwrap();
+    let (_, report, _) = run(&cfg, &[]);
+    let parsed: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["reused"] == false)
+        .map(|f| f["pipeline"].as_str().unwrap())
+        .collect();
+    assert_eq!(parsed, ["bhyt"; 4]);
+    // `check` also refuses a config lacking a target a pipeline needs.
+    let no_targets = read(&cfg).replace("\"livestock.main_herd\" = 21860", "");
+    std::fs::write(&cfg, no_targets).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .args(["check", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("[targets] \"livestock.main_herd\" is missing")
+    );
+}
