@@ -382,15 +382,7 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let values: std::collections::HashMap<String, f64> = csv
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let mut f = l.split(',');
-            let id = f.next()?.to_string();
-            f.next()?.parse().ok().map(|v| (id, v))
-        })
-        .collect();
+    let values = crate::indicators::parse_csv(&csv);
     let templates: Vec<(String, String)> = pipelines
         .iter()
         .flat_map(|p| {

@@ -292,6 +292,18 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, DataFrame)], config: &Con
     out
 }
 
+/// Read `indicators.csv` back: indicator id -> value (rows without a value are left out).
+pub fn parse_csv(text: &str) -> std::collections::HashMap<String, f64> {
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            let id = f.next()?.to_string();
+            f.next()?.parse().ok().map(|v| (id, v))
+        })
+        .collect()
+}
+
 /// A figure as plain text for CSV: integers without ".0", others at full precision.
 pub fn plain_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {

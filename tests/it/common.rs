@@ -72,15 +72,7 @@ pub fn check_oracle(out: &Path, oracle_file: &str, prefix: &str) {
         serde_json::from_str(&read(&repo().join("fixtures/expected").join(oracle_file))).unwrap();
     let report: serde_json::Value = serde_json::from_str(&read(&out.join("run.json"))).unwrap();
     // Indicators, full precision.
-    let indicators: std::collections::HashMap<String, f64> = read(&out.join("indicators.csv"))
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let mut f = l.split(',');
-            let id = f.next()?.to_string();
-            f.next()?.parse().ok().map(|v| (id, v))
-        })
-        .collect();
+    let indicators = tonghop::indicators::parse_csv(&read(&out.join("indicators.csv")));
     for (id, v) in oracle["indicators"].as_object().unwrap() {
         let want = v.as_f64().unwrap();
         let got = *indicators
@@ -247,4 +239,59 @@ pub fn run_config(config: &str, only: &str) -> &'static Run {
         Box::leak(Box::new((dir, run)))
     });
     &entry.1
+}
+
+/// `indicators.csv` of a run as id -> value text (exactly as written).
+pub fn indicators(out: &Path) -> std::collections::HashMap<String, String> {
+    read(&out.join("indicators.csv"))
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            Some((f.next()?.to_string(), f.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// A config for a hand-made inbox: commune Mường Kim, H1 2026, output in
+/// `<dir>/out`, the repository's holiday calendar, plus `extra` sections.
+pub fn config_for(dir: &Path, inbox: &Path, extra: &str) -> PathBuf {
+    let p = dir.join("tonghop.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[commune]\ncode = \"03637\"\nname = \"Mường Kim\"\nprovince = \"Lai Châu\"\n[run]\ninbox = \"{}\"\nout = \"out\"\n[period]\nfrom = 2026-01-01\nto = 2026-06-19\n[calendar]\nholidays = \"{}\"\n{extra}",
+            inbox.display(),
+            repo().join("config/holidays").display()
+        ),
+    )
+    .unwrap();
+    p
+}
+
+/// One sheet: header on row 1 (or row 3 under a title when `title` is given), then rows of text.
+pub fn sheet(
+    wb: &mut rust_xlsxwriter::Workbook,
+    name: &str,
+    title: Option<&str>,
+    header: &[&str],
+    rows: &[&[&str]],
+) {
+    let ws = wb.add_worksheet().set_name(name).unwrap();
+    let first = if let Some(t) = title {
+        ws.write_string(0, 0, t).unwrap();
+        2
+    } else {
+        0
+    };
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(first, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                ws.write_string(first + 1 + r as u32, c as u16, *v).unwrap();
+            }
+        }
+    }
 }

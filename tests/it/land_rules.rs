@@ -3,50 +3,10 @@
 //! Tết when the register has no promised date, fines as Vietnamese money
 //! text, and the "Không khớp" trap in the matching status.
 
-use crate::common::{read, repo, tempdir, tonghop};
+use crate::common::{config_for, indicators, read, sheet, tempdir, tonghop};
 use polars::prelude::*;
 use rust_xlsxwriter::Workbook;
-use std::collections::HashMap;
 use std::path::Path;
-
-fn config(dir: &Path, inbox: &Path, extension: &str) -> std::path::PathBuf {
-    let p = dir.join("tonghop.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "[commune]\ncode = \"03637\"\nname = \"Mường Kim\"\nprovince = \"Lai Châu\"\n[run]\ninbox = \"{}\"\nout = \"out\"\n[period]\nfrom = 2026-01-01\nto = 2026-06-19\n{extension}[calendar]\nholidays = \"{}\"\n",
-            inbox.display(),
-            repo().join("config/holidays").display()
-        ),
-    )
-    .unwrap();
-    p
-}
-
-fn sheet(wb: &mut Workbook, name: &str, header: &[&str], rows: &[&[&str]]) {
-    let ws = wb.add_worksheet().set_name(name).unwrap();
-    for (c, h) in header.iter().enumerate() {
-        ws.write_string(0, c as u16, *h).unwrap();
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if !v.is_empty() {
-                ws.write_string(1 + r as u32, c as u16, *v).unwrap();
-            }
-        }
-    }
-}
-
-fn indicators(out: &Path) -> HashMap<String, String> {
-    read(&out.join("indicators.csv"))
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let mut f = l.split(',');
-            (f.next().unwrap().to_string(), f.next().unwrap().to_string())
-        })
-        .collect()
-}
 
 fn workbook(path: &Path) {
     let mut wb = Workbook::new();
@@ -54,6 +14,7 @@ fn workbook(path: &Path) {
     sheet(
         &mut wb,
         "Hồ sơ",
+        None,
         &[
             "Số hồ sơ",
             "Người nộp",
@@ -107,6 +68,7 @@ fn workbook(path: &Path) {
     sheet(
         &mut wb,
         "Xử phạt",
+        None,
         &[
             "Số QĐ",
             "Ngày QĐ",
@@ -142,6 +104,7 @@ fn workbook(path: &Path) {
     sheet(
         &mut wb,
         "Đối khớp",
+        None,
         &[
             "Tờ bản đồ số",
             "Thửa đất số",
@@ -167,7 +130,7 @@ fn dossiers_fines_and_matching() {
     let inbox = dir.path().join("inbox");
     std::fs::create_dir_all(inbox.join("land")).unwrap();
     workbook(&inbox.join("land/Sổ theo dõi.xlsx"));
-    let cfg = config(
+    let cfg = config_for(
         dir.path(),
         &inbox,
         "[params]\n\"land.deadline_extension_days\" = 10\n",
@@ -252,7 +215,7 @@ fn a_missing_extension_parameter_is_a_config_error() {
     let dir = tempdir();
     let inbox = dir.path().join("inbox");
     std::fs::create_dir_all(inbox.join("land")).unwrap();
-    let cfg = config(dir.path(), &inbox, "");
+    let cfg = config_for(dir.path(), &inbox, "");
     let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "land"]);
     assert_eq!(r.exit_code, 2);
     assert!(

@@ -6,15 +6,7 @@ use crate::common::{check_oracle, read, repo, run_config, run_fixtures};
 use std::collections::HashMap;
 
 fn indicators(out: &std::path::Path) -> HashMap<String, f64> {
-    read(&out.join("indicators.csv"))
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let mut f = l.split(',');
-            let id = f.next()?.to_string();
-            f.next()?.parse().ok().map(|v| (id, v))
-        })
-        .collect()
+    tonghop::indicators::parse_csv(&read(&out.join("indicators.csv")))
 }
 
 /// Half-up rounding at `places`, as the report prints figures.

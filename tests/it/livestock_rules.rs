@@ -3,34 +3,9 @@
 //! not be counted twice, text counts with thousands dots, poultry kept out of
 //! the main herd, an unknown species rejected.
 
-use crate::common::{read, tempdir, tonghop};
+use crate::common::{config_for, indicators, read, tempdir, tonghop};
 use rust_xlsxwriter::{Format, Workbook};
-use std::collections::HashMap;
 use std::path::Path;
-
-fn config(dir: &Path, inbox: &Path) -> std::path::PathBuf {
-    let p = dir.join("tonghop.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "[commune]\ncode = \"03637\"\nname = \"Mường Kim\"\nprovince = \"Lai Châu\"\n[run]\ninbox = \"{}\"\nout = \"out\"\n[period]\nfrom = 2026-01-01\nto = 2026-06-19\n[targets]\n\"livestock.main_herd\" = 500\n\"livestock.herd_growth_pct\" = 10\n",
-            inbox.display()
-        ),
-    )
-    .unwrap();
-    p
-}
-
-fn indicators(out: &Path) -> HashMap<String, String> {
-    read(&out.join("indicators.csv"))
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let mut f = l.split(',');
-            (f.next().unwrap().to_string(), f.next().unwrap().to_string())
-        })
-        .collect()
-}
 
 fn wide_workbook(path: &Path) {
     let mut wb = Workbook::new();
@@ -125,7 +100,11 @@ fn wide_and_long_layouts_unpivot_to_one_table() {
     std::fs::create_dir_all(inbox.join("livestock")).unwrap();
     wide_workbook(&inbox.join("livestock/biểu.xlsx"));
     long_workbook(&inbox.join("livestock/danh sách.xlsx"));
-    let cfg = config(dir.path(), &inbox);
+    let cfg = config_for(
+        dir.path(),
+        &inbox,
+        "[targets]\n\"livestock.main_herd\" = 500\n\"livestock.herd_growth_pct\" = 10\n",
+    );
     let r = tonghop(&[
         "run",
         "--config",

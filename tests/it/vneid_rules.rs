@@ -3,50 +3,11 @@
 //! (collected after it = out of period), activation by status or by date,
 //! activation before collection, and a sheet with neither activation column.
 
-use crate::common::{read, tempdir, tonghop};
+use crate::common::{config_for, indicators, read, sheet, tempdir, tonghop};
 use rust_xlsxwriter::Workbook;
 use std::collections::HashMap;
-use std::path::Path;
 
-fn config(dir: &Path, inbox: &Path) -> std::path::PathBuf {
-    let p = dir.join("tonghop.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "[commune]\ncode = \"03637\"\nname = \"Mường Kim\"\nprovince = \"Lai Châu\"\n[run]\ninbox = \"{}\"\nout = \"out\"\n[period]\nfrom = 2026-01-01\nto = 2026-06-19\n",
-            inbox.display()
-        ),
-    )
-    .unwrap();
-    p
-}
-
-fn sheet(wb: &mut Workbook, name: &str, header: &[&str], rows: &[&[&str]]) {
-    let ws = wb.add_worksheet().set_name(name).unwrap();
-    ws.write_string(0, 0, "DANH SÁCH CÔNG DÂN ĐÃ THU NHẬN ĐỊNH DANH")
-        .unwrap();
-    for (c, h) in header.iter().enumerate() {
-        ws.write_string(2, c as u16, *h).unwrap();
-    }
-    for (r, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if !v.is_empty() {
-                ws.write_string(3 + r as u32, c as u16, *v).unwrap();
-            }
-        }
-    }
-}
-
-fn indicators(out: &Path) -> HashMap<String, String> {
-    read(&out.join("indicators.csv"))
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let mut f = l.split(',');
-            (f.next().unwrap().to_string(), f.next().unwrap().to_string())
-        })
-        .collect()
-}
+const TITLE: &str = "DANH SÁCH CÔNG DÂN ĐÃ THU NHẬN ĐỊNH DANH";
 
 #[test]
 fn age_bands_periods_and_activation() {
@@ -65,6 +26,7 @@ fn age_bands_periods_and_activation() {
     sheet(
         &mut wb,
         "Theo trạng thái",
+        Some(TITLE),
         &status_header,
         &[
             // 6th birthday on the reference date: age 6, band 6–13, activated.
@@ -152,6 +114,7 @@ fn age_bands_periods_and_activation() {
     sheet(
         &mut wb,
         "Theo ngày",
+        Some(TITLE),
         &date_header,
         &[
             // Activated on the reference date: counts.
@@ -202,7 +165,7 @@ fn age_bands_periods_and_activation() {
         ],
     );
     wb.save(inbox.join("vneid/Danh sách VNeID.xlsx")).unwrap();
-    let cfg = config(dir.path(), &inbox);
+    let cfg = config_for(dir.path(), &inbox, "");
     let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "vneid"]);
     assert_eq!(
         r.exit_code, 0,
@@ -279,6 +242,7 @@ fn a_sheet_without_any_activation_column_is_an_error() {
     sheet(
         &mut wb,
         "Thiếu kích hoạt",
+        Some(TITLE),
         &[
             "Họ và tên",
             "Ngày sinh",
@@ -295,7 +259,7 @@ fn a_sheet_without_any_activation_column_is_an_error() {
         ]],
     );
     wb.save(inbox.join("vneid/a.xlsx")).unwrap();
-    let cfg = config(dir.path(), &inbox);
+    let cfg = config_for(dir.path(), &inbox, "");
     let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "vneid"]);
     assert_eq!(r.exit_code, 1);
     let report: serde_json::Value =
