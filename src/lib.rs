@@ -25,3 +25,6 @@ pub mod run;
 pub mod shape;
 pub mod table;
 pub mod values;
+
+#[cfg(test)]
+mod props;
