@@ -20,6 +20,38 @@ struct RawConfig {
     #[serde(default)]
     params: BTreeMap<String, f64>,
     calendar: Option<RawCalendar>,
+    #[serde(default)]
+    limits: Limits,
+}
+
+/// What one workbook may cost. Exceeding a limit rejects that workbook, with
+/// the limit named, and leaves the rest of the run unaffected.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Size of the file on disk.
+    pub max_file_bytes: u64,
+    /// Uncompressed size of any one part of a zip-based workbook (xlsx, ods),
+    /// read from the archive directory before anything is inflated.
+    pub max_part_bytes: u64,
+    /// Used range (rows × columns) of one sheet.
+    pub max_cells_per_sheet: u64,
+    /// Accepted rows of one table from one workbook.
+    pub max_rows_per_table: u64,
+    /// Wall time spent on one workbook, checked between sheets and rows.
+    pub max_seconds_per_file: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 200 * 1024 * 1024,
+            max_part_bytes: 1024 * 1024 * 1024,
+            max_cells_per_sheet: 20_000_000,
+            max_rows_per_table: 2_000_000,
+            max_seconds_per_file: 600,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +127,7 @@ pub struct Config {
     /// Folder of the working-day calendar (`<year>.toml`); default
     /// `holidays/` beside the config file.
     pub holidays: PathBuf,
+    pub limits: Limits,
 }
 
 fn to_date(key: &str, v: &toml::value::Datetime) -> Result<NaiveDate, String> {
@@ -166,6 +199,7 @@ impl Config {
             period: period.expect("checked above"),
             targets: raw.targets,
             params: raw.params,
+            limits: raw.limits,
             holidays: raw
                 .calendar
                 .map(|c| resolve(&c.holidays))
@@ -228,6 +262,7 @@ pub struct RunContext {
     pub period: Period,
     pub calendar: crate::calendar::Calendar,
     pub params: BTreeMap<String, f64>,
+    pub limits: Limits,
 }
 
 impl RunContext {
@@ -237,6 +272,7 @@ impl RunContext {
             period,
             calendar: crate::calendar::Calendar::default(),
             params: BTreeMap::new(),
+            limits: Limits::default(),
         }
     }
 
@@ -245,6 +281,7 @@ impl RunContext {
             period: config.period,
             calendar: crate::calendar::Calendar::load(&config.holidays)?,
             params: config.params.clone(),
+            limits: config.limits,
         })
     }
 }

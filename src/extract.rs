@@ -199,7 +199,20 @@ pub fn process_bytes(
     }));
     match result {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => out.errors.push(e.to_string()),
+        Ok(Err(e)) => {
+            out.errors.push(e.to_string());
+            // A workbook stopped half-way is refused whole: nothing of it is
+            // published, and its rows are counted as skipped with the reason.
+            out.batches = pipeline.tables.iter().map(Batch::new).collect();
+            out.findings.clear();
+            for s in &mut out.sheets {
+                let n = s.accepted + s.rejected;
+                s.accepted = 0;
+                s.rejected = 0;
+                s.warning_rows = 0;
+                s.skip("file_rejected", n);
+            }
+        }
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<String>()
@@ -224,6 +237,20 @@ fn read_workbook(
     ctx: &RunContext,
     out: &mut FileOutcome,
 ) -> Result<(), IngestError> {
+    let limits = ctx.limits;
+    let started = std::time::Instant::now();
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(IngestError::Limit {
+            limit: "max_file_bytes",
+            max: limits.max_file_bytes,
+            what: format!(
+                "tệp có {} byte / the file has {} bytes",
+                bytes.len(),
+                bytes.len()
+            ),
+        });
+    }
+    ingest::check_zip_parts(&bytes, limits.max_part_bytes)?;
     let mut wb = ingest::open(bytes, ext)?;
     out.format = Some(wb.format);
     let infos: Vec<(String, bool, bool)> = wb
@@ -238,6 +265,13 @@ fn read_workbook(
             r.reason = Some("không phải trang tính (biểu đồ / macro) / not a worksheet".into());
             out.sheets.push(r);
             continue;
+        }
+        if started.elapsed().as_secs() > limits.max_seconds_per_file {
+            return Err(IngestError::Limit {
+                limit: "max_seconds_per_file",
+                max: limits.max_seconds_per_file,
+                what: format!("dừng trước sheet \"{name}\" / stopped before sheet \"{name}\""),
+            });
         }
         let grid = match wb.grid(&name) {
             Ok(g) => g,
@@ -257,8 +291,27 @@ fn read_workbook(
             out.sheets.push(r);
             continue;
         }
+        let cells = u64::from(grid.height()) * u64::from(grid.width());
+        if cells > limits.max_cells_per_sheet {
+            return Err(IngestError::Limit {
+                limit: "max_cells_per_sheet",
+                max: limits.max_cells_per_sheet,
+                what: format!("sheet \"{name}\" có {cells} ô / has {cells} cells"),
+            });
+        }
         let report = read_sheet(pipeline, &grid, sheet_index as u32, &name, rel, ctx, out);
         out.sheets.push(report);
+        if let Some(b) = out
+            .batches
+            .iter()
+            .find(|b| b.len() as u64 > limits.max_rows_per_table)
+        {
+            return Err(IngestError::Limit {
+                limit: "max_rows_per_table",
+                max: limits.max_rows_per_table,
+                what: format!("{} dòng / rows", b.len()),
+            });
+        }
     }
     Ok(())
 }

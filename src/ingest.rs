@@ -36,6 +36,44 @@ pub enum IngestError {
     Corrupt(String),
     #[error("trình đọc bị lỗi khi đọc tệp / reader crashed: {0}")]
     Crashed(String),
+    #[error("vượt giới hạn / exceeds limit {limit} = {max}: {what}")]
+    Limit {
+        limit: &'static str,
+        max: u64,
+        what: String,
+    },
+}
+
+/// Check a zip-based workbook's parts against `max_part_bytes` from the
+/// archive directory alone, before anything is inflated (zip bombs, expanding
+/// shared-string tables).
+pub fn check_zip_parts(bytes: &[u8], max_part_bytes: u64) -> Result<(), IngestError> {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Ok(());
+    }
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(()); // the reader reports the corruption itself
+    };
+    for i in 0..zip.len() {
+        if let Ok(f) = zip.by_index_raw(i)
+            && f.size() > max_part_bytes
+        {
+            let name = f
+                .name()
+                .map(|n| n.into_owned())
+                .unwrap_or_else(|_| format!("#{i}"));
+            return Err(IngestError::Limit {
+                limit: "max_part_bytes",
+                max: max_part_bytes,
+                what: format!(
+                    "phần {name} giải nén ra {} byte / part {name} inflates to {} bytes",
+                    f.size(),
+                    f.size()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 pub struct SheetInfo {
