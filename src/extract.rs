@@ -77,6 +77,12 @@ pub struct SheetReport {
     pub skipped: u32,
     pub skipped_by_kind: BTreeMap<String, u32>,
     pub warning_rows: u32,
+    /// Text typed with legacy fonts, converted to Unicode: the encoding and
+    /// the columns (letters) it was found in.
+    #[serde(default)]
+    pub legacy_encoding: Option<crate::values::legacy::Encoding>,
+    #[serde(default)]
+    pub converted_columns: Vec<String>,
 }
 
 impl SheetReport {
@@ -96,6 +102,8 @@ impl SheetReport {
             skipped: 0,
             skipped_by_kind: BTreeMap::new(),
             warning_rows: 0,
+            legacy_encoding: None,
+            converted_columns: Vec::new(),
         }
     }
 
@@ -299,7 +307,15 @@ fn read_workbook(
                 what: format!("sheet \"{name}\" có {cells} ô / has {cells} cells"),
             });
         }
-        let report = read_sheet(pipeline, &grid, sheet_index as u32, &name, rel, ctx, out);
+        let mut report = read_sheet(pipeline, &grid, sheet_index as u32, &name, rel, ctx, out);
+        if let Some(l) = &grid.legacy {
+            report.legacy_encoding = Some(l.encoding);
+            report.converted_columns = l
+                .columns
+                .iter()
+                .map(|c| ingest::column_letters(*c))
+                .collect();
+        }
         out.sheets.push(report);
         if let Some(b) = out
             .batches

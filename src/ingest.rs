@@ -222,8 +222,60 @@ impl Workbook {
                 Vec::new(),
             ),
         };
-        Ok(Grid::new(range, merges))
+        let mut range = range;
+        let legacy = decode_legacy(&mut range);
+        let mut grid = Grid::new(range, merges);
+        grid.legacy = legacy;
+        Ok(grid)
     }
+}
+
+/// What legacy-font text a sheet held and where.
+#[derive(Debug, Clone)]
+pub struct LegacyText {
+    pub encoding: crate::values::legacy::Encoding,
+    /// 0-based columns with at least one converted cell.
+    pub columns: Vec<u32>,
+    pub cells: usize,
+}
+
+/// Convert TCVN3 / VNI text in place, before anything reads the cells
+/// (see `values::legacy` for the detection rules).
+fn decode_legacy(range: &mut Range<Data>) -> Option<LegacyText> {
+    use crate::values::legacy::{decode, detect_cell, detect_sheet};
+    let texts = range.used_cells().filter_map(|(_, _, d)| match d {
+        Data::String(s) => Some(s.as_str()),
+        _ => None,
+    });
+    let sheet = detect_sheet(texts);
+    let origin = range.start().unwrap_or((0, 0));
+    let mut changes: Vec<((u32, u32), String, crate::values::legacy::Encoding)> = Vec::new();
+    for (r, c, d) in range.used_cells() {
+        let Data::String(s) = d else { continue };
+        let enc = match sheet {
+            Some(e) => Some(e),
+            None => detect_cell(s),
+        };
+        if let Some(e) = enc {
+            let decoded = decode(s, e);
+            if &decoded != s {
+                changes.push(((origin.0 + r as u32, origin.1 + c as u32), decoded, e));
+            }
+        }
+    }
+    let encoding = changes.first()?.2;
+    let mut columns: Vec<u32> = changes.iter().map(|((_, c), _, _)| *c).collect();
+    columns.sort_unstable();
+    columns.dedup();
+    let cells = changes.len();
+    for (pos, text, _) in changes {
+        range.set_value(pos, Data::String(text));
+    }
+    Some(LegacyText {
+        encoding,
+        columns,
+        cells,
+    })
 }
 
 static EMPTY: Data = Data::Empty;
@@ -231,6 +283,8 @@ static EMPTY: Data = Data::Empty;
 /// The cells of one sheet, addressed by absolute 0-based (row, column), with
 /// merged regions resolved: a covered cell reads as its region's top-left cell.
 pub struct Grid {
+    /// Legacy-font text converted when the sheet was read, if any.
+    pub legacy: Option<LegacyText>,
     range: Range<Data>,
     origin: (u32, u32),
     /// covered cell -> (anchor, region is one column wide)
@@ -259,6 +313,7 @@ impl Grid {
             }
         }
         Grid {
+            legacy: None,
             range,
             origin,
             covered,

@@ -5,6 +5,7 @@
 
 pub mod date;
 pub mod ident;
+pub mod legacy;
 pub mod number;
 pub mod text;
 
