@@ -7,6 +7,7 @@ mod common;
 mod corpus;
 mod land;
 mod land_rules;
+mod legacy;
 mod limits;
 mod livestock;
 mod livestock_rules;
