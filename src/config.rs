@@ -22,6 +22,14 @@ struct RawConfig {
     calendar: Option<RawCalendar>,
     #[serde(default)]
     limits: Limits,
+    privacy: Option<RawPrivacy>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrivacy {
+    /// A file holding the HMAC key for the public zone's hashed IDs.
+    key_file: Option<PathBuf>,
 }
 
 /// What one workbook may cost. Exceeding a limit rejects that workbook, with
@@ -128,6 +136,8 @@ pub struct Config {
     /// `holidays/` beside the config file.
     pub holidays: PathBuf,
     pub limits: Limits,
+    /// File with the HMAC key (else TONGHOP_HMAC_KEY, else a generated key).
+    pub privacy_key_file: Option<PathBuf>,
 }
 
 fn to_date(key: &str, v: &toml::value::Datetime) -> Result<NaiveDate, String> {
@@ -200,6 +210,7 @@ impl Config {
             targets: raw.targets,
             params: raw.params,
             limits: raw.limits,
+            privacy_key_file: raw.privacy.and_then(|p| p.key_file).map(|f| resolve(&f)),
             holidays: raw
                 .calendar
                 .map(|c| resolve(&c.holidays))

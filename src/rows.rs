@@ -135,13 +135,7 @@ fn finish_record(
                             i,
                             Problem::new(
                                 "date_order",
-                                format!(
-                                    "{} {} trước {} {}",
-                                    col.label,
-                                    d.format("%d/%m/%Y"),
-                                    table.columns[*other].label,
-                                    o.format("%d/%m/%Y")
-                                ),
+                                format!("{} trước {}", col.label, table.columns[*other].label),
                             ),
                         ));
                     }
@@ -311,12 +305,7 @@ fn cross_checks(table: &Table, values: &[Value], warnings: &mut Vec<(usize, Prob
                         i,
                         Problem::new(
                             "id_birth_year_mismatch",
-                            format!(
-                                "Năm sinh theo {} là {}, khác ngày sinh {}",
-                                col.label,
-                                decoded.birth_year,
-                                d.format("%d/%m/%Y")
-                            ),
+                            format!("Năm sinh theo {} khác năm của ngày sinh", col.label),
                         ),
                     ));
                 }

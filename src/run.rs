@@ -363,6 +363,18 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     let mut all_checks = Vec::new();
     let mut table_outputs = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
+    let (pseudonymizer, key_source) =
+        crate::privacy::Pseudonymizer::load(config.privacy_key_file.as_deref(), &config.out)?;
+    if let crate::privacy::KeySource::Generated(path) = &key_source {
+        tracing::warn!(
+            key = %path.display(),
+            "generated the HMAC key for the public zone's hashed IDs; keep this file (or set TONGHOP_HMAC_KEY) so hashes stay stable"
+        );
+        eprintln!(
+            "tonghop: generated the HMAC key for hashed IDs in {} (mode 0600); keep it so hashes stay stable",
+            path.display()
+        );
+    }
     let run_id = crate::release::new_run_id();
     let release = crate::release::Release::begin(&config.out, &run_id)?;
     // Everything is written into this run's release; `commit` publishes it.
@@ -397,7 +409,13 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                 config.commune.code,
                 config.period.partition()
             );
-            publish::write_parquet(&out.join(&rel), &mut df)?;
+            publish::write_parquet(&out.join("private").join(&rel), &mut df)?;
+            let mut public = crate::privacy::public_frame(table, &df, &pseudonymizer)
+                .with_context(|| {
+                    format!("building the public table {}.{}", pipeline.name, table.name)
+                })?;
+            publish::write_parquet(&out.join("public").join(&rel), &mut public)?;
+            let rel = format!("private/{rel}");
             table_outputs.push(TableOutput {
                 pipeline: pipeline.name.clone(),
                 table: table.name.clone(),
@@ -433,11 +451,11 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         &mut publish::indicators_frame(&all_indicators)?,
     )?;
     publish::write_parquet(
-        &out.join("rejects.parquet"),
+        &out.join("private/rejects.parquet"),
         &mut publish::findings_frame(&findings)?,
     )?;
     publish::write_bytes(
-        &out.join("rejects.csv"),
+        &out.join("private/rejects.csv"),
         publish::findings_csv(&findings).as_bytes(),
     )?;
 
@@ -560,6 +578,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     };
     let json = serde_json::to_vec_pretty(&report)?;
     publish::write_bytes(&out.join("run.json"), &json)?;
+    crate::privacy::restrict(&out.join("private"))?;
     release.commit(&json)?;
     Ok(RunOutcome { report, exit_code })
 }
@@ -567,7 +586,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
 /// `phan-hoi/`: one workbook per source file with findings. Feedback from an
 /// earlier run is removed first, so a fixed file leaves no stale feedback.
 fn write_feedback(out: &Path, files: &[FileReport], findings: &[Finding]) -> Result<()> {
-    let dir = out.join("phan-hoi");
+    let dir = out.join("private").join("phan-hoi");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }

@@ -276,6 +276,18 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
                         false
                     }
                 },
+                privacy: match c.privacy.as_deref() {
+                    None => super::Privacy::Keep,
+                    Some("drop") => super::Privacy::Drop,
+                    Some("hash") => super::Privacy::Hash,
+                    Some("year") => super::Privacy::Year,
+                    Some(other) => {
+                        errors.push(format!(
+                            "{cat}: privacy = {other:?}: use \"drop\", \"hash\" or \"year\""
+                        ));
+                        super::Privacy::Keep
+                    }
+                },
                 min: c.min,
                 max: c.max,
                 kind,

@@ -103,6 +103,8 @@ pub struct Column {
     pub required: bool,
     /// An unreadable value is a warning (value treated as empty), not a reject.
     pub warn_on_invalid: bool,
+    /// How the public zone shows this column.
+    pub privacy: Privacy,
     /// Bounds for numeric columns.
     pub min: Option<f64>,
     pub max: Option<f64>,
@@ -235,4 +237,16 @@ pub struct WarnWhen {
     pub missing: usize,
     pub code: String,
     pub reason: String,
+}
+
+/// How a column appears in the public zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privacy {
+    Keep,
+    /// Left out (names).
+    Drop,
+    /// Replaced by a keyed hash (IDs, card codes).
+    Hash,
+    /// A date reduced to its year (birth dates).
+    Year,
 }

@@ -80,6 +80,8 @@ pub struct ColumnRaw {
     /// "reject" (default) or "warn": an unreadable value is flagged and
     /// treated as empty instead of rejecting the row.
     pub on_invalid: Option<String>,
+    /// Personal data: "drop", "hash" or "year" in the public zone (default: kept).
+    pub privacy: Option<String>,
     // id, personal_id
     pub digits: Option<usize>,
     pub pad_numeric: Option<usize>,

@@ -149,11 +149,7 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
             } else {
                 Err(Problem::new(
                     "invalid_code",
-                    format!(
-                        "{} '{}' không đúng cấu trúc quy định",
-                        column.label,
-                        text::clean(&shown)
-                    ),
+                    format!("{} không đúng cấu trúc quy định", column.label),
                 ))
             }
         }
@@ -210,11 +206,10 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
                 return Err(Problem::new(
                     "invalid_date",
                     if year_only {
-                        format!("Chỉ có năm '{t}', thiếu ngày và tháng (ghi dạng ngày/tháng/năm)")
+                        "Chỉ có năm, thiếu ngày và tháng (ghi dạng ngày/tháng/năm)".to_string()
                     } else {
-                        format!(
-                            "Không đọc được ngày '{t}' (ghi dạng ngày/tháng/năm, ví dụ 15/01/2026)"
-                        )
+                        "Không đọc được ngày (ghi dạng ngày/tháng/năm, ví dụ 15/01/2026)"
+                            .to_string()
                     },
                 ));
             };
@@ -223,12 +218,7 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
             {
                 return Err(Problem::new(
                     "date_after_period",
-                    format!(
-                        "{} {} sau ngày chốt số liệu {}",
-                        column.label,
-                        vn_date(d),
-                        vn_date(b)
-                    ),
+                    format!("{} sau ngày chốt số liệu {}", column.label, vn_date(b)),
                 ));
             }
             if let Some(b) = not_before.map(|b| bound(b, period))
@@ -236,7 +226,7 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
             {
                 return Err(Problem::new(
                     "date_before_period",
-                    format!("{} {} trước ngày {}", column.label, vn_date(d), vn_date(b)),
+                    format!("{} trước ngày {}", column.label, vn_date(b)),
                 ));
             }
             Ok(Value::Date(d))
@@ -282,17 +272,11 @@ fn id_value(
         Ok(s) => Ok(Value::Text(s)),
         Err(ident::IdError::NotDigits) => Err(Problem::new(
             "invalid_id",
-            format!(
-                "{label} phải có {digits} chữ số; '{}' có ký tự không phải chữ số",
-                text::clean(shown)
-            ),
+            format!("{label} phải có {digits} chữ số (ô này có ký tự không phải chữ số)"),
         )),
         Err(ident::IdError::WrongLength { found }) => Err(Problem::new(
             "invalid_id",
-            format!(
-                "{label} phải có {digits} chữ số; '{}' có {found} chữ số",
-                text::clean(shown)
-            ),
+            format!("{label} phải có {digits} chữ số (ô này có {found} chữ số)"),
         )),
     }
 }
@@ -417,13 +401,10 @@ default = "other"
         );
         let e = convert(&Data::String("20/06/2026".into()), c, &p).unwrap_err();
         assert_eq!(e.code, "date_after_period");
-        assert_eq!(
-            e.reason,
-            "Ngày sinh 20/06/2026 sau ngày chốt số liệu 19/06/2026"
-        );
+        assert_eq!(e.reason, "Ngày sinh sau ngày chốt số liệu 19/06/2026");
         let e = convert(&Data::String("1985".into()), c, &p).unwrap_err();
         assert_eq!(e.code, "invalid_date");
-        assert!(e.reason.starts_with("Chỉ có năm '1985'"));
+        assert!(e.reason.starts_with("Chỉ có năm, thiếu ngày"));
         assert_eq!(convert(&Data::Empty, c, &p), Ok(Value::Null));
     }
 

@@ -70,7 +70,7 @@ fn parquet_has_declared_logical_types() {
     let run = run_fixtures();
     let dir = run
         .out
-        .join("tables/bhyt_persons/commune=03637/period=2026-01-01_2026-06-19");
+        .join("private/tables/bhyt_persons/commune=03637/period=2026-01-01_2026-06-19");
     let df = ParquetReader::new(std::fs::File::open(dir.join("part-0.parquet")).unwrap())
         .finish()
         .unwrap();

@@ -198,13 +198,13 @@ fn a_broken_workbook_fails_alone_and_a_missing_column_is_named() {
         "{}",
         r.stdout
     );
-    let rejects = read(&out.join("rejects.csv"));
+    let rejects = read(&out.join("private/rejects.csv"));
     assert!(
         rejects.contains("Danh sách Nà Ngò.XLSX,Nà Ngò,4,C4,personal_id"),
         "{rejects}"
     );
     assert!(
-        rejects.contains("Số định danh cá nhân phải có 12 chữ số; '01209200003' có 11 chữ số"),
+        rejects.contains("Số định danh cá nhân phải có 12 chữ số (ô này có 11 chữ số)"),
         "{rejects}"
     );
 }

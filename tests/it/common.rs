@@ -147,7 +147,7 @@ pub fn check_oracle(out: &Path, oracle_file: &str, prefix: &str) {
         }
     }
     // Findings, one per cell.
-    let df = ParquetReader::new(std::fs::File::open(out.join("rejects.parquet")).unwrap())
+    let df = ParquetReader::new(std::fs::File::open(out.join("private/rejects.parquet")).unwrap())
         .finish()
         .unwrap();
     let col = |n: &str| df.column(n).unwrap().str().unwrap().clone();

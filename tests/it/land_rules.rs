@@ -170,10 +170,10 @@ fn dossiers_fines_and_matching() {
         .map(|s| s["table"].as_str().unwrap())
         .collect();
     assert_eq!(tables, ["dossiers", "fines", "land_records"]);
-    let rejects = read(&out.join("rejects.csv"));
+    let rejects = read(&out.join("private/rejects.csv"));
     assert!(rejects.contains("Hồ sơ,8,E8,returned_date,"), "{rejects}");
     assert!(
-        rejects.contains("Ngày trả kết quả 01/03/2026 trước Ngày nhận hồ sơ 10/03/2026"),
+        rejects.contains("Ngày trả kết quả trước Ngày nhận hồ sơ"),
         "{rejects}"
     );
     assert!(
@@ -195,8 +195,9 @@ fn dossiers_fines_and_matching() {
         "{rejects}"
     );
     // The computed deadlines, read back from Parquet.
-    let dir =
-        out.join("tables/land_dossiers/commune=03637/period=2026-01-01_2026-06-19/part-0.parquet");
+    let dir = out.join(
+        "private/tables/land_dossiers/commune=03637/period=2026-01-01_2026-06-19/part-0.parquet",
+    );
     let df = ParquetReader::new(std::fs::File::open(dir).unwrap())
         .finish()
         .unwrap();

@@ -147,7 +147,7 @@ fn wide_and_long_layouts_unpivot_to_one_table() {
     assert_eq!(s["skipped_by_kind"]["subtotal"], 1);
     assert_eq!(s["skipped_by_kind"]["footer"], 1);
     assert_eq!(s["header_rows"], 2);
-    let rejects = read(&out.join("rejects.csv"));
+    let rejects = read(&out.join("private/rejects.csv"));
     assert!(
         rejects
             .contains("Biểu 01,7,C7,head_start,Trâu / Số con đầu năm,nhiều,error,invalid_number"),

@@ -173,7 +173,7 @@ fn kill_9_at_any_moment_leaves_the_previous_outputs_and_a_clean_next_run() {
         );
         let df = polars::prelude::ParquetReader::new(
             std::fs::File::open(out.join(
-                "tables/bhyt_persons/commune=03637/period=2026-01-01_2026-06-19/part-0.parquet",
+                "private/tables/bhyt_persons/commune=03637/period=2026-01-01_2026-06-19/part-0.parquet",
             ))
             .unwrap(),
         );

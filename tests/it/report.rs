@@ -90,7 +90,7 @@ fn summary_workbook_reads_back() {
 fn feedback_workbooks_name_the_cell_and_never_write_formulas() {
     // The fixtures' feedback first.
     let run = run_fixtures();
-    let fb = run.out.join("phan-hoi/Danh sách BHYT các bản.xlsx");
+    let fb = run.out.join("private/phan-hoi/Danh sách BHYT các bản.xlsx");
     let mut wb: Xlsx<_> = open_workbook(&fb).unwrap();
     let ws = wb.worksheet_range("Phản hồi").unwrap();
     assert_eq!(cell(&ws, 0, 6), Data::String("Lý do".into()));
@@ -150,7 +150,7 @@ fn feedback_workbooks_name_the_cell_and_never_write_formulas() {
     .unwrap();
     let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "bhyt"]);
     assert_eq!(r.exit_code, 0, "{}", r.stderr);
-    let fb = dir.path().join("out/phan-hoi/công thức.xlsx");
+    let fb = dir.path().join("out/private/phan-hoi/công thức.xlsx");
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&fb).unwrap()).unwrap();
     let mut sheet = String::new();
     zip.by_name("xl/worksheets/sheet1.xml")

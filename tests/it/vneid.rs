@@ -41,9 +41,9 @@ fn reproduces_the_report_and_the_oracle() {
 #[test]
 fn boundary_cases_one_by_one() {
     let run = run_fixtures();
-    let path = run
-        .out
-        .join("tables/vneid_citizens/commune=03637/period=2026-01-01_2026-06-19/part-0.parquet");
+    let path = run.out.join(
+        "private/tables/vneid_citizens/commune=03637/period=2026-01-01_2026-06-19/part-0.parquet",
+    );
     let df = ParquetReader::new(std::fs::File::open(path).unwrap())
         .finish()
         .unwrap();
