@@ -12,6 +12,7 @@ mod limits;
 mod livestock;
 mod livestock_rules;
 mod nightly;
+mod privacy;
 mod report;
 mod vneid;
 mod vneid_rules;

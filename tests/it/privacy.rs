@@ -1,0 +1,135 @@
+//! Personal data stays in `private/`: every file under `public/` (and the
+//! aggregate outputs at the top of `<out>`) is scanned for every name, ID and
+//! card code the fixtures contain; `private/` is 0700 with 0600 files.
+
+use crate::common::{read, run_fixtures};
+use polars::prelude::*;
+use std::collections::HashSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
+}
+
+fn strings_of(path: &Path) -> Vec<String> {
+    let df = ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap();
+    let mut out = Vec::new();
+    for c in df.columns() {
+        if let Ok(s) = c.cast(&DataType::String) {
+            out.extend(s.str().unwrap().iter().flatten().map(str::to_string));
+        }
+    }
+    out
+}
+
+#[test]
+fn public_zone_holds_no_names_or_ids() {
+    let run = run_fixtures();
+    let out = &run.out;
+    // Everything personal that the private tables hold.
+    let mut secrets: HashSet<String> = HashSet::new();
+    for f in files_under(&out.join("private/tables")) {
+        let df = ParquetReader::new(std::fs::File::open(&f).unwrap())
+            .finish()
+            .unwrap();
+        for col in [
+            "full_name",
+            "personal_id",
+            "card_code",
+            "bhxh_number",
+            "applicant",
+            "land_user",
+            "violator",
+        ] {
+            if let Ok(c) = df.column(col) {
+                secrets.extend(
+                    c.str()
+                        .unwrap()
+                        .iter()
+                        .flatten()
+                        .filter(|s| s.chars().count() >= 6)
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    assert!(
+        secrets.len() > 30_000,
+        "{} personal values collected",
+        secrets.len()
+    );
+    let public = files_under(&out.join("public"));
+    assert_eq!(
+        public.len(),
+        6,
+        "one public table per normalised table: {public:?}"
+    );
+    for f in &public {
+        for v in strings_of(f) {
+            assert!(!secrets.contains(&v), "{} leaks {v:?}", f.display());
+        }
+    }
+    // The public BHYT table: hashed IDs (64 hex), birth years, no names.
+    let bhyt = public
+        .iter()
+        .find(|p| p.to_string_lossy().contains("bhyt_persons"))
+        .unwrap();
+    let df = ParquetReader::new(std::fs::File::open(bhyt).unwrap())
+        .finish()
+        .unwrap();
+    assert!(df.column("full_name").is_err());
+    assert!(df.column("birth_date").is_err());
+    assert_eq!(
+        df.column("birth_date_year").unwrap().dtype(),
+        &DataType::Int32
+    );
+    let ids = df.column("personal_id").unwrap().str().unwrap().clone();
+    assert!(ids.iter().all(|s| s.is_some_and(|s| s.len() == 64)));
+    assert_eq!(df.height(), 20213);
+    // Aggregate outputs at the top hold no personal values either.
+    for name in [
+        "indicators.csv",
+        "indicators_by_village.csv",
+        "run.json",
+        "bao-cao.md",
+    ] {
+        let text = read(&out.join(name));
+        for s in secrets.iter().filter(|s| s.chars().count() >= 9) {
+            assert!(!text.contains(s.as_str()), "{name} leaks {s:?}");
+        }
+    }
+    // private/ is the statistician's: 0700 folders, 0600 files.
+    let private = std::fs::canonicalize(out.join("private")).unwrap();
+    assert_eq!(
+        std::fs::metadata(&private).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for f in files_under(&private) {
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn hashes_are_stable_and_keyed() {
+    let a = tonghop::privacy::Pseudonymizer::with_key(b"0123456789abcdef-key-one");
+    let b = tonghop::privacy::Pseudonymizer::with_key(b"0123456789abcdef-key-two");
+    assert_eq!(a.hash("012190123456"), a.hash("012190123456"));
+    assert_ne!(a.hash("012190123456"), b.hash("012190123456"));
+}
