@@ -37,7 +37,10 @@ pub fn clean(s: &str) -> Cow<'_, str> {
     }
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
-    for c in s.nfc() {
+    // Filter first, compose last: removing an invisible character or a space
+    // between a letter and its combining mark lets them compose, and doing
+    // it in the other order made `clean` not idempotent (found by fuzzing).
+    for c in s.chars() {
         if is_invisible(c) {
             continue;
         }
@@ -51,7 +54,7 @@ pub fn clean(s: &str) -> Cow<'_, str> {
         }
         out.push(c);
     }
-    Cow::Owned(out)
+    Cow::Owned(out.nfc().collect())
 }
 
 /// The comparison key of a header cell or an alias: cleaned, lower case, with
@@ -74,7 +77,9 @@ pub fn header_key(s: &str) -> String {
         }
     }
     let collapsed: Vec<&str> = out.split_whitespace().collect();
-    collapsed.join(" ")
+    // Removing brackets can bring combining marks together: compose again so
+    // the key is canonical (and `header_key` idempotent; found by fuzzing).
+    collapsed.join(" ").nfc().collect()
 }
 
 /// Lower-case comparison key for enum values and row markers: cleaned, lower
@@ -97,6 +102,20 @@ mod tests {
         let nfd = "Pa\u{0301}\u{00A0}\u{00A0}Khoang\u{200B} ";
         assert_eq!(clean(nfd), "Pá Khoang");
         assert_eq!(clean("  Lò   Văn\tA "), "Lò Văn A");
+    }
+
+    #[test]
+    fn clean_is_idempotent_on_the_fuzzer_finding() {
+        // Regression from fuzz/artifacts/values: spaces and invisible
+        // characters between letters and combining marks.
+        let s = "\\VäV7äV)äV),\u{c},\u{c}M\u{311}))\u{321}";
+        let once = clean(s).into_owned();
+        assert_eq!(clean(&once), once);
+        let key = header_key(s);
+        assert_eq!(header_key(&key), key);
+        let s2 = "a \u{200B}\u{301}";
+        let once = clean(s2).into_owned();
+        assert_eq!(clean(&once), once);
     }
 
     #[test]

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run both fuzz targets for a bounded time each (default 600 s), with the
+# corpus of real workbooks as seeds for the reader. Needs cargo-fuzz
+# (`cargo install cargo-fuzz`); on a stable toolchain RUSTC_BOOTSTRAP=1 lets
+# it pass its -Z flags. Crashes land in fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs="${1:-600}"
+export RUSTC_BOOTSTRAP=1
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tonghop-fuzz-target}"
+mkdir -p corpus/values corpus/workbook
+# Seeds: a few hundred real and broken spreadsheets (read in place, copied to the scratch corpus).
+if [ -d ../../shared/corpus ] && [ -z "$(ls -A corpus/workbook)" ]; then
+  find ../../shared/corpus ../fixtures/inbox -type f -size -300k \( -name '*.xls*' -o -name '*.ods' \) -exec cp {} corpus/workbook/ \; 2>/dev/null || true
+fi
+printf '1.234,5\n' > corpus/values/n; printf '29/02/2012\n' > corpus/values/d; printf '012 190.123-456\n' > corpus/values/i
+printf 'M\xc2\xadêng Kim\n' > corpus/values/t; printf 'Tieáng Vieät\n' > corpus/values/v
+cargo fuzz run values corpus/values -- -max_total_time="$secs" -rss_limit_mb=2048
+cargo fuzz run workbook corpus/workbook -- -max_total_time="$secs" -rss_limit_mb=4096 -timeout=20
