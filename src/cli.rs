@@ -58,6 +58,21 @@ pub enum Command {
     History(HistoryArgs),
     /// Show how tonghop reads one workbook: header, column mapping, first rows, rejects
     Inspect(InspectArgs),
+    /// (internal) Read one workbook and print its outcome as JSON; used by `run`
+    /// to read each workbook in a child process with a memory limit
+    #[command(hide = true)]
+    ExtractOne(ExtractOneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExtractOneArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[arg(long)]
+    pub pipeline: String,
+    #[arg(long)]
+    pub rel: String,
+    pub file: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -213,6 +228,7 @@ pub fn main() -> i32 {
             run_command(args)
         }
         Command::History(args) => history_command(args),
+        Command::ExtractOne(args) => extract_one_command(args),
         Command::Inspect(args) => {
             init_logging(LogFormat::Text);
             inspect_command(args)
@@ -285,7 +301,15 @@ fn run_command(args: RunArgs) -> i32 {
         tracing::error!(panic = %info, "panic caught; if it was a workbook reader, that workbook is reported as failed");
     }));
     use std::io::IsTerminal as _;
+    let isolate = if config.limits.isolate_memory_bytes > 0 {
+        std::env::current_exe()
+            .ok()
+            .map(|exe| (exe, config.path.clone()))
+    } else {
+        None
+    };
     let opts = crate::run::RunOptions {
+        isolate,
         full: args.full,
         // Progress bars on a terminal only, never in logs, pipes or CI.
         progress: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
@@ -533,5 +557,31 @@ fn inspect_command(args: InspectArgs) -> i32 {
     match outcome {
         Some(o) if !o.failed() => EXIT_OK,
         _ => EXIT_FAILED_WORKBOOK,
+    }
+}
+
+fn extract_one_command(args: ExtractOneArgs) -> i32 {
+    let Ok((config, pipelines)) = load(&args.config.config) else {
+        return EXIT_USAGE;
+    };
+    let Some(p) = pipelines.iter().find(|p| p.name == args.pipeline) else {
+        return EXIT_USAGE;
+    };
+    let Ok(ctx) = crate::config::RunContext::from_config(&config) else {
+        return EXIT_USAGE;
+    };
+    std::panic::set_hook(Box::new(|_| {}));
+    crate::isolate::limit_memory(config.limits.isolate_memory_bytes);
+    let o = crate::extract::process_file(p, &args.file, &args.rel, &ctx);
+    match serde_json::to_vec(&o) {
+        Ok(bytes) => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            if out.write_all(&bytes).and_then(|_| out.flush()).is_err() {
+                return EXIT_FAILED_WORKBOOK;
+            }
+            EXIT_OK
+        }
+        Err(_) => EXIT_FAILED_WORKBOOK,
     }
 }

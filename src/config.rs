@@ -48,6 +48,11 @@ pub struct Limits {
     pub max_rows_per_table: u64,
     /// Wall time spent on one workbook, checked between sheets and rows.
     pub max_seconds_per_file: u64,
+    /// Read each workbook in a child process of its own, with this address
+    /// space (bytes), killed after `max_seconds_per_file`: a reader that
+    /// aborts, loops or allocates without bound costs only that workbook.
+    /// 0 reads in-process.
+    pub isolate_memory_bytes: u64,
 }
 
 impl Default for Limits {
@@ -58,6 +63,7 @@ impl Default for Limits {
             max_cells_per_sheet: 20_000_000,
             max_rows_per_table: 2_000_000,
             max_seconds_per_file: 600,
+            isolate_memory_bytes: 8 * 1024 * 1024 * 1024,
         }
     }
 }

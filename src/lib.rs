@@ -16,6 +16,7 @@ pub mod extract;
 pub mod indicators;
 pub mod ingest;
 pub mod inspect;
+pub mod isolate;
 pub mod pipeline;
 pub mod privacy;
 pub mod publish;

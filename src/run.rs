@@ -283,6 +283,9 @@ pub struct RunOptions {
     pub full: bool,
     /// Draw a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Read each workbook that must be parsed in a child process: the
+    /// `tonghop` executable and the config file it should load.
+    pub isolate: Option<(PathBuf, PathBuf)>,
 }
 
 /// Run the selected pipelines; see [`run`].
@@ -321,14 +324,32 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                     match cache.load(p, &sha, rel) {
                         Some(o) => o,
                         None => {
-                            let o = crate::extract::process_bytes(
-                                p,
-                                abs,
-                                bytes,
-                                rel,
-                                &ctx,
-                                FileOutcome::empty(p, rel),
-                            );
+                            let o = match &opts.isolate {
+                                Some((exe, cfg)) => {
+                                    drop(bytes);
+                                    let mut o = crate::isolate::process_in_child(
+                                        exe,
+                                        cfg,
+                                        p,
+                                        abs,
+                                        rel,
+                                        &ctx.limits,
+                                    );
+                                    o.path = rel.clone();
+                                    if o.sha256.is_empty() {
+                                        o.sha256 = sha.clone();
+                                    }
+                                    o
+                                }
+                                None => crate::extract::process_bytes(
+                                    p,
+                                    abs,
+                                    bytes,
+                                    rel,
+                                    &ctx,
+                                    FileOutcome::empty(p, rel),
+                                ),
+                            };
                             cache.store(p, &sha, &o);
                             // A workbook that read before and fails now keeps its
                             // last good rows, marked stale, rather than vanishing.

@@ -76,3 +76,47 @@ fn each_limit_refuses_only_the_workbook_that_exceeds_it() {
     let (code, _) = run_with_limit("max_seconds_per_file = 600");
     assert_eq!(code, 0);
 }
+
+#[test]
+fn a_reader_that_allocates_without_bound_costs_only_its_workbook() {
+    let dir = tempdir();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(inbox.join("livestock")).unwrap();
+    std::fs::copy(
+        repo().join("tests/data/fuzz-oom-livestock.xls"),
+        inbox.join("livestock/hỏng.xls"),
+    )
+    .unwrap();
+    std::fs::copy(
+        repo().join("fixtures/inbox/livestock/Biểu chăn nuôi 6 tháng đầu năm 2026.xls"),
+        inbox.join("livestock/tốt.xls"),
+    )
+    .unwrap();
+    let cfg = config_for(
+        dir.path(),
+        &inbox,
+        "[targets]\n\"livestock.main_herd\" = 21860\n\"livestock.herd_growth_pct\" = 16.5\n[limits]\nisolate_memory_bytes = 1073741824\n",
+    );
+    let r = tonghop(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--only",
+        "livestock",
+    ]);
+    assert_eq!(r.exit_code, 1, "{}\n{}", r.stdout, r.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("out/run.json"))).unwrap();
+    let bad = file(&report, "hỏng.xls");
+    assert_eq!(bad["status"], "failed");
+    assert!(
+        bad["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("reader crashed"),
+        "{}",
+        bad["errors"]
+    );
+    assert_eq!(file(&report, "tốt.xls")["status"], "ok");
+    assert!(read(&dir.path().join("out/indicators.csv")).contains("livestock.main_herd,19670,"));
+}
