@@ -94,11 +94,14 @@ impl Cache {
         let path = self.path(pipeline, sha);
         if !outcome.failed() {
             let pointer = self.last_good_path(pipeline, &outcome.path);
-            let _ = crate::publish::write_bytes(&pointer, path.display().to_string().as_bytes());
+            let _ = crate::publish::write_bytes_unsynced(
+                &pointer,
+                path.display().to_string().as_bytes(),
+            );
         }
         match serde_json::to_vec(outcome) {
             Ok(bytes) => {
-                if let Err(e) = crate::publish::write_bytes(&path, &bytes) {
+                if let Err(e) = crate::publish::write_bytes_unsynced(&path, &bytes) {
                     tracing::warn!(stage = "ingest", error = %e, "cannot write the cache; the next run will parse again");
                 }
             }

@@ -259,7 +259,7 @@ fn read_workbook(
         });
     }
     ingest::check_zip_parts(&bytes, limits.max_part_bytes)?;
-    let mut wb = ingest::open(bytes, ext)?;
+    let mut wb = crate::timing::time(crate::timing::Phase::Decode, || ingest::open(bytes, ext))?;
     out.format = Some(wb.format);
     let infos: Vec<(String, bool, bool)> = wb
         .sheet_infos
@@ -281,7 +281,7 @@ fn read_workbook(
                 what: format!("dừng trước sheet \"{name}\" / stopped before sheet \"{name}\""),
             });
         }
-        let grid = match wb.grid(&name) {
+        let grid = match crate::timing::time(crate::timing::Phase::Decode, || wb.grid(&name)) {
             Ok(g) => g,
             Err(e) => {
                 let mut r = SheetReport::new(&name, SheetStatus::Error);
@@ -307,7 +307,9 @@ fn read_workbook(
                 what: format!("sheet \"{name}\" có {cells} ô / has {cells} cells"),
             });
         }
-        let mut report = read_sheet(pipeline, &grid, sheet_index as u32, &name, rel, ctx, out);
+        let mut report = crate::timing::time(crate::timing::Phase::ShapeValues, || {
+            read_sheet(pipeline, &grid, sheet_index as u32, &name, rel, ctx, out)
+        });
         if let Some(l) = &grid.legacy {
             report.legacy_encoding = Some(l.encoding);
             report.converted_columns = l

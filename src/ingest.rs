@@ -86,6 +86,8 @@ pub struct SheetInfo {
 pub struct Workbook {
     pub format: Format,
     sheets: Inner,
+    /// An xlsx file's bytes and sheet parts, to read merged ranges cheaply.
+    xlsx_raw: Option<(Vec<u8>, Option<crate::xlsx_merges::SheetParts>)>,
     pub sheet_infos: Vec<SheetInfo>,
 }
 
@@ -135,6 +137,7 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
         return Err(IngestError::Empty);
     }
     let corrupt = |e: &dyn std::fmt::Display| IngestError::Corrupt(e.to_string());
+    let mut xlsx_raw = None;
     let inner = if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         let is_ods = ext == "ods"
             || bytes
@@ -151,7 +154,11 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
             ))
         } else {
             match Xlsx::new(Cursor::new(bytes.clone())) {
-                Ok(x) => Inner::Xlsx(Box::new(x)),
+                Ok(x) => {
+                    let parts = crate::xlsx_merges::SheetParts::read(&bytes);
+                    xlsx_raw = Some((bytes, parts));
+                    Inner::Xlsx(Box::new(x))
+                }
                 Err(xe) => match Xlsb::new(Cursor::new(bytes)) {
                     Ok(x) => Inner::Xlsb(Box::new(x)),
                     Err(_) => return Err(corrupt(&xe)),
@@ -193,6 +200,7 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
     Ok(Workbook {
         format,
         sheets: inner,
+        xlsx_raw,
         sheet_infos,
     })
 }
@@ -205,7 +213,14 @@ impl Workbook {
         let (range, merges) = match &mut self.sheets {
             Inner::Xlsx(x) => {
                 let r = x.worksheet_range(name).map_err(|e| corrupt(&e))?;
-                let m = x.merge_cells_by_sheet_name(name).unwrap_or_default();
+                let fast = self
+                    .xlsx_raw
+                    .as_ref()
+                    .and_then(|(bytes, parts)| parts.as_ref()?.merges(bytes, name));
+                let m = match fast {
+                    Some(m) => m,
+                    None => x.merge_cells_by_sheet_name(name).unwrap_or_default(),
+                };
                 (r, m)
             }
             Inner::Xls(x) => {

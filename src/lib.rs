@@ -26,7 +26,9 @@ pub mod rows;
 pub mod run;
 pub mod shape;
 pub mod table;
+pub mod timing;
 pub mod values;
+pub mod xlsx_merges;
 
 #[cfg(test)]
 mod props;

@@ -22,6 +22,18 @@ fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
     std::fs::rename(tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
 }
 
+/// Like [`write_bytes`] but without waiting for the disk: for the cache, where
+/// an entry lost in a crash (or left empty) is simply parsed again.
+pub fn write_bytes_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let tmp = temp_for(path);
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    finish_atomic(&tmp, path)
+}
+
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
@@ -47,7 +59,7 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<u64> {
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     let size = ParquetWriter::new(f)
         .with_compression(ParquetCompression::Zstd(Some(ZstdLevel::try_new(3)?)))
-        .with_statistics(StatisticsOptions::full())
+        .with_statistics(StatisticsOptions::default())
         .with_row_group_size(Some(64 * 1024))
         .finish(df)
         .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;

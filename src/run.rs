@@ -8,6 +8,7 @@ use crate::indicators::{self, IndicatorValue};
 use crate::pipeline::Pipeline;
 use crate::publish;
 use crate::table::{SourcedBatch, build_frame};
+use crate::timing::{self, Phase};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -75,6 +76,9 @@ pub struct RunReport {
     pub started: String,
     pub finished: String,
     pub duration_ms: u128,
+    /// Milliseconds by phase; per-workbook phases are summed over threads
+    /// (and are zero for workbooks read in a child process).
+    pub timings_ms: Vec<(Phase, f64)>,
     pub config: String,
     pub commune: String,
     pub commune_name: String,
@@ -292,6 +296,7 @@ pub struct RunOptions {
 pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> Result<RunOutcome> {
     let started_at = chrono::Local::now();
     let clock = Instant::now();
+    timing::reset();
     let _span = tracing::info_span!("run", commune = %config.commune.code).entered();
     let ctx = RunContext::from_config(config).map_err(|e| anyhow::anyhow!(e))?;
     let (work, ignored) = discover(&config.inbox, pipelines);
@@ -317,11 +322,14 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             let _span =
                 tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
             let p = pipelines[*pi];
+            let read_at = Instant::now();
             let o = match std::fs::read(abs) {
                 Err(_) => process_file(p, abs, rel, &ctx),
                 Ok(bytes) => {
                     let sha = crate::extract::sha256_hex(&bytes);
-                    match cache.load(p, &sha, rel) {
+                    let cached = cache.load(p, &sha, rel);
+                    timing::add(Phase::Read, read_at);
+                    match cached {
                         Some(o) => o,
                         None => {
                             let o = match &opts.isolate {
@@ -350,7 +358,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                                     FileOutcome::empty(p, rel),
                                 ),
                             };
-                            cache.store(p, &sha, &o);
+                            timing::time(Phase::CacheStore, || cache.store(p, &sha, &o));
                             // A workbook that read before and fails now keeps its
                             // last good rows, marked stale, rather than vanishing.
                             match (o.failed() && config.keep_stale)
@@ -408,7 +416,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             .filter(|(_, w)| w.0 == pi)
             .map(|(o, _)| o)
             .collect();
-        settle_duplicates(pipeline, &mut mine);
+        timing::time(Phase::Dedupe, || settle_duplicates(pipeline, &mut mine));
         let names: Vec<Vec<String>> = mine.iter().map(|o| o.sheet_names()).collect();
         let mut frames = Vec::new();
         for (ti, table) in pipeline.tables.iter().enumerate() {
@@ -421,7 +429,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                     sheet_names: n,
                 })
                 .collect();
-            let mut df = build_frame(table, &sourced)
+            let mut df = timing::time(Phase::Frame, || build_frame(table, &sourced))
                 .with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
             let rel = format!(
                 "tables/{}_{}/commune={}/period={}/part-0.parquet",
@@ -430,12 +438,16 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                 config.commune.code,
                 config.period.partition()
             );
-            publish::write_parquet(&out.join("private").join(&rel), &mut df)?;
+            timing::time(Phase::ParquetPrivate, || {
+                publish::write_parquet(&out.join("private").join(&rel), &mut df)
+            })?;
+            let public_at = Instant::now();
             let mut public = crate::privacy::public_frame(table, &df, &pseudonymizer)
                 .with_context(|| {
                     format!("building the public table {}.{}", pipeline.name, table.name)
                 })?;
             publish::write_parquet(&out.join("public").join(&rel), &mut public)?;
+            timing::add(Phase::Public, public_at);
             let rel = format!("private/{rel}");
             table_outputs.push(TableOutput {
                 pipeline: pipeline.name.clone(),
@@ -445,7 +457,9 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             });
             frames.push((table.name.clone(), df));
         }
-        let computed = indicators::compute(pipeline, &frames, config);
+        let computed = timing::time(Phase::Indicators, || {
+            indicators::compute(pipeline, &frames, config)
+        });
         all_indicators.extend(computed.indicators);
         all_breakdowns.extend(computed.breakdowns);
         all_checks.extend(computed.checks);
@@ -453,6 +467,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             findings.append(&mut o.findings);
         }
     }
+    let outputs_at = Instant::now();
     findings.sort_by(|a, b| {
         (&a.pipeline, &a.file, &a.sheet, a.row, &a.cell).cmp(&(
             &b.pipeline,
@@ -566,7 +581,14 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     } else {
         0
     };
+    timing::add(Phase::Outputs, outputs_at);
+    let timings_ms: Vec<(Phase, f64)> = timing::snapshot();
+    tracing::info!(timings_ms = ?timings_ms, "time by phase (per-workbook phases summed over threads)");
     let report = RunReport {
+        timings_ms: timings_ms
+            .into_iter()
+            .map(|(p, ms)| (p, (ms * 10.0).round() / 10.0))
+            .collect(),
         tonghop_version: env!("CARGO_PKG_VERSION"),
         started: started_at.to_rfc3339(),
         finished: chrono::Local::now().to_rfc3339(),

@@ -80,7 +80,7 @@ pub fn cell_text(d: &Data) -> Cow<'_, str> {
 pub fn is_empty(d: &Data) -> bool {
     match d {
         Data::Empty => true,
-        Data::String(s) => clean(s).is_empty(),
+        Data::String(s) => crate::values::text::is_blank(s),
         _ => false,
     }
 }
@@ -331,7 +331,13 @@ pub struct RowClassifier<'a> {
     /// Every mapped source column, wide measures included.
     mapped: Vec<u32>,
     in_footer: bool,
+    /// (footer, subtotal) by cell text: villages, sexes and group labels
+    /// repeat on every row, so each distinct text is cleaned and lower-cased
+    /// once. Bounded; past the bound texts are simply not remembered.
+    markers: std::collections::HashMap<&'a str, (bool, bool)>,
 }
+
+const MARKER_MEMO_MAX: usize = 20_000;
 
 impl<'a> RowClassifier<'a> {
     pub fn new(grid: &'a Grid, table: &Table, header: &HeaderMatch) -> Self {
@@ -359,6 +365,7 @@ impl<'a> RowClassifier<'a> {
             required,
             mapped,
             in_footer: false,
+            markers: std::collections::HashMap::new(),
         }
     }
 
@@ -377,12 +384,22 @@ impl<'a> RowClassifier<'a> {
             if let Data::String(s) = d
                 && may_be_marker(s)
             {
-                let key = value_key(s);
-                if is_footer_marker(&key) {
+                let (footer, sub) = match self.markers.get(s.as_str()) {
+                    Some(m) => *m,
+                    None => {
+                        let key = value_key(s);
+                        let m = (is_footer_marker(&key), is_subtotal_marker(&key));
+                        if self.markers.len() < MARKER_MEMO_MAX {
+                            self.markers.insert(s.as_str(), m);
+                        }
+                        m
+                    }
+                };
+                if footer {
                     self.in_footer = true;
                     return RowKind::Footer;
                 }
-                subtotal |= is_subtotal_marker(&key);
+                subtotal |= sub;
             }
         }
         if !any {

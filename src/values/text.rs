@@ -21,10 +21,38 @@ fn is_space(c: char) -> bool {
     c.is_whitespace() || matches!(c, '\u{00A0}' | '\u{202F}' | '\u{2007}')
 }
 
+/// Is `s` empty once cleaned (only spaces and invisible characters)? Stops
+/// at the first visible character, so it costs nothing on real values.
+pub fn is_blank(s: &str) -> bool {
+    s.chars().all(|c| is_space(c) || is_invisible(c))
+}
+
+/// Printable ASCII with single inner spaces: already clean (one pass over
+/// the bytes; most ID, code and number cells).
+fn is_clean_ascii(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    let mut prev_space = false;
+    for &c in b {
+        match c {
+            b' ' if prev_space => return false,
+            b' ' => prev_space = true,
+            0x21..=0x7e => prev_space = false,
+            _ => return false,
+        }
+    }
+    true
+}
+
 /// Trim, drop invisible characters, collapse every run of (any kind of) space to
 /// one ASCII space, and put the result in NFC. Borrows when nothing changes,
 /// which is the common case for clean cells.
 pub fn clean(s: &str) -> Cow<'_, str> {
+    if is_clean_ascii(s) {
+        return Cow::Borrowed(s);
+    }
     let needs_work = s
         .chars()
         .any(|c| is_invisible(c) || (is_space(c) && c != ' '))
