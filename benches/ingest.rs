@@ -55,3 +55,100 @@ fn full_run(bencher: divan::Bencher) {
     cfg.out = out.path().to_path_buf();
     bencher.bench(|| tonghop::run::run(&cfg, &selected).unwrap().exit_code);
 }
+
+/// The hot value parsers, one call per iteration over a mix of the forms the
+/// departments' cells take (clean and messy), so a regression in any of them
+/// shows here before it shows in a run.
+mod values {
+    use tonghop::values::date::parse_date_text;
+    use tonghop::values::ident::clean_digits;
+    use tonghop::values::number::{NumberKind, parse_number};
+    use tonghop::values::text::{clean, header_key, is_blank, value_key};
+
+    const TEXTS: &[&str] = &[
+        "Lò Văn Pọm",
+        "Pá Khoang",
+        "Nguyễn  Thị\u{00A0}Hoa ",
+        "Lo\u{0300} Thi\u{0323} U\u{0301}n",
+        "DT2121234567890",
+        "Người DTTS sống ở vùng có điều kiện KT-XH ĐBKK",
+    ];
+    const NUMBERS: &[&str] = &[
+        "1.234.567",
+        "12,5",
+        "1 234",
+        "3.000.000 đồng",
+        "42",
+        "1,234.5",
+    ];
+    const DATES: &[&str] = &[
+        "15/01/2026",
+        "5/1/1990",
+        "05-01-1990",
+        "2026-01-15",
+        "15.01.2026",
+        "1/1/26",
+    ];
+    const IDS: &[&str] = &[
+        "012345678901",
+        "012 345 678 901",
+        "12345678901",
+        "012.345.678.901",
+    ];
+
+    #[divan::bench]
+    fn text_clean() -> usize {
+        TEXTS.iter().map(|s| clean(divan::black_box(s)).len()).sum()
+    }
+
+    #[divan::bench]
+    fn text_is_blank() -> usize {
+        TEXTS
+            .iter()
+            .filter(|s| is_blank(divan::black_box(s)))
+            .count()
+    }
+
+    #[divan::bench]
+    fn text_value_key() -> usize {
+        TEXTS
+            .iter()
+            .map(|s| value_key(divan::black_box(s)).len())
+            .sum()
+    }
+
+    #[divan::bench]
+    fn text_header_key() -> usize {
+        [
+            "Số định danh cá nhân (CCCD)",
+            "Ngày, tháng, năm sinh",
+            "Hạn thẻ / Từ ngày",
+        ]
+        .iter()
+        .map(|s| header_key(divan::black_box(s)).len())
+        .sum()
+    }
+
+    #[divan::bench]
+    fn number_parse() -> f64 {
+        NUMBERS
+            .iter()
+            .filter_map(|s| parse_number(divan::black_box(s), NumberKind::Decimal))
+            .sum()
+    }
+
+    #[divan::bench]
+    fn date_parse_text() -> usize {
+        DATES
+            .iter()
+            .filter(|s| parse_date_text(divan::black_box(s)).is_some())
+            .count()
+    }
+
+    #[divan::bench]
+    fn id_clean_digits() -> usize {
+        IDS.iter()
+            .filter_map(|s| clean_digits(divan::black_box(s), 12, s.len() == 11, 1).ok())
+            .count()
+    }
+}

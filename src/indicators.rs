@@ -183,11 +183,11 @@ fn cell_string(c: &polars::prelude::Column, i: usize) -> String {
 /// Run every indicator, breakdown and check of `pipeline` over its frames
 /// (table name -> frame). Tables are registered under their own name and as
 /// `<pipeline>_<table>`.
-pub fn compute(pipeline: &Pipeline, frames: &[(String, DataFrame)], config: &Config) -> Computed {
+pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Config) -> Computed {
     let mut ctx = SQLContext::new();
-    for (name, df) in frames {
-        ctx.register(name, df.clone().lazy());
-        ctx.register(&format!("{}_{}", pipeline.name, name), df.clone().lazy());
+    for (name, lf) in frames {
+        ctx.register(name, lf.clone());
+        ctx.register(&format!("{}_{}", pipeline.name, name), lf.clone());
     }
     let mut out = Computed::default();
     for ind in &pipeline.indicators {

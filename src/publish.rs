@@ -22,6 +22,82 @@ fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
     std::fs::rename(tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
 }
 
+/// A workbook's rows between the parallel phase and the published table:
+/// fast compression, no statistics, never published.
+pub fn write_part(path: &Path, df: &mut DataFrame) -> Result<()> {
+    let f =
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    ParquetWriter::new(f)
+        .with_compression(ParquetCompression::Zstd(Some(ZstdLevel::try_new(1)?)))
+        .with_statistics(StatisticsOptions::empty())
+        .finish(df)
+        .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;
+    Ok(())
+}
+
+/// A part written by [`write_part`]; serial for the same reason.
+pub fn read_part(path: &Path) -> Result<DataFrame> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    ParquetReader::new(f)
+        .read_parallel(ParallelStrategy::None)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("cannot read Parquet {}: {e}", path.display()))
+}
+
+/// A Parquet file written batch by batch (a workbook at a time), so a table
+/// of any number of workbooks is never whole in memory. Published by
+/// [`ParquetSink::finish`] with the same atomic rename as [`write_parquet`].
+pub struct ParquetSink {
+    tmp: PathBuf,
+    path: PathBuf,
+    writer: polars::io::parquet::write::BatchedWriter<std::fs::File>,
+    pub rows: usize,
+}
+
+impl ParquetSink {
+    pub fn create(path: &Path, schema: &Schema) -> Result<ParquetSink> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let tmp = temp_for(path);
+        let f = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        let writer = ParquetWriter::new(f)
+            .with_compression(ParquetCompression::Zstd(Some(ZstdLevel::try_new(3)?)))
+            .with_statistics(StatisticsOptions::default())
+            .with_row_group_size(Some(64 * 1024))
+            .batched(schema)
+            .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;
+        Ok(ParquetSink {
+            tmp,
+            path: path.to_path_buf(),
+            writer,
+            rows: 0,
+        })
+    }
+
+    pub fn write(&mut self, df: &DataFrame) -> Result<()> {
+        if df.height() == 0 {
+            return Ok(());
+        }
+        self.writer
+            .write_batch(df)
+            .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", self.path.display()))?;
+        self.rows += df.height();
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<u64> {
+        let size = self
+            .writer
+            .finish()
+            .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", self.path.display()))?;
+        finish_atomic(&self.tmp, &self.path)?;
+        Ok(size)
+    }
+}
+
 /// Like [`write_bytes`] but without waiting for the disk: for the cache, where
 /// an entry lost in a crash (or left empty) is simply parsed again.
 pub fn write_bytes_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {

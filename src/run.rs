@@ -10,6 +10,9 @@ use crate::publish;
 use crate::table::{SourcedBatch, build_frame};
 use crate::timing::{self, Phase};
 use anyhow::{Context, Result};
+use polars::prelude::{
+    BooleanChunked, DataFrame, LazyFrame, NewChunkedArray, PlRefPath, ScanArgsParquet,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -304,6 +307,27 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         tracing::info!(stage = "ingest", path = %i.path, reason = %i.reason, "ignored file");
     }
     tracing::info!(stage = "ingest", files = work.len(), "processing workbooks");
+    let (pseudonymizer, key_source) =
+        crate::privacy::Pseudonymizer::load(config.privacy_key_file.as_deref(), &config.out)?;
+    if let crate::privacy::KeySource::Generated(path) = &key_source {
+        tracing::warn!(
+            key = %path.display(),
+            "generated the HMAC key for the public zone's hashed IDs; keep this file (or set TONGHOP_HMAC_KEY) so hashes stay stable"
+        );
+        eprintln!(
+            "tonghop: generated the HMAC key for hashed IDs in {} (mode 0600); keep it so hashes stay stable",
+            path.display()
+        );
+    }
+    let run_id = crate::release::new_run_id();
+    let release = crate::release::Release::begin(&config.out, &run_id)?;
+    // Everything is written into this run's release; `commit` publishes it.
+    let out = &release.dir.clone();
+    // Each workbook's rows go to a part file as soon as it is read, so memory
+    // holds one workbook per thread, not all of them (see `stream_table`).
+    let parts_dir = out.join(".parts");
+    std::fs::create_dir_all(&parts_dir)
+        .with_context(|| format!("cannot create {}", parts_dir.display()))?;
     let cache = crate::cache::Cache::new(&config.out, &ctx, !opts.full);
     let bar = if opts.progress {
         let b = indicatif::ProgressBar::new(work.len() as u64);
@@ -316,9 +340,8 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         indicatif::ProgressBar::hidden()
     };
     let rows_seen = std::sync::atomic::AtomicU64::new(0);
-    let mut outcomes: Vec<FileOutcome> = work
-        .par_iter()
-        .map(|(pi, abs, rel)| {
+    let spilled: Vec<Result<(FileOutcome, Vec<PathBuf>)>> =
+        parallel_map(&work, |wi, (pi, abs, rel)| {
             let _span =
                 tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
             let p = pipelines[*pi];
@@ -382,32 +405,22 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             let total = rows_seen.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
             bar.set_message(format!("{total} dòng"));
             bar.inc(1);
-            o
-        })
-        .collect();
+            timing::time(Phase::Frame, || spill(p, o, &parts_dir, wi))
+        });
     bar.finish_and_clear();
+    let mut outcomes = Vec::with_capacity(spilled.len());
+    let mut parts = Vec::with_capacity(spilled.len());
+    for r in spilled {
+        let (o, ps) = r?;
+        outcomes.push(o);
+        parts.push(ps);
+    }
 
     let mut all_indicators = Vec::new();
     let mut all_breakdowns = Vec::new();
     let mut all_checks = Vec::new();
     let mut table_outputs = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
-    let (pseudonymizer, key_source) =
-        crate::privacy::Pseudonymizer::load(config.privacy_key_file.as_deref(), &config.out)?;
-    if let crate::privacy::KeySource::Generated(path) = &key_source {
-        tracing::warn!(
-            key = %path.display(),
-            "generated the HMAC key for the public zone's hashed IDs; keep this file (or set TONGHOP_HMAC_KEY) so hashes stay stable"
-        );
-        eprintln!(
-            "tonghop: generated the HMAC key for hashed IDs in {} (mode 0600); keep it so hashes stay stable",
-            path.display()
-        );
-    }
-    let run_id = crate::release::new_run_id();
-    let release = crate::release::Release::begin(&config.out, &run_id)?;
-    // Everything is written into this run's release; `commit` publishes it.
-    let out = &release.dir.clone();
     for (pi, pipeline) in pipelines.iter().enumerate() {
         let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
         let mut mine: Vec<&mut FileOutcome> = outcomes
@@ -417,20 +430,14 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             .map(|(o, _)| o)
             .collect();
         timing::time(Phase::Dedupe, || settle_duplicates(pipeline, &mut mine));
-        let names: Vec<Vec<String>> = mine.iter().map(|o| o.sheet_names()).collect();
+        let mine_parts: Vec<&Vec<PathBuf>> = parts
+            .iter()
+            .zip(&work)
+            .filter(|(_, w)| w.0 == pi)
+            .map(|(p, _)| p)
+            .collect();
         let mut frames = Vec::new();
         for (ti, table) in pipeline.tables.iter().enumerate() {
-            let sourced: Vec<SourcedBatch<'_>> = mine
-                .iter()
-                .zip(&names)
-                .map(|(o, n)| SourcedBatch {
-                    batch: &o.batches[ti],
-                    file: &o.path,
-                    sheet_names: n,
-                })
-                .collect();
-            let mut df = timing::time(Phase::Frame, || build_frame(table, &sourced))
-                .with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
             let rel = format!(
                 "tables/{}_{}/commune={}/period={}/part-0.parquet",
                 pipeline.name,
@@ -438,24 +445,31 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                 config.commune.code,
                 config.period.partition()
             );
-            timing::time(Phase::ParquetPrivate, || {
-                publish::write_parquet(&out.join("private").join(&rel), &mut df)
-            })?;
-            let public_at = Instant::now();
-            let mut public = crate::privacy::public_frame(table, &df, &pseudonymizer)
-                .with_context(|| {
-                    format!("building the public table {}.{}", pipeline.name, table.name)
-                })?;
-            publish::write_parquet(&out.join("public").join(&rel), &mut public)?;
-            timing::add(Phase::Public, public_at);
-            let rel = format!("private/{rel}");
+            let private_path = out.join("private").join(&rel);
+            let table_parts: Vec<(&Path, &[bool])> = mine_parts
+                .iter()
+                .zip(&mine)
+                .map(|(ps, o)| (ps[ti].as_path(), o.batches[ti].keep.as_slice()))
+                .collect();
+            let rows = stream_table(
+                table,
+                &table_parts,
+                &private_path,
+                &out.join("public").join(&rel),
+                &pseudonymizer,
+            )
+            .with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
             table_outputs.push(TableOutput {
                 pipeline: pipeline.name.clone(),
                 table: table.name.clone(),
-                rows: df.height(),
-                path: rel,
+                rows,
+                path: format!("private/{rel}"),
             });
-            frames.push((table.name.clone(), df));
+            let lazy = LazyFrame::scan_parquet(
+                PlRefPath::try_from_path(&private_path)?,
+                ScanArgsParquet::default(),
+            )?;
+            frames.push((table.name.clone(), lazy));
         }
         let computed = timing::time(Phase::Indicators, || {
             indicators::compute(pipeline, &frames, config)
@@ -621,9 +635,113 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     };
     let json = serde_json::to_vec_pretty(&report)?;
     publish::write_bytes(&out.join("run.json"), &json)?;
+    let _ = std::fs::remove_dir_all(&parts_dir);
     crate::privacy::restrict(&out.join("private"))?;
     release.commit(&json)?;
     Ok(RunOutcome { report, exit_code })
+}
+
+/// `f` over `items` on as many plain threads as rayon would use, results in
+/// item order. Not rayon's pool: a rayon worker that waits for polars' pool
+/// (writing a part) steals the next workbook meanwhile, and with enough
+/// workbooks nearly all of them were half-read in memory at once. A plain
+/// thread just waits, so memory holds one workbook per thread.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    let threads = rayon::current_num_threads().clamp(1, items.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(i, item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Write a workbook's accepted rows, table by table, to part files and free
+/// them, keeping only the unique column that duplicates are settled on.
+fn spill(
+    pipeline: &Pipeline,
+    mut o: FileOutcome,
+    dir: &Path,
+    index: usize,
+) -> Result<(FileOutcome, Vec<PathBuf>)> {
+    let names = o.sheet_names();
+    let mut paths = Vec::with_capacity(pipeline.tables.len());
+    for (ti, table) in pipeline.tables.iter().enumerate() {
+        let path = dir.join(format!("{index:06}-{ti}.parquet"));
+        let mut df = build_frame(
+            table,
+            &[SourcedBatch {
+                batch: &o.batches[ti],
+                file: &o.path,
+                sheet_names: &names,
+            }],
+        )?;
+        publish::write_part(&path, &mut df)?;
+        o.batches[ti].retain_key_only(table.unique);
+        paths.push(path);
+    }
+    Ok((o, paths))
+}
+
+/// The private and public Parquet of one table from its workbooks' parts, in
+/// workbook order, without duplicates (`keep`). A few workbooks at a time are
+/// read and pseudonymised in parallel, then appended in order: memory holds
+/// those few, never the whole table. Returns the number of rows.
+fn stream_table(
+    table: &crate::pipeline::Table,
+    parts: &[(&Path, &[bool])],
+    private: &Path,
+    public: &Path,
+    pseudonymizer: &crate::privacy::Pseudonymizer,
+) -> Result<usize> {
+    let empty = build_frame(table, &[])?;
+    let empty_public = crate::privacy::public_frame(table, &empty, pseudonymizer)?;
+    let mut private_sink = publish::ParquetSink::create(private, empty.schema())?;
+    let mut public_sink = publish::ParquetSink::create(public, empty_public.schema())?;
+    let group = rayon::current_num_threads().max(1) * 2;
+    for chunk in parts.chunks(group) {
+        let frames: Vec<Result<(DataFrame, DataFrame)>> = chunk
+            .par_iter()
+            .map(|(path, keep)| {
+                let at = Instant::now();
+                let mut df = publish::read_part(path)?;
+                if keep.iter().any(|k| !k) {
+                    let mask = BooleanChunked::from_slice("keep".into(), keep);
+                    df = df.filter(&mask)?;
+                }
+                timing::add(Phase::Frame, at);
+                let at = Instant::now();
+                let public = crate::privacy::public_frame(table, &df, pseudonymizer)?;
+                timing::add(Phase::Public, at);
+                Ok((df, public))
+            })
+            .collect();
+        for f in frames {
+            let (df, public) = f?;
+            timing::time(Phase::ParquetPrivate, || private_sink.write(&df))?;
+            timing::time(Phase::Public, || public_sink.write(&public))?;
+        }
+    }
+    let rows = private_sink.rows;
+    timing::time(Phase::ParquetPrivate, || private_sink.finish())?;
+    timing::time(Phase::Public, || public_sink.finish())?;
+    Ok(rows)
 }
 
 /// `phan-hoi/`: one workbook per source file with findings. Feedback from an

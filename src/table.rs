@@ -38,6 +38,15 @@ impl ColumnData {
         }
     }
 
+    fn empty_like(&self) -> ColumnData {
+        match self {
+            ColumnData::Text(_) => ColumnData::Text(Vec::new()),
+            ColumnData::Int(_) => ColumnData::Int(Vec::new()),
+            ColumnData::Float(_) => ColumnData::Float(Vec::new()),
+            ColumnData::Date(_) => ColumnData::Date(Vec::new()),
+        }
+    }
+
     pub fn text(&self, i: usize) -> Option<&str> {
         match self {
             ColumnData::Text(c) => c.get(i).and_then(|v| v.as_deref()),
@@ -83,6 +92,16 @@ impl Batch {
 
     pub fn len(&self) -> usize {
         self.row.len()
+    }
+
+    /// Free every column but `key` (the unique column, needed to settle
+    /// duplicates across workbooks) once the rows are written to a part.
+    pub fn retain_key_only(&mut self, key: Option<usize>) {
+        for (i, c) in self.columns.iter_mut().enumerate() {
+            if Some(i) != key {
+                *c = c.empty_like();
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
