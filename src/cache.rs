@@ -1,7 +1,9 @@
 //! The per-file cache that makes nightly runs incremental: a workbook whose
 //! bytes, pipeline definition and run context (period, parameters, holiday
 //! calendar, tonghop version) are unchanged is not parsed again; its
-//! normalised rows and findings are read back from `<out>/state/cache/`.
+//! outcome (findings, sheet reports, the unique column) is read back from
+//! `<out>/state/cache/<pipeline>/<key>.json` and its rows stay in the
+//! Parquet parts beside it (`<key>-<table>.parquet`, see `parts`).
 //! Duplicates across files and indicators are always recomputed from the
 //! current set of files, so a removed workbook's rows disappear.
 
@@ -39,22 +41,45 @@ impl Cache {
         }
     }
 
-    fn path(&self, pipeline: &Pipeline, sha: &str) -> PathBuf {
+    /// The entry of these bytes, without extension: `<base>.json` holds the
+    /// outcome, `<base>-<table>.parquet` the rows.
+    pub fn base(&self, pipeline: &Pipeline, sha: &str) -> PathBuf {
         let key =
             Sha256::digest(format!("{}|{}|{sha}", pipeline.fingerprint, self.context).as_bytes());
         self.dir
             .join(&pipeline.name)
-            .join(format!("{}.json", crate::pipeline::hex_digest(&key)))
+            .join(crate::pipeline::hex_digest(&key))
     }
 
-    /// The cached outcome of these bytes, with the file's current path.
-    pub fn load(&self, pipeline: &Pipeline, sha: &str, rel: &str) -> Option<FileOutcome> {
-        let path = self.path(pipeline, sha);
-        self.used.lock().expect("cache lock").insert(path.clone());
+    fn json(base: &Path) -> PathBuf {
+        base.with_extension("json")
+    }
+
+    /// Keep this entry (outcome and parts) when the cache is pruned.
+    fn mark_used(&self, pipeline: &Pipeline, base: &Path) {
+        let mut used = self.used.lock().expect("cache lock");
+        used.insert(Self::json(base));
+        used.extend(crate::parts::paths(base, pipeline.tables.len()));
+    }
+
+    /// The cached outcome of these bytes, with the file's current path, and
+    /// its parts.
+    pub fn load(
+        &self,
+        pipeline: &Pipeline,
+        sha: &str,
+        rel: &str,
+    ) -> Option<(FileOutcome, Vec<PathBuf>)> {
+        let base = self.base(pipeline, sha);
+        self.mark_used(pipeline, &base);
         if !self.enabled {
             return None;
         }
-        let text = std::fs::read(&path).ok()?;
+        let parts = crate::parts::paths(&base, pipeline.tables.len());
+        if !parts.iter().all(|p| p.is_file()) {
+            return None;
+        }
+        let text = std::fs::read(Self::json(&base)).ok()?;
         let mut o: FileOutcome = serde_json::from_slice(&text).ok()?;
         // The same bytes may have been moved or renamed since.
         if o.path != rel {
@@ -64,7 +89,7 @@ impl Cache {
             o.path = rel.to_string();
         }
         o.reused = true;
-        Some(o)
+        Some((o, parts))
     }
 
     fn last_good_path(&self, pipeline: &Pipeline, rel: &str) -> PathBuf {
@@ -77,26 +102,34 @@ impl Cache {
 
     /// The last outcome of the workbook at `rel` that read without error,
     /// for keeping its rows (marked stale) when the file fails now.
-    pub fn last_good(&self, pipeline: &Pipeline, rel: &str) -> Option<FileOutcome> {
+    pub fn last_good(&self, pipeline: &Pipeline, rel: &str) -> Option<(FileOutcome, Vec<PathBuf>)> {
         let pointer = std::fs::read_to_string(self.last_good_path(pipeline, rel)).ok()?;
-        let path = PathBuf::from(pointer.trim());
-        self.used.lock().expect("cache lock").insert(path.clone());
-        let mut o: FileOutcome = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        let base = PathBuf::from(pointer.trim());
+        self.mark_used(pipeline, &base);
+        let parts = crate::parts::paths(&base, pipeline.tables.len());
+        if !parts.iter().all(|p| p.is_file()) {
+            return None;
+        }
+        let mut o: FileOutcome =
+            serde_json::from_slice(&std::fs::read(Self::json(&base)).ok()?).ok()?;
         o.path = rel.to_string();
         for f in &mut o.findings {
             f.file = rel.to_string();
         }
         o.stale = true;
-        Some(o)
+        Some((o, parts))
     }
 
+    /// Record the outcome of these bytes; its parts are already written at
+    /// [`Cache::base`].
     pub fn store(&self, pipeline: &Pipeline, sha: &str, outcome: &FileOutcome) {
-        let path = self.path(pipeline, sha);
+        let base = self.base(pipeline, sha);
+        let path = Self::json(&base);
         if !outcome.failed() {
             let pointer = self.last_good_path(pipeline, &outcome.path);
             let _ = crate::publish::write_bytes_unsynced(
                 &pointer,
-                path.display().to_string().as_bytes(),
+                base.display().to_string().as_bytes(),
             );
         }
         match serde_json::to_vec(outcome) {

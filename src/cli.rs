@@ -72,6 +72,9 @@ pub struct ExtractOneArgs {
     pub pipeline: String,
     #[arg(long)]
     pub rel: String,
+    /// Write the rows to `<PART_BASE>-<table>.parquet`
+    #[arg(long)]
+    pub part_base: PathBuf,
     pub file: PathBuf,
 }
 
@@ -573,6 +576,10 @@ fn extract_one_command(args: ExtractOneArgs) -> i32 {
     std::panic::set_hook(Box::new(|_| {}));
     crate::isolate::limit_memory(config.limits.isolate_memory_bytes);
     let o = crate::extract::process_file(p, &args.file, &args.rel, &ctx);
+    // The rows go to the parts; stdout carries the rest of the outcome.
+    let Ok(o) = crate::parts::spill(p, o, &args.part_base) else {
+        return EXIT_FAILED_WORKBOOK;
+    };
     match serde_json::to_vec(&o) {
         Ok(bytes) => {
             use std::io::Write as _;

@@ -37,7 +37,10 @@ fn failed(p: &Pipeline, rel: &str, msg: String) -> FileOutcome {
     o
 }
 
-/// Process `abs` in a child `exe extract-one` and read its outcome back.
+/// Process `abs` in a child `exe extract-one`, which writes the rows to the
+/// parts at `part_base` and prints the rest of the outcome. Returns the
+/// outcome and whether the parts were written (false when the child failed:
+/// the outcome is then an error of the parent's making).
 pub fn process_in_child(
     exe: &Path,
     config: &Path,
@@ -45,7 +48,8 @@ pub fn process_in_child(
     abs: &Path,
     rel: &str,
     limits: &Limits,
-) -> FileOutcome {
+    part_base: &Path,
+) -> (FileOutcome, bool) {
     let child = Command::new(exe)
         .arg("extract-one")
         .arg("--config")
@@ -54,6 +58,8 @@ pub fn process_in_child(
         .arg(&p.name)
         .arg("--rel")
         .arg(rel)
+        .arg("--part-base")
+        .arg(part_base)
         .arg(abs)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -61,7 +67,12 @@ pub fn process_in_child(
         .spawn();
     let mut child = match child {
         Ok(c) => c,
-        Err(e) => return failed(p, rel, format!("cannot start a reader process: {e}")),
+        Err(e) => {
+            return (
+                failed(p, rel, format!("cannot start a reader process: {e}")),
+                false,
+            );
+        }
     };
     // Read stdout on a thread so a large outcome never blocks the child.
     let mut stdout = child.stdout.take().expect("piped stdout");
@@ -84,7 +95,7 @@ pub fn process_in_child(
         }
     };
     let out = reader.join().unwrap_or_default();
-    match status {
+    let o = match status {
         None => failed(
             p,
             rel,
@@ -94,7 +105,7 @@ pub fn process_in_child(
             ),
         ),
         Some(s) if s.success() => match serde_json::from_slice::<FileOutcome>(&out) {
-            Ok(o) => o,
+            Ok(o) => return (o, true),
             Err(e) => failed(
                 p,
                 rel,
@@ -109,5 +120,6 @@ pub fn process_in_child(
                 limits.isolate_memory_bytes
             ),
         ),
-    }
+    };
+    (o, false)
 }

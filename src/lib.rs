@@ -17,6 +17,7 @@ pub mod indicators;
 pub mod ingest;
 pub mod inspect;
 pub mod isolate;
+pub mod parts;
 pub mod pipeline;
 pub mod privacy;
 pub mod publish;

@@ -22,28 +22,6 @@ fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
     std::fs::rename(tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
 }
 
-/// A workbook's rows between the parallel phase and the published table:
-/// fast compression, no statistics, never published.
-pub fn write_part(path: &Path, df: &mut DataFrame) -> Result<()> {
-    let f =
-        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-    ParquetWriter::new(f)
-        .with_compression(ParquetCompression::Zstd(Some(ZstdLevel::try_new(1)?)))
-        .with_statistics(StatisticsOptions::empty())
-        .finish(df)
-        .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;
-    Ok(())
-}
-
-/// A part written by [`write_part`]; serial for the same reason.
-pub fn read_part(path: &Path) -> Result<DataFrame> {
-    let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    ParquetReader::new(f)
-        .read_parallel(ParallelStrategy::None)
-        .finish()
-        .map_err(|e| anyhow::anyhow!("cannot read Parquet {}: {e}", path.display()))
-}
-
 /// A Parquet file written batch by batch (a workbook at a time), so a table
 /// of any number of workbooks is never whole in memory. Published by
 /// [`ParquetSink::finish`] with the same atomic rename as [`write_parquet`].

@@ -7,12 +7,10 @@ use crate::extract::{FileOutcome, Finding, Severity, SheetReport, process_file};
 use crate::indicators::{self, IndicatorValue};
 use crate::pipeline::Pipeline;
 use crate::publish;
-use crate::table::{SourcedBatch, build_frame};
+use crate::table::build_frame;
 use crate::timing::{self, Phase};
 use anyhow::{Context, Result};
-use polars::prelude::{
-    BooleanChunked, DataFrame, LazyFrame, NewChunkedArray, PlRefPath, ScanArgsParquet,
-};
+use polars::prelude::{DataFrame, LazyFrame, PlRefPath, ScanArgsParquet};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -345,41 +343,55 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             let _span =
                 tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
             let p = pipelines[*pi];
+            let n = p.tables.len();
+            let spill = |o: FileOutcome, base: &Path| {
+                timing::time(Phase::Frame, || crate::parts::spill(p, o, base))
+            };
             let read_at = Instant::now();
-            let o = match std::fs::read(abs) {
-                Err(_) => process_file(p, abs, rel, &ctx),
+            let (o, parts) = match std::fs::read(abs) {
+                Err(_) => {
+                    let base = parts_dir.join(format!("{wi:06}"));
+                    let o = spill(process_file(p, abs, rel, &ctx), &base)?;
+                    (o, crate::parts::paths(&base, n))
+                }
                 Ok(bytes) => {
                     let sha = crate::extract::sha256_hex(&bytes);
                     let cached = cache.load(p, &sha, rel);
                     timing::add(Phase::Read, read_at);
                     match cached {
-                        Some(o) => o,
+                        Some(x) => x,
                         None => {
+                            // The rows go straight to the cache's parts.
+                            let base = cache.base(p, &sha);
                             let o = match &opts.isolate {
                                 Some((exe, cfg)) => {
                                     drop(bytes);
-                                    let mut o = crate::isolate::process_in_child(
+                                    let (mut o, written) = crate::isolate::process_in_child(
                                         exe,
                                         cfg,
                                         p,
                                         abs,
                                         rel,
                                         &ctx.limits,
+                                        &base,
                                     );
                                     o.path = rel.clone();
                                     if o.sha256.is_empty() {
                                         o.sha256 = sha.clone();
                                     }
-                                    o
+                                    if written { o } else { spill(o, &base)? }
                                 }
-                                None => crate::extract::process_bytes(
-                                    p,
-                                    abs,
-                                    bytes,
-                                    rel,
-                                    &ctx,
-                                    FileOutcome::empty(p, rel),
-                                ),
+                                None => spill(
+                                    crate::extract::process_bytes(
+                                        p,
+                                        abs,
+                                        bytes,
+                                        rel,
+                                        &ctx,
+                                        FileOutcome::empty(p, rel),
+                                    ),
+                                    &base,
+                                )?,
                             };
                             timing::time(Phase::CacheStore, || cache.store(p, &sha, &o));
                             // A workbook that read before and fails now keeps its
@@ -388,11 +400,11 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                                 .then(|| cache.last_good(p, rel))
                                 .flatten()
                             {
-                                Some(mut last) => {
+                                Some((mut last, last_parts)) => {
                                     last.errors = o.errors;
-                                    last
+                                    (last, last_parts)
                                 }
-                                None => o,
+                                None => (o, crate::parts::paths(&base, n)),
                             }
                         }
                     }
@@ -405,7 +417,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             let total = rows_seen.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
             bar.set_message(format!("{total} dòng"));
             bar.inc(1);
-            timing::time(Phase::Frame, || spill(p, o, &parts_dir, wi))
+            Ok((o, parts))
         });
     bar.finish_and_clear();
     let mut outcomes = Vec::with_capacity(spilled.len());
@@ -446,10 +458,16 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                 config.period.partition()
             );
             let private_path = out.join("private").join(&rel);
-            let table_parts: Vec<(&Path, &[bool])> = mine_parts
+            let table_parts: Vec<(&Path, &str, &[bool])> = mine_parts
                 .iter()
                 .zip(&mine)
-                .map(|(ps, o)| (ps[ti].as_path(), o.batches[ti].keep.as_slice()))
+                .map(|(ps, o)| {
+                    (
+                        ps[ti].as_path(),
+                        o.path.as_str(),
+                        o.batches[ti].keep.as_slice(),
+                    )
+                })
                 .collect();
             let rows = stream_table(
                 table,
@@ -672,40 +690,13 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync
     done.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Write a workbook's accepted rows, table by table, to part files and free
-/// them, keeping only the unique column that duplicates are settled on.
-fn spill(
-    pipeline: &Pipeline,
-    mut o: FileOutcome,
-    dir: &Path,
-    index: usize,
-) -> Result<(FileOutcome, Vec<PathBuf>)> {
-    let names = o.sheet_names();
-    let mut paths = Vec::with_capacity(pipeline.tables.len());
-    for (ti, table) in pipeline.tables.iter().enumerate() {
-        let path = dir.join(format!("{index:06}-{ti}.parquet"));
-        let mut df = build_frame(
-            table,
-            &[SourcedBatch {
-                batch: &o.batches[ti],
-                file: &o.path,
-                sheet_names: &names,
-            }],
-        )?;
-        publish::write_part(&path, &mut df)?;
-        o.batches[ti].retain_key_only(table.unique);
-        paths.push(path);
-    }
-    Ok((o, paths))
-}
-
 /// The private and public Parquet of one table from its workbooks' parts, in
 /// workbook order, without duplicates (`keep`). A few workbooks at a time are
 /// read and pseudonymised in parallel, then appended in order: memory holds
 /// those few, never the whole table. Returns the number of rows.
 fn stream_table(
     table: &crate::pipeline::Table,
-    parts: &[(&Path, &[bool])],
+    parts: &[(&Path, &str, &[bool])],
     private: &Path,
     public: &Path,
     pseudonymizer: &crate::privacy::Pseudonymizer,
@@ -718,13 +709,9 @@ fn stream_table(
     for chunk in parts.chunks(group) {
         let frames: Vec<Result<(DataFrame, DataFrame)>> = chunk
             .par_iter()
-            .map(|(path, keep)| {
+            .map(|(path, file, keep)| {
                 let at = Instant::now();
-                let mut df = publish::read_part(path)?;
-                if keep.iter().any(|k| !k) {
-                    let mask = BooleanChunked::from_slice("keep".into(), keep);
-                    df = df.filter(&mask)?;
-                }
+                let df = crate::parts::read(path, file, keep)?;
                 timing::add(Phase::Frame, at);
                 let at = Instant::now();
                 let public = crate::privacy::public_frame(table, &df, pseudonymizer)?;
