@@ -8,7 +8,7 @@ use polars::prelude::*;
 use polars::sql::SQLContext;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct IndicatorValue {
     pub id: String,
     pub pipeline: String,
@@ -131,7 +131,7 @@ fn first_value(df: &DataFrame) -> Result<Option<f64>, String> {
 }
 
 /// One row of a breakdown: an indicator's value for one member of a dimension.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct BreakdownRow {
     pub id: String,
     pub pipeline: String,
@@ -145,7 +145,7 @@ pub struct BreakdownRow {
 }
 
 /// The outcome of a data check: the rows that break the rule.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct CheckResult {
     pub id: String,
     pub pipeline: String,

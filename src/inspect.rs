@@ -50,6 +50,7 @@ pub fn inspect(
 fn value_text(c: &ColumnData, i: usize) -> String {
     match c {
         ColumnData::Text(v) => v[i].clone().unwrap_or_default(),
+        ColumnData::Packed { .. } => c.text(i).unwrap_or_default().to_string(),
         ColumnData::Int(v) => v[i].map(|x| x.to_string()).unwrap_or_default(),
         ColumnData::Float(v) => v[i].map(|x| x.to_string()).unwrap_or_default(),
         ColumnData::Date(v) => v[i]

@@ -20,20 +20,20 @@ use std::time::Instant;
 /// Extensions read as workbooks (compared case-insensitively).
 pub const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct IgnoredFile {
     pub path: String,
     pub reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct FileReport {
     pub pipeline: String,
     pub path: String,
     pub sha256: String,
     pub bytes: u64,
     pub format: Option<crate::ingest::Format>,
-    pub status: &'static str,
+    pub status: String,
     /// Read back from the cache of an earlier run instead of parsed.
     pub reused: bool,
     /// Failed now; its rows are the last good ones of an earlier run.
@@ -48,7 +48,7 @@ pub struct FileReport {
     pub sheets: Vec<SheetReport>,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
 pub struct Totals {
     pub files: usize,
     pub files_parsed: usize,
@@ -61,7 +61,7 @@ pub struct Totals {
     pub warning_rows: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct TableOutput {
     pub pipeline: String,
     pub table: String,
@@ -70,9 +70,9 @@ pub struct TableOutput {
 }
 
 /// `run.json`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct RunReport {
-    pub tonghop_version: &'static str,
+    pub tonghop_version: String,
     pub run_id: String,
     pub started: String,
     pub finished: String,
@@ -98,9 +98,17 @@ pub struct RunReport {
     /// Indicators whose value differs from the previous published run.
     pub indicator_changes: Vec<IndicatorChange>,
     pub exit_code: i32,
+    /// Everything the published outputs depend on (tonghop version, config
+    /// file, pipelines, holidays, hashing key, the workbooks' paths and
+    /// contents): a run whose inputs hash the same republishes the outputs
+    /// of the run named in `unchanged_since` instead of recomputing them.
+    #[serde(default)]
+    pub inputs_fingerprint: String,
+    #[serde(default)]
+    pub unchanged_since: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct PipelineRef {
     pub name: String,
     pub source: String,
@@ -187,24 +195,31 @@ fn settle_duplicates(pipeline: &Pipeline, outcomes: &mut [&mut FileOutcome]) {
     for (ti, table) in pipeline.tables.iter().enumerate() {
         let Some(u) = table.unique else { continue };
         let label = &table.columns[u].label;
-        let mut first: HashMap<String, (usize, u32, u32)> = HashMap::new();
-        for oi in 0..outcomes.len() {
-            let mut dups: Vec<(usize, (usize, u32, u32))> = Vec::new();
-            {
-                let batch = &outcomes[oi].batches[ti];
+        // Find every duplicate first, keys borrowed from the outcomes…
+        let mut dups: Vec<(usize, usize, (usize, u32, u32))> = Vec::new();
+        {
+            let rows: usize = outcomes.iter().map(|o| o.batches[ti].len()).sum();
+            let mut first: HashMap<&str, (usize, u32, u32)> = HashMap::with_capacity(rows);
+            for (oi, o) in outcomes.iter().enumerate() {
+                let batch = &o.batches[ti];
                 for i in 0..batch.len() {
                     let Some(key) = batch.columns[u].text(i) else {
                         continue;
                     };
-                    match first.get(key) {
-                        Some(&f) => dups.push((i, f)),
-                        None => {
-                            first.insert(key.to_string(), (oi, batch.sheet[i], batch.row[i]));
+                    match first.entry(key) {
+                        std::collections::hash_map::Entry::Occupied(f) => {
+                            dups.push((oi, i, *f.get()))
+                        }
+                        std::collections::hash_map::Entry::Vacant(v) => {
+                            v.insert((oi, batch.sheet[i], batch.row[i]));
                         }
                     }
                 }
             }
-            for (i, (fo, fsheet, frow)) in dups {
+        }
+        // …then reject them.
+        for (oi, i, (fo, fsheet, frow)) in dups {
+            {
                 let (ffile, fsheet_name) = {
                     let o = &outcomes[fo];
                     (o.path.clone(), o.sheets[fsheet as usize].name.clone())
@@ -321,6 +336,12 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     let release = crate::release::Release::begin(&config.out, &run_id)?;
     // Everything is written into this run's release; `commit` publishes it.
     let out = &release.dir.clone();
+    let fingerprint = inputs_fingerprint(config, pipelines, &ctx, &pseudonymizer, &work, &ignored);
+    if !opts.full
+        && let Some((prev_dir, prev)) = unchanged_release(&config.out, &fingerprint)
+    {
+        return republish(config, release, &prev_dir, prev, started_at, clock);
+    }
     // Each workbook's rows go to a part file as soon as it is read, so memory
     // holds one workbook per thread, not all of them (see `stream_table`).
     let parts_dir = out.join(".parts");
@@ -538,7 +559,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                 sha256: o.sha256.clone(),
                 bytes: o.bytes,
                 format: o.format,
-                status: if o.failed() { "failed" } else { "ok" },
+                status: if o.failed() { "failed" } else { "ok" }.to_string(),
                 reused: o.reused,
                 stale: o.stale,
                 errors: o.errors.clone(),
@@ -621,7 +642,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             .into_iter()
             .map(|(p, ms)| (p, (ms * 10.0).round() / 10.0))
             .collect(),
-        tonghop_version: env!("CARGO_PKG_VERSION"),
+        tonghop_version: env!("CARGO_PKG_VERSION").to_string(),
         started: started_at.to_rfc3339(),
         finished: chrono::Local::now().to_rfc3339(),
         duration_ms: clock.elapsed().as_millis(),
@@ -650,12 +671,128 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         checks: all_checks,
         indicator_changes,
         exit_code,
+        inputs_fingerprint: fingerprint,
+        unchanged_since: None,
     };
     let json = serde_json::to_vec_pretty(&report)?;
     publish::write_bytes(&out.join("run.json"), &json)?;
     let _ = std::fs::remove_dir_all(&parts_dir);
     crate::privacy::restrict(&out.join("private"))?;
     release.commit(&json)?;
+    Ok(RunOutcome { report, exit_code })
+}
+
+/// What the published outputs are a function of; see
+/// [`RunReport::inputs_fingerprint`]. Hashes every workbook (in parallel).
+fn inputs_fingerprint(
+    config: &Config,
+    pipelines: &[&Pipeline],
+    ctx: &RunContext,
+    pseudonymizer: &crate::privacy::Pseudonymizer,
+    work: &[(usize, PathBuf, String)],
+    ignored: &[IgnoredFile],
+) -> String {
+    use sha2::{Digest, Sha256};
+    let at = Instant::now();
+    let shas = parallel_map(work, |_, (_, abs, _)| {
+        std::fs::read(abs)
+            .map(|b| crate::extract::sha256_hex(&b))
+            .unwrap_or_else(|e| format!("unreadable: {e}"))
+    });
+    timing::add(Phase::Read, at);
+    let mut h = Sha256::new();
+    let mut line = |s: &str| {
+        h.update(s.as_bytes());
+        h.update(b"\n");
+    };
+    line(env!("CARGO_PKG_VERSION"));
+    line(&crate::pipeline::hex_digest(&Sha256::digest(
+        std::fs::read(&config.path).unwrap_or_default(),
+    )));
+    line(&format!("{:?}|{:?}", ctx.period, ctx.params));
+    line(&ctx.calendar.fingerprint());
+    // Identifies the hashing key without revealing it.
+    line(&pseudonymizer.hash("tonghop: key identity"));
+    for p in pipelines {
+        line(&format!("pipeline {} {}", p.name, p.fingerprint));
+    }
+    for ((pi, _, rel), sha) in work.iter().zip(&shas) {
+        line(&format!("file {} {rel} {sha}", pipelines[*pi].name));
+    }
+    for i in ignored {
+        line(&format!("ignored {} {}", i.path, i.reason));
+    }
+    crate::pipeline::hex_digest(&h.finalize())
+}
+
+/// The current release, if it was computed from the same inputs.
+fn unchanged_release(out: &Path, fingerprint: &str) -> Option<(PathBuf, RunReport)> {
+    let dir = crate::release::current_release(out)?;
+    let prev: RunReport =
+        serde_json::from_slice(&std::fs::read(dir.join("run.json")).ok()?).ok()?;
+    (!prev.inputs_fingerprint.is_empty() && prev.inputs_fingerprint == fingerprint)
+        .then_some((dir, prev))
+}
+
+/// Nothing changed since the current release: publish its outputs again as
+/// this run's (hard links, so no copy), with a run record that says so.
+fn republish(
+    config: &Config,
+    release: crate::release::Release,
+    prev_dir: &Path,
+    prev: RunReport,
+    started_at: chrono::DateTime<chrono::Local>,
+    clock: Instant,
+) -> Result<RunOutcome> {
+    fn link_tree(from: &Path, to: &Path, top: bool) -> Result<()> {
+        std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+        for e in std::fs::read_dir(from)?.flatten() {
+            let name = e.file_name();
+            let n = name.to_string_lossy();
+            if top && (n.starts_with('.') || n == "run.json") {
+                continue;
+            }
+            let (src, dst) = (e.path(), to.join(&name));
+            if e.file_type()?.is_dir() {
+                link_tree(&src, &dst, false)?;
+            } else if std::fs::hard_link(&src, &dst).is_err() {
+                std::fs::copy(&src, &dst)
+                    .with_context(|| format!("cannot copy {}", src.display()))?;
+            }
+        }
+        Ok(())
+    }
+    link_tree(prev_dir, &release.dir, true)?;
+    let mut report = prev;
+    report.unchanged_since = Some(
+        report
+            .unchanged_since
+            .take()
+            .unwrap_or(report.run_id.clone()),
+    );
+    report.run_id = release.id.clone();
+    report.started = started_at.to_rfc3339();
+    report.finished = chrono::Local::now().to_rfc3339();
+    report.duration_ms = clock.elapsed().as_millis();
+    report.timings_ms = timing::snapshot();
+    report.config = config.path.display().to_string();
+    report.inbox = config.inbox.display().to_string();
+    report.out = config.out.display().to_string();
+    for f in &mut report.files {
+        f.reused = true;
+    }
+    report.totals.files_parsed = 0;
+    report.totals.files_reused = report.files.len();
+    report.indicator_changes = Vec::new();
+    tracing::info!(
+        since = report.unchanged_since.as_deref().unwrap_or(""),
+        "inputs unchanged: the outputs of the earlier run are published again"
+    );
+    let json = serde_json::to_vec_pretty(&report)?;
+    publish::write_bytes(&release.dir.join("run.json"), &json)?;
+    crate::privacy::restrict(&release.dir.join("private"))?;
+    release.commit(&json)?;
+    let exit_code = report.exit_code;
     Ok(RunOutcome { report, exit_code })
 }
 

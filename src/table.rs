@@ -12,6 +12,13 @@ pub enum ColumnData {
     Int(Vec<Option<i64>>),
     Float(Vec<Option<f64>>),
     Date(Vec<Option<NaiveDate>>),
+    /// A text column after its rows went to a part, kept for duplicates
+    /// only: every value in one buffer, value `i` ending at `ends[i]` (an
+    /// empty value is a missing one). 16 bytes a 12-digit ID instead of ~48.
+    Packed {
+        text: String,
+        ends: Vec<u32>,
+    },
 }
 
 impl ColumnData {
@@ -35,6 +42,8 @@ impl ColumnData {
             (ColumnData::Int(c), _) => c.push(None),
             (ColumnData::Float(c), _) => c.push(None),
             (ColumnData::Date(c), _) => c.push(None),
+            // Never pushed to: a packed column belongs to a finished workbook.
+            (ColumnData::Packed { .. }, _) => {}
         }
     }
 
@@ -44,12 +53,34 @@ impl ColumnData {
             ColumnData::Int(_) => ColumnData::Int(Vec::new()),
             ColumnData::Float(_) => ColumnData::Float(Vec::new()),
             ColumnData::Date(_) => ColumnData::Date(Vec::new()),
+            ColumnData::Packed { .. } => ColumnData::Packed {
+                text: String::new(),
+                ends: Vec::new(),
+            },
         }
+    }
+
+    fn packed(&self) -> Option<ColumnData> {
+        let ColumnData::Text(v) = self else {
+            return None;
+        };
+        let mut text = String::with_capacity(v.iter().flatten().map(|s| s.len()).sum());
+        let mut ends = Vec::with_capacity(v.len());
+        for s in v {
+            text.push_str(s.as_deref().unwrap_or(""));
+            ends.push(u32::try_from(text.len()).ok()?);
+        }
+        Some(ColumnData::Packed { text, ends })
     }
 
     pub fn text(&self, i: usize) -> Option<&str> {
         match self {
             ColumnData::Text(c) => c.get(i).and_then(|v| v.as_deref()),
+            ColumnData::Packed { text, ends } => {
+                let end = *ends.get(i)? as usize;
+                let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+                (end > start).then(|| &text[start..end])
+            }
             _ => None,
         }
     }
@@ -100,6 +131,8 @@ impl Batch {
         for (i, c) in self.columns.iter_mut().enumerate() {
             if Some(i) != key {
                 *c = c.empty_like();
+            } else if let Some(p) = c.packed() {
+                *c = p;
             }
         }
     }

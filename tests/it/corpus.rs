@@ -119,3 +119,51 @@ fn every_corpus_file_is_read_or_rejected_with_a_reason() {
         .sum();
     assert!(read >= 300, "only {read} corpus files were readable");
 }
+
+/// The fast reader of merged ranges (`xlsx_merges`) agrees with calamine's
+/// own on every corpus xlsx where both answer; where ours gives up (None),
+/// the engine falls back to calamine, so only a wrong answer would matter.
+#[test]
+fn merged_ranges_match_calamine_on_the_corpus() {
+    use calamine::{Reader, Xlsx};
+    use tonghop::xlsx_merges::SheetParts;
+    let (mut compared, mut with_merges) = (0, 0);
+    std::panic::set_hook(Box::new(|_| {}));
+    for (abs, rel, _) in corpus_files() {
+        let Ok(bytes) = std::fs::read(&abs) else {
+            continue;
+        };
+        if !bytes.starts_with(b"PK") {
+            continue;
+        }
+        let result = std::panic::catch_unwind(|| {
+            let mut x = Xlsx::new(std::io::Cursor::new(bytes.clone())).ok()?;
+            let parts = SheetParts::read(&bytes)?;
+            let mut out = Vec::new();
+            for name in x.sheet_names() {
+                let Ok(theirs) = x.merge_cells_by_sheet_name(&name) else {
+                    continue;
+                };
+                let Some(ours) = parts.merges(&bytes, &name) else {
+                    continue;
+                };
+                let key = |d: &calamine::Dimensions| (d.start, d.end);
+                let mut a: Vec<_> = theirs.iter().map(key).collect();
+                let mut b: Vec<_> = ours.iter().map(key).collect();
+                a.sort();
+                b.sort();
+                out.push((name, a, b));
+            }
+            Some(out)
+        });
+        let Ok(Some(sheets)) = result else { continue };
+        for (name, theirs, ours) in sheets {
+            assert_eq!(ours, theirs, "{rel} sheet {name}");
+            compared += 1;
+            with_merges += usize::from(!theirs.is_empty());
+        }
+    }
+    let _ = std::panic::take_hook();
+    assert!(compared >= 100, "{compared} sheets compared");
+    assert!(with_merges >= 10, "{with_merges} sheets with merges");
+}

@@ -385,3 +385,66 @@ fn changing_a_pipeline_definition_invalidates_what_it_produced() {
         String::from_utf8_lossy(&o.stderr).contains("[targets] \"livestock.main_herd\" is missing")
     );
 }
+
+/// Nothing changed at all (same tonghop, config, pipelines, key, workbooks):
+/// the run republishes the current release's outputs instead of computing
+/// them again, and says so; any change, even a renamed workbook, computes.
+#[test]
+fn unchanged_inputs_republish_the_same_outputs_and_a_moved_workbook_keeps_its_new_path() {
+    use polars::prelude::*;
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    let out = dir.path().join("out");
+    let (code, first, err) = run(&cfg, &["--only", "bhyt"]);
+    assert_eq!(code, 0, "{err}");
+    let fp = first["inputs_fingerprint"].as_str().unwrap().to_string();
+    assert_eq!(fp.len(), 64);
+    assert!(first["unchanged_since"].is_null());
+    let table =
+        "private/tables/bhyt_persons/commune=03637/period=2026-01-01_2026-06-19/part-0.parquet";
+    let bytes_first = std::fs::read(out.join(table)).unwrap();
+    let indicators_first = read(&out.join("indicators.csv"));
+
+    let (code, second, _) = run(&cfg, &["--only", "bhyt"]);
+    assert_eq!(code, 0);
+    assert_eq!(second["inputs_fingerprint"], fp.as_str());
+    assert_eq!(second["unchanged_since"], first["run_id"]);
+    assert_ne!(second["run_id"], first["run_id"]);
+    assert_eq!(second["totals"]["files_parsed"], 0);
+    assert_eq!(second["totals"]["accepted"], first["totals"]["accepted"]);
+    assert_eq!(second["indicators"], first["indicators"]);
+    assert_eq!(std::fs::read(out.join(table)).unwrap(), bytes_first);
+    assert_eq!(read(&out.join("indicators.csv")), indicators_first);
+    // The private zone stays private in the new release.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(out.join("current/private"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+
+    // Another selection is another input.
+    let (_, all, _) = run(&cfg, &[]);
+    assert!(all["unchanged_since"].is_null());
+    assert_ne!(all["inputs_fingerprint"], fp.as_str());
+
+    // Moved workbook: its rows come from the cache but carry the new path.
+    let from = dir.path().join("inbox/bhyt/Danh sách BHYT các bản.xlsx");
+    std::fs::create_dir_all(dir.path().join("inbox/bhyt/moved")).unwrap();
+    std::fs::rename(&from, dir.path().join("inbox/bhyt/moved/DS.xlsx")).unwrap();
+    let (code, moved, err) = run(&cfg, &["--only", "bhyt"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(moved["unchanged_since"].is_null());
+    assert_eq!(moved["totals"]["files_parsed"], 0);
+    let df = ParquetReader::new(std::fs::File::open(out.join(table)).unwrap())
+        .finish()
+        .unwrap();
+    let files = df.column("source_file").unwrap().str().unwrap().clone();
+    let paths: std::collections::BTreeSet<&str> = files.iter().flatten().collect();
+    assert!(paths.contains("bhyt/moved/DS.xlsx"), "{paths:?}");
+    assert!(
+        !paths.contains("bhyt/Danh sách BHYT các bản.xlsx"),
+        "{paths:?}"
+    );
+    assert_eq!(moved["totals"]["accepted"], first["totals"]["accepted"]);
+}
