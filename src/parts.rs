@@ -12,7 +12,6 @@ use crate::extract::FileOutcome;
 use crate::pipeline::Pipeline;
 use crate::table::{SourcedBatch, build_frame};
 use anyhow::{Context, Result};
-use polars::polars_utils::compression::ZstdLevel;
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,7 +54,7 @@ pub fn spill(pipeline: &Pipeline, mut o: FileOutcome, base: &Path) -> Result<Fil
 
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// Fast compression, no statistics; atomic (the same bytes at two paths may
+/// LZ4 (fast to write and read back), no statistics; atomic (the same bytes at two paths may
 /// be written by two threads at once).
 ///
 /// Serial on purpose: a worker that waits for polars' own pool lets that
@@ -77,7 +76,7 @@ fn write(path: &Path, df: &mut DataFrame) -> Result<()> {
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     ParquetWriter::new(f)
         .set_parallel(false)
-        .with_compression(ParquetCompression::Zstd(Some(ZstdLevel::try_new(1)?)))
+        .with_compression(ParquetCompression::Lz4Raw)
         .with_statistics(StatisticsOptions::empty())
         .finish(df)
         .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;

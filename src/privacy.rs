@@ -90,9 +90,22 @@ impl Pseudonymizer {
 
     /// HMAC-SHA256 of `value`, hex.
     pub fn hash(&self, value: &str) -> String {
+        let hex = self.hash_hex(value);
+        String::from_utf8_lossy(&hex).into_owned()
+    }
+
+    /// HMAC-SHA256 of `value` as 64 lower-case hex digits, without allocating.
+    pub fn hash_hex(&self, value: &str) -> [u8; 64] {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut mac = self.mac.clone();
         mac.update(value.as_bytes());
-        crate::pipeline::hex_digest(&mac.finalize().into_bytes())
+        let digest = mac.finalize().into_bytes();
+        let mut out = [0u8; 64];
+        for (i, b) in digest.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+        }
+        out
     }
 }
 
@@ -111,12 +124,18 @@ pub fn public_frame(table: &Table, df: &DataFrame, p: &Pseudonymizer) -> PolarsR
             Privacy::Hash => {
                 let s = c.cast(&DataType::String)?;
                 let values: Vec<Option<&str>> = s.str()?.iter().collect();
-                let hashed: Vec<Option<String>> = values
+                let hashed: Vec<Option<[u8; 64]>> = values
                     .par_iter()
                     .with_min_len(4096)
-                    .map(|v| v.map(|v| p.hash(v)))
+                    .map(|v| v.map(|v| p.hash_hex(v)))
                     .collect();
-                cols.push(Series::new(c.name().clone(), hashed).into());
+                let ca = StringChunked::from_iter_options(
+                    c.name().clone(),
+                    hashed
+                        .iter()
+                        .map(|h| h.as_ref().and_then(|b| std::str::from_utf8(b).ok())),
+                );
+                cols.push(ca.into_series().into());
             }
             Privacy::Year => {
                 let years: Vec<Option<i32>> = c

@@ -840,8 +840,8 @@ fn stream_table(
 ) -> Result<usize> {
     let empty = build_frame(table, &[])?;
     let empty_public = crate::privacy::public_frame(table, &empty, pseudonymizer)?;
-    let mut private_sink = publish::ParquetSink::create(private, empty.schema())?;
-    let mut public_sink = publish::ParquetSink::create(public, empty_public.schema())?;
+    let mut private_sink = publish::ParquetSink::create(private, empty.schema(), 3)?;
+    let mut public_sink = publish::ParquetSink::create(public, empty_public.schema(), 1)?;
     let group = rayon::current_num_threads().max(1) * 2;
     for chunk in parts.chunks(group) {
         let frames: Vec<Result<(DataFrame, DataFrame)>> = chunk

@@ -268,9 +268,10 @@ fn may_be_marker(s: &str) -> bool {
     matches!(
         first,
         Some('n' | 'N' | 't' | 'T' | 'k' | 'K' | 'x' | 'X' | 'c' | 'C')
-    ) || s.contains("th")
-        || s.contains("Th")
-        || s.contains("TH")
+    ) || s
+        .as_bytes()
+        .windows(2)
+        .any(|w| matches!(w, [b't' | b'T', b'h' | b'H']))
 }
 
 /// Does this (cleaned, lower-case) cell text open the footer?

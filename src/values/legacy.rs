@@ -62,6 +62,10 @@ fn only_latin1(s: &str) -> bool {
 
 /// Count the markers of each encoding in `s`.
 pub fn markers(s: &str) -> (usize, usize) {
+    // Every marker is outside ASCII; most cells (IDs, codes, dates) are not.
+    if s.is_ascii() {
+        return (0, 0);
+    }
     let t = s.chars().filter(|c| TCVN3_MARKERS.contains(*c)).count();
     let v = s.chars().filter(|c| VNI_MARKERS.contains(*c)).count();
     (t, v)

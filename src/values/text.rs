@@ -53,13 +53,22 @@ pub fn clean(s: &str) -> Cow<'_, str> {
     if is_clean_ascii(s) {
         return Cow::Borrowed(s);
     }
-    let needs_work = s
-        .chars()
-        .any(|c| is_invisible(c) || (is_space(c) && c != ' '))
-        || s.starts_with(' ')
-        || s.ends_with(' ')
-        || s.contains("  ")
-        || !matches!(is_nfc_quick(s.chars()), IsNormalized::Yes);
+    // One pass over the characters, then the NFC check (non-ASCII only).
+    let mut needs_work = s.starts_with(' ') || s.ends_with(' ');
+    let mut prev_space = false;
+    for c in s.chars() {
+        if c == ' ' {
+            needs_work |= prev_space;
+            prev_space = true;
+        } else {
+            needs_work |= is_invisible(c) || is_space(c);
+            prev_space = false;
+        }
+        if needs_work {
+            break;
+        }
+    }
+    let needs_work = needs_work || !matches!(is_nfc_quick(s.chars()), IsNormalized::Yes);
     if !needs_work {
         return Cow::Borrowed(s);
     }
