@@ -1,6 +1,6 @@
 //! Benchmark inputs: BHYT card lists laid out like the departments' own
 //! workbooks, at three scales. Deterministic (a seeded generator per file);
-//! the files are not committed. See `bench/README.md`.
+//! the files are not committed. See the README, "Benchmark".
 //!
 //! ```text
 //! bench_gen --scale commune|province|big [--files N] [--rows N] --out DIR

@@ -10,7 +10,7 @@ use crate::publish;
 use crate::table::build_frame;
 use crate::timing::{self, Phase};
 use anyhow::{Context, Result};
-use polars::prelude::{DataFrame, LazyFrame, PlRefPath, ScanArgsParquet};
+use polars::prelude::{DataFrame, Expr, IntoLazy, LazyFrame, PlRefPath, ScanArgsParquet, col};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -199,7 +199,8 @@ fn settle_duplicates(pipeline: &Pipeline, outcomes: &mut [&mut FileOutcome]) {
         let mut dups: Vec<(usize, usize, (usize, u32, u32))> = Vec::new();
         {
             let rows: usize = outcomes.iter().map(|o| o.batches[ti].len()).sum();
-            let mut first: HashMap<&str, (usize, u32, u32)> = HashMap::with_capacity(rows);
+            let mut first: HashMap<&str, (usize, u32, u32), foldhash::fast::RandomState> =
+                HashMap::with_capacity_and_hasher(rows, foldhash::fast::RandomState::default());
             for (oi, o) in outcomes.iter().enumerate() {
                 let batch = &o.batches[ti];
                 for i in 0..batch.len() {
@@ -508,7 +509,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                 PlRefPath::try_from_path(&private_path)?,
                 ScanArgsParquet::default(),
             )?;
-            frames.push((table.name.clone(), lazy));
+            frames.push((table.name.clone(), sql_input(pipeline, lazy)?));
         }
         let computed = timing::time(Phase::Indicators, || {
             indicators::compute(pipeline, &frames, config)
@@ -682,6 +683,44 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     Ok(RunOutcome { report, exit_code })
 }
 
+/// The table as the pipeline's SQL reads it: the written Parquet, narrowed
+/// to the columns the queries name and read once, instead of scanned again
+/// by every indicator (a province's table is millions of rows; its one or
+/// two queried columns are a fraction of it). A query with `*` gets the lazy
+/// scan of everything.
+fn sql_input(pipeline: &Pipeline, lazy: LazyFrame) -> Result<LazyFrame> {
+    let sqls: Vec<&str> = pipeline
+        .indicators
+        .iter()
+        .map(|i| i.sql.as_str())
+        .chain(pipeline.breakdowns.iter().map(|b| b.sql.as_str()))
+        .chain(pipeline.checks.iter().map(|c| c.sql.as_str()))
+        .collect();
+    let star = sqls.iter().any(|q| {
+        q.split("COUNT(*)")
+            .flat_map(|x| x.split("count(*)"))
+            .any(|x| x.contains('*'))
+    });
+    if star {
+        return Ok(lazy);
+    }
+    let words: std::collections::HashSet<&str> = sqls
+        .iter()
+        .flat_map(|q| q.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .collect();
+    let mut lazy = lazy;
+    let schema = lazy.collect_schema()?;
+    let used: Vec<Expr> = schema
+        .iter_names()
+        .filter(|n| words.contains(n.as_str()))
+        .map(|n| col(n.clone()))
+        .collect();
+    if used.is_empty() {
+        return Ok(lazy);
+    }
+    Ok(lazy.select(used).collect()?.lazy())
+}
+
 /// What the published outputs are a function of; see
 /// [`RunReport::inputs_fingerprint`]. Hashes every workbook (in parallel).
 fn inputs_fingerprint(
@@ -843,8 +882,8 @@ fn stream_table(
     let mut private_sink = publish::ParquetSink::create(private, empty.schema(), 3)?;
     let mut public_sink = publish::ParquetSink::create(public, empty_public.schema(), 1)?;
     let group = rayon::current_num_threads().max(1) * 2;
-    for chunk in parts.chunks(group) {
-        let frames: Vec<Result<(DataFrame, DataFrame)>> = chunk
+    let prepare = |chunk: &[(&Path, &str, &[bool])]| -> Vec<Result<(DataFrame, DataFrame)>> {
+        chunk
             .par_iter()
             .map(|(path, file, keep)| {
                 let at = Instant::now();
@@ -855,13 +894,26 @@ fn stream_table(
                 timing::add(Phase::Public, at);
                 Ok((df, public))
             })
-            .collect();
+            .collect()
+    };
+    let mut write = |frames: Vec<Result<(DataFrame, DataFrame)>>| -> Result<()> {
         for f in frames {
             let (df, public) = f?;
             timing::time(Phase::ParquetPrivate, || private_sink.write(&df))?;
             timing::time(Phase::Public, || public_sink.write(&public))?;
         }
+        Ok(())
+    };
+    // Read and pseudonymise the next few workbooks while the previous ones
+    // are encoded: the two overlap, and memory holds two groups at most.
+    let mut ready: Vec<Result<(DataFrame, DataFrame)>> = Vec::new();
+    for chunk in parts.chunks(group) {
+        let previous = std::mem::take(&mut ready);
+        let (next, wrote) = rayon::join(|| prepare(chunk), || write(previous));
+        wrote?;
+        ready = next;
     }
+    write(ready)?;
     let rows = private_sink.rows;
     timing::time(Phase::ParquetPrivate, || private_sink.finish())?;
     timing::time(Phase::Public, || public_sink.finish())?;
