@@ -212,11 +212,17 @@ impl Workbook {
             |e: &dyn std::fmt::Display| IngestError::Corrupt(format!("sheet {name:?}: {e}"));
         let (range, merges) = match &mut self.sheets {
             Inner::Xlsx(x) => {
-                let r = x.worksheet_range(name).map_err(|e| corrupt(&e))?;
-                let fast = self
-                    .xlsx_raw
-                    .as_ref()
-                    .and_then(|(bytes, parts)| parts.as_ref()?.merges(bytes, name));
+                // The merged ranges need a second inflate of the sheet: done
+                // beside calamine's decoding, on another core when one is idle.
+                let raw = &self.xlsx_raw;
+                let (r, fast) = rayon::join(
+                    || x.worksheet_range(name),
+                    || {
+                        raw.as_ref()
+                            .and_then(|(bytes, parts)| parts.as_ref()?.merges(bytes, name))
+                    },
+                );
+                let r = r.map_err(|e| corrupt(&e))?;
                 let m = match fast {
                     Some(m) => m,
                     None => x.merge_cells_by_sheet_name(name).unwrap_or_default(),
