@@ -44,7 +44,8 @@ fn xls_biff8() -> usize {
 }
 
 /// The whole run over the fixtures: parallel ingest, duplicates across
-/// files, Parquet, indicators.
+/// files, Parquet, indicators. `--full`: without it every run after the
+/// first would republish the first one (nothing changed).
 #[divan::bench(sample_count = 5)]
 fn full_run(bencher: divan::Bencher) {
     let cfg = Config::load(Path::new(&repo().join("config/tonghop.toml"))).unwrap();
@@ -53,7 +54,15 @@ fn full_run(bencher: divan::Bencher) {
     let out = tempfile::tempdir().unwrap();
     let mut cfg = cfg;
     cfg.out = out.path().to_path_buf();
-    bencher.bench(|| tonghop::run::run(&cfg, &selected).unwrap().exit_code);
+    let opts = tonghop::run::RunOptions {
+        full: true,
+        ..Default::default()
+    };
+    bencher.bench(|| {
+        tonghop::run::run_with(&cfg, &selected, &opts)
+            .unwrap()
+            .exit_code
+    });
 }
 
 /// The hot value parsers, one call per iteration over a mix of the forms the
