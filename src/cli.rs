@@ -346,6 +346,9 @@ fn print_summary(r: &crate::run::RunReport) {
         t.files_failed,
         r.ignored_files.len()
     );
+    if let Some(since) = &r.unchanged_since {
+        say!("nothing changed since run {since}: its outputs are published again");
+    }
     for f in r.files.iter().filter(|f| f.status == "failed") {
         say!("  FAILED {}: {}", f.path, f.errors.join("; "));
     }

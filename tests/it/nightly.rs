@@ -405,6 +405,16 @@ fn unchanged_inputs_republish_the_same_outputs_and_a_moved_workbook_keeps_its_ne
     let bytes_first = std::fs::read(out.join(table)).unwrap();
     let indicators_first = read(&out.join("indicators.csv"));
 
+    let o = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .args(["run", "--config", cfg.to_str().unwrap(), "--only", "bhyt"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&o.stdout).into_owned();
+    let first_id = first["run_id"].as_str().unwrap();
+    assert!(
+        said.contains(&format!("nothing changed since run {first_id}")),
+        "{said}"
+    );
     let (code, second, _) = run(&cfg, &["--only", "bhyt"]);
     assert_eq!(code, 0);
     assert_eq!(second["inputs_fingerprint"], fp.as_str());
