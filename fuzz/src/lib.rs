@@ -13,6 +13,8 @@ pub mod ident;
 pub mod legacy;
 #[path = "../../src/ingest.rs"]
 pub mod ingest;
+#[path = "../../src/xlsx_merges.rs"]
+pub mod xlsx_merges;
 
 /// The module paths the included files expect (`crate::values::…`).
 pub mod values {
