@@ -14,7 +14,6 @@ use crate::table::{SourcedBatch, build_frame};
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `<base>-<table index>.parquet` for each table of the pipeline.
 pub fn paths(base: &Path, tables: usize) -> Vec<PathBuf> {
@@ -52,10 +51,8 @@ pub fn spill(pipeline: &Pipeline, mut o: FileOutcome, base: &Path) -> Result<Fil
     Ok(o)
 }
 
-static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// LZ4 (fast to write and read back), no statistics; atomic (the same bytes at two paths may
-/// be written by two threads at once).
+/// LZ4 (fast to write and read back), no statistics; atomic (the same bytes
+/// at two paths may be written by two threads at once).
 ///
 /// Serial on purpose: a worker that waits for polars' own pool lets that
 /// pool's scheduler run other work meanwhile, which is how every workbook
@@ -65,13 +62,7 @@ fn write(path: &Path, df: &mut DataFrame) -> Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let mut tmp = path.as_os_str().to_os_string();
-    tmp.push(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        TMP_SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let tmp = PathBuf::from(tmp);
+    let tmp = crate::publish::temp_for(path);
     let f =
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     ParquetWriter::new(f)
@@ -80,8 +71,7 @@ fn write(path: &Path, df: &mut DataFrame) -> Result<()> {
         .with_statistics(StatisticsOptions::empty())
         .finish(df)
         .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot move {} into place", path.display()))
+    crate::publish::finish_atomic(&tmp, path)
 }
 
 /// A part, with `source_file` put back in its place (after the table's own

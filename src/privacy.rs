@@ -96,15 +96,10 @@ impl Pseudonymizer {
 
     /// HMAC-SHA256 of `value` as 64 lower-case hex digits, without allocating.
     pub fn hash_hex(&self, value: &str) -> [u8; 64] {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut mac = self.mac.clone();
         mac.update(value.as_bytes());
-        let digest = mac.finalize().into_bytes();
         let mut out = [0u8; 64];
-        for (i, b) in digest.iter().enumerate() {
-            out[2 * i] = DIGITS[usize::from(b >> 4)];
-            out[2 * i + 1] = DIGITS[usize::from(b & 15)];
-        }
+        crate::pipeline::hex_into(&mac.finalize().into_bytes(), &mut out);
         out
     }
 }

@@ -10,7 +10,7 @@ use polars::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-fn temp_for(path: &Path) -> PathBuf {
+pub(crate) fn temp_for(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -22,7 +22,7 @@ fn temp_for(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
-fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
+pub(crate) fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
     std::fs::rename(tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
 }
 
@@ -87,16 +87,14 @@ impl ParquetSink {
 /// Like [`write_bytes`] but without waiting for the disk: for the cache, where
 /// an entry lost in a crash (or left empty) is simply parsed again.
 pub fn write_bytes_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let tmp = temp_for(path);
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    finish_atomic(&tmp, path)
+    write_atomic(path, bytes, false)
 }
 
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, bytes, true)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -106,7 +104,9 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = std::fs::File::create(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
     }
     finish_atomic(&tmp, path)
 }

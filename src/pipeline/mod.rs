@@ -8,7 +8,7 @@
 mod compile;
 mod raw;
 
-pub use compile::{compile_pipeline, hex as hex_digest, load_dir};
+pub use compile::{compile_pipeline, hex as hex_digest, hex_into, load_dir};
 
 use regex::Regex;
 use std::collections::HashMap;

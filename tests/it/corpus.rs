@@ -120,13 +120,46 @@ fn every_corpus_file_is_read_or_rejected_with_a_reason() {
     assert!(read >= 300, "only {read} corpus files were readable");
 }
 
-/// The fast reader of merged ranges (`xlsx_merges`) agrees with calamine's
-/// own on every corpus xlsx where both answer; where ours gives up (None),
-/// the engine falls back to calamine, so only a wrong answer would matter.
-#[test]
-fn merged_ranges_match_calamine_on_the_corpus() {
+/// Merged ranges of every sheet of an xlsx as (sheet, calamine's, ours),
+/// sorted. Where ours gives up (None) the engine falls back to calamine, so
+/// on the corpus such sheets are left out; `strict` (the fixtures) makes it
+/// a failure (None).
+type MergeComparison = Vec<(
+    String,
+    Vec<((u32, u32), (u32, u32))>,
+    Vec<((u32, u32), (u32, u32))>,
+)>;
+
+fn compare_merges(bytes: &[u8], strict: bool) -> Option<MergeComparison> {
     use calamine::{Reader, Xlsx};
     use tonghop::xlsx_merges::SheetParts;
+    let mut x = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).ok()?;
+    let parts = SheetParts::read(bytes)?;
+    let mut out = Vec::new();
+    for name in x.sheet_names() {
+        let Ok(theirs) = x.merge_cells_by_sheet_name(&name) else {
+            continue;
+        };
+        let Some(ours) = parts.merges(bytes, &name) else {
+            if strict {
+                return None;
+            }
+            continue;
+        };
+        let key = |d: &calamine::Dimensions| (d.start, d.end);
+        let mut a: Vec<_> = theirs.iter().map(key).collect();
+        let mut b: Vec<_> = ours.iter().map(key).collect();
+        a.sort();
+        b.sort();
+        out.push((name, a, b));
+    }
+    Some(out)
+}
+
+/// The fast reader of merged ranges (`xlsx_merges`) agrees with calamine's
+/// own on every corpus xlsx where both answer.
+#[test]
+fn merged_ranges_match_calamine_on_the_corpus() {
     let (mut compared, mut with_merges) = (0, 0);
     std::panic::set_hook(Box::new(|_| {}));
     for (abs, rel, _) in corpus_files() {
@@ -136,27 +169,9 @@ fn merged_ranges_match_calamine_on_the_corpus() {
         if !bytes.starts_with(b"PK") {
             continue;
         }
-        let result = std::panic::catch_unwind(|| {
-            let mut x = Xlsx::new(std::io::Cursor::new(bytes.clone())).ok()?;
-            let parts = SheetParts::read(&bytes)?;
-            let mut out = Vec::new();
-            for name in x.sheet_names() {
-                let Ok(theirs) = x.merge_cells_by_sheet_name(&name) else {
-                    continue;
-                };
-                let Some(ours) = parts.merges(&bytes, &name) else {
-                    continue;
-                };
-                let key = |d: &calamine::Dimensions| (d.start, d.end);
-                let mut a: Vec<_> = theirs.iter().map(key).collect();
-                let mut b: Vec<_> = ours.iter().map(key).collect();
-                a.sort();
-                b.sort();
-                out.push((name, a, b));
-            }
-            Some(out)
-        });
-        let Ok(Some(sheets)) = result else { continue };
+        let Ok(Some(sheets)) = std::panic::catch_unwind(|| compare_merges(&bytes, false)) else {
+            continue;
+        };
         for (name, theirs, ours) in sheets {
             assert_eq!(ours, theirs, "{rel} sheet {name}");
             compared += 1;
@@ -166,4 +181,34 @@ fn merged_ranges_match_calamine_on_the_corpus() {
     let _ = std::panic::take_hook();
     assert!(compared >= 100, "{compared} sheets compared");
     assert!(with_merges >= 10, "{with_merges} sheets with merges");
+}
+
+/// …and on every xlsx fixture, where ours must always answer.
+#[test]
+fn merged_ranges_match_calamine_on_the_fixtures() {
+    let mut files = Vec::new();
+    let mut stack = vec![crate::common::repo().join("fixtures")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "xlsx" || e == "xlsm")
+                && !p.file_name().unwrap().to_string_lossy().starts_with("~$")
+            {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() >= 5, "{files:?}");
+    let mut sheets_with_merges = 0;
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let sheets = compare_merges(&bytes, true).unwrap_or_else(|| panic!("{}", f.display()));
+        for (name, theirs, ours) in sheets {
+            assert_eq!(ours, theirs, "{} {name}", f.display());
+            sheets_with_merges += usize::from(!theirs.is_empty());
+        }
+    }
+    assert!(sheets_with_merges >= 5, "{sheets_with_merges}");
 }
