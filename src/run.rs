@@ -337,7 +337,10 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     let release = crate::release::Release::begin(&config.out, &run_id)?;
     // Everything is written into this run's release; `commit` publishes it.
     let out = &release.dir.clone();
-    let fingerprint = inputs_fingerprint(config, pipelines, &ctx, &pseudonymizer, &work, &ignored);
+    // Every workbook is read and hashed once here; the cache is looked up by
+    // these hashes, so a reused workbook is not read again.
+    let (fingerprint, hashes) =
+        inputs_fingerprint(config, pipelines, &ctx, &pseudonymizer, &work, &ignored);
     if !opts.full
         && let Some((prev_dir, prev)) = unchanged_release(&config.out, &fingerprint)
     {
@@ -370,65 +373,59 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                 timing::time(Phase::Frame, || crate::parts::spill(p, o, base))
             };
             let read_at = Instant::now();
-            let (o, parts) = match std::fs::read(abs) {
-                Err(_) => {
+            let cached = hashes[wi]
+                .as_deref()
+                .and_then(|sha| cache.load(p, sha, rel));
+            timing::add(Phase::Read, read_at);
+            let (o, parts) = match (cached, hashes[wi].as_deref()) {
+                (Some(x), _) => x,
+                (None, None) => {
+                    // Unreadable: process_file reports why.
                     let base = parts_dir.join(format!("{wi:06}"));
                     let o = spill(process_file(p, abs, rel, &ctx), &base)?;
                     (o, crate::parts::paths(&base, n))
                 }
-                Ok(bytes) => {
-                    let sha = crate::extract::sha256_hex(&bytes);
-                    let cached = cache.load(p, &sha, rel);
-                    timing::add(Phase::Read, read_at);
-                    match cached {
-                        Some(x) => x,
-                        None => {
-                            // The rows go straight to the cache's parts.
-                            let base = cache.base(p, &sha);
-                            let o = match &opts.isolate {
-                                Some((exe, cfg)) => {
-                                    drop(bytes);
-                                    let (mut o, written) = crate::isolate::process_in_child(
-                                        exe,
-                                        cfg,
-                                        p,
-                                        abs,
-                                        rel,
-                                        &ctx.limits,
-                                        &base,
-                                    );
-                                    o.path = rel.clone();
-                                    if o.sha256.is_empty() {
-                                        o.sha256 = sha.clone();
-                                    }
-                                    if written { o } else { spill(o, &base)? }
-                                }
-                                None => spill(
-                                    crate::extract::process_bytes(
-                                        p,
-                                        abs,
-                                        bytes,
-                                        rel,
-                                        &ctx,
-                                        FileOutcome::empty(p, rel),
-                                    ),
-                                    &base,
-                                )?,
-                            };
-                            timing::time(Phase::CacheStore, || cache.store(p, &sha, &o));
-                            // A workbook that read before and fails now keeps its
-                            // last good rows, marked stale, rather than vanishing.
-                            match (o.failed() && config.keep_stale)
-                                .then(|| cache.last_good(p, rel))
-                                .flatten()
-                            {
-                                Some((mut last, last_parts)) => {
-                                    last.errors = o.errors;
-                                    (last, last_parts)
-                                }
-                                None => (o, crate::parts::paths(&base, n)),
-                            }
+                (None, Some(sha)) => {
+                    // The rows go straight to the cache's parts.
+                    let base = cache.base(p, sha);
+                    let mut o = match &opts.isolate {
+                        Some((exe, cfg)) => {
+                            let (o, written) = crate::isolate::process_in_child(
+                                exe,
+                                cfg,
+                                p,
+                                abs,
+                                rel,
+                                &ctx.limits,
+                                &base,
+                            );
+                            if written { o } else { spill(o, &base)? }
                         }
+                        None => spill(process_file(p, abs, rel, &ctx), &base)?,
+                    };
+                    o.path = rel.clone();
+                    // Bytes that changed since they were hashed are not
+                    // cached under the old hash (the next run parses them).
+                    // A reader that died reports no hash: the bytes are the
+                    // ones hashed, and its failure is cached like any other.
+                    let same_bytes = o.sha256.is_empty() || o.sha256 == sha;
+                    if o.sha256.is_empty() {
+                        o.sha256 = sha.to_string();
+                    }
+                    if same_bytes {
+                        timing::time(Phase::CacheStore, || cache.store(p, sha, &o));
+                    }
+                    // A workbook that read before and fails now keeps its
+                    // last good rows, marked stale, rather than vanishing.
+                    match (o.failed() && config.keep_stale)
+                        .then(|| cache.last_good(p, rel))
+                        .flatten()
+                    {
+                        Some((mut last, last_parts)) => {
+                            last.errors = o.errors;
+                            (last, last_parts)
+                        }
+                        None => (o, crate::parts::paths(&base, n)),
                     }
                 }
             };
@@ -730,13 +727,11 @@ fn inputs_fingerprint(
     pseudonymizer: &crate::privacy::Pseudonymizer,
     work: &[(usize, PathBuf, String)],
     ignored: &[IgnoredFile],
-) -> String {
+) -> (String, Vec<Option<String>>) {
     use sha2::{Digest, Sha256};
     let at = Instant::now();
-    let shas = parallel_map(work, |_, (_, abs, _)| {
-        std::fs::read(abs)
-            .map(|b| crate::extract::sha256_hex(&b))
-            .unwrap_or_else(|e| format!("unreadable: {e}"))
+    let hashes = parallel_map(work, |_, (_, abs, _)| {
+        std::fs::read(abs).map(|b| crate::extract::sha256_hex(&b))
     });
     timing::add(Phase::Read, at);
     let mut h = Sha256::new();
@@ -755,13 +750,20 @@ fn inputs_fingerprint(
     for p in pipelines {
         line(&format!("pipeline {} {}", p.name, p.fingerprint));
     }
-    for ((pi, _, rel), sha) in work.iter().zip(&shas) {
+    for ((pi, _, rel), sha) in work.iter().zip(&hashes) {
+        let sha = match sha {
+            Ok(s) => s.clone(),
+            Err(e) => format!("unreadable: {e}"),
+        };
         line(&format!("file {} {rel} {sha}", pipelines[*pi].name));
     }
     for i in ignored {
         line(&format!("ignored {} {}", i.path, i.reason));
     }
-    crate::pipeline::hex_digest(&h.finalize())
+    (
+        crate::pipeline::hex_digest(&h.finalize()),
+        hashes.into_iter().map(Result::ok).collect(),
+    )
 }
 
 /// The current release, if it was computed from the same inputs.
