@@ -30,9 +30,11 @@ pub const EXIT_BUSY: i32 = 3;
     long_about = "tonghop (\"tổng hợp\") reads the workbooks departments drop in an inbox \
 (<inbox>/<pipeline>/**/*.xlsx|xlsm|xls|ods), normalises them into typed Parquet, \
 rejects bad rows naming the exact cell, and computes the figures the commune report quotes.\n\n\
-Exit codes: 0 all workbooks read; 1 some workbook failed (the others are still processed and \
-published); 2 usage or configuration error (nothing run); 3 another run is publishing to the same \
-output folder (nothing touched).\n\n\
+Exit codes: 0 all workbooks read; 1 some workbook failed, or a pipeline's workbooks all vanished, \
+or publishing failed (e.g. a full disk: the published release is unchanged); the others are still \
+processed and published; 2 usage or configuration error, unwritable output folder, or a changed \
+HMAC key without --rekey (nothing run); 3 another run is publishing to the same output folder \
+(nothing touched).\n\n\
 Logging: RUST_LOG-style filter in the RUST_LOG environment variable (default: warn)."
 )]
 pub struct Cli {
@@ -139,6 +141,16 @@ pub struct RunArgs {
     /// Parse every workbook again, ignoring the cache of earlier runs
     #[arg(long)]
     pub full: bool,
+    /// Let this pipeline publish no figures although the last release had
+    /// workbooks for it (repeatable); without it, a pipeline whose workbooks
+    /// all vanished fails (exit 1) and keeps its last figures, marked stale
+    #[arg(long = "allow-empty", value_name = "PIPELINE")]
+    pub allow_empty: Vec<String>,
+    /// Publish with a new HMAC key on purpose: every hashed ID in public/
+    /// changes (without it, a run whose key differs from the last release's
+    /// refuses to start, exit 2)
+    #[arg(long)]
+    pub rekey: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,20 +269,31 @@ fn run_command(args: RunArgs) -> i32 {
     if let Some(o) = args.out {
         config.out = o;
     }
-    for name in &args.only {
+    let named = (args.only.iter().map(|n| ("--only", n)))
+        .chain(args.allow_empty.iter().map(|n| ("--allow-empty", n)));
+    for (flag, name) in named {
         if !pipelines.iter().any(|p| &p.name == name) {
             let known: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
             eprintln!(
-                "tonghop: --only {name}: no such pipeline (known: {})",
+                "tonghop: {flag} {name}: no such pipeline (known: {})",
                 known.join(", ")
             );
             return EXIT_USAGE;
         }
     }
     if !config.inbox.is_dir() {
-        eprintln!("tonghop: inbox {} is not a folder", config.inbox.display());
+        eprintln!(
+            "tonghop: configuration error: không tìm thấy thư mục hộp thư đến / inbox folder {} {} (is the share mounted?); nothing was run",
+            config.inbox.display(),
+            if config.inbox.exists() {
+                "is not a folder"
+            } else {
+                "does not exist"
+            }
+        );
         return EXIT_USAGE;
     }
+    let all: Vec<&Pipeline> = pipelines.iter().collect();
     let selected: Vec<&Pipeline> = pipelines
         .iter()
         .filter(|p| args.only.is_empty() || args.only.contains(&p.name))
@@ -287,6 +310,17 @@ fn run_command(args: RunArgs) -> i32 {
                 config.path.display()
             );
         }
+        return EXIT_USAGE;
+    }
+    // The output folder must be writable before anything is touched; then
+    // everything the run creates is private unless opened on purpose.
+    if let Err(e) = crate::release::check_writable(&config.out) {
+        eprintln!("tonghop: {e}");
+        return EXIT_USAGE;
+    }
+    crate::privacy::enter_private_umask();
+    if let Err(e) = crate::release::create_out(&config.out) {
+        eprintln!("tonghop: {e:#}");
         return EXIT_USAGE;
     }
     let _lock = match crate::release::RunLock::acquire(&config.out) {
@@ -314,19 +348,67 @@ fn run_command(args: RunArgs) -> i32 {
     let opts = crate::run::RunOptions {
         isolate,
         full: args.full,
+        only: args.only.clone(),
+        allow_empty: args.allow_empty.clone(),
+        rekey: args.rekey,
         // Progress bars on a terminal only, never in logs, pipes or CI.
         progress: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
     };
-    match crate::run::run_with(&config, &selected, &opts) {
+    match crate::run::run_with(&config, &all, &opts) {
         Ok(outcome) => {
             print_summary(&outcome.report);
             outcome.exit_code
         }
+        Err(e) if e.downcast_ref::<crate::run::Refusal>().is_some() => {
+            eprintln!("tonghop: {e}; nothing was published");
+            EXIT_USAGE
+        }
         Err(e) => {
-            eprintln!("tonghop: run failed: {e:#}");
+            if let Some(line) = disk_full(&e, &config.out) {
+                eprintln!("tonghop: {line}");
+            }
+            eprintln!(
+                "tonghop: run failed: {e:#}; the published release is unchanged and this run's unfinished one was removed"
+            );
             EXIT_FAILED_WORKBOOK
         }
     }
+}
+
+/// When `e` is a full disk (or quota): one line naming the file system,
+/// its mount point and free space, and the file being written.
+fn disk_full(e: &anyhow::Error, out: &std::path::Path) -> Option<String> {
+    let full = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+            .is_some_and(|n| n == libc::ENOSPC || n == libc::EDQUOT)
+            || {
+                let t = c.to_string();
+                t.contains("No space left on device") || t.contains("Disk quota exceeded")
+            }
+    });
+    if !full {
+        return None;
+    }
+    // The innermost "cannot write <file>" context names the file.
+    let file = e
+        .chain()
+        .filter_map(|c| {
+            let t = c.to_string();
+            let rest = t
+                .strip_prefix("cannot write Parquet ")
+                .or_else(|| t.strip_prefix("cannot write "))?;
+            Some(rest.split(": ").next().unwrap_or(rest).to_string())
+        })
+        .last()
+        .unwrap_or_else(|| "(unknown file)".to_string());
+    let disk = match crate::release::filesystem_of(out) {
+        Some((point, device, free)) => {
+            format!("{device} mounted at {point}, {free} bytes free")
+        }
+        None => out.display().to_string(),
+    };
+    Some(format!("đĩa đầy / disk full: {disk}; while writing {file}"))
 }
 
 fn print_summary(r: &crate::run::RunReport) {
@@ -339,13 +421,33 @@ fn print_summary(r: &crate::run::RunReport) {
         r.period_to
     );
     say!(
-        "files: {} read ({} parsed, {} unchanged and reused), {} failed, {} ignored",
-        t.files - t.files_failed,
+        "files: {} read ({} parsed, {} unchanged and reused), {} failed, {} ignored{}",
+        t.files - t.files_failed - t.files_carried,
         t.files_parsed,
         t.files_reused,
         t.files_failed,
-        r.ignored_files.len()
+        r.ignored_files.len(),
+        if t.files_carried > 0 {
+            format!(", {} carried from earlier runs", t.files_carried)
+        } else {
+            String::new()
+        }
     );
+    for p in r.pipelines.iter().filter(|p| !p.message.is_empty()) {
+        let tag = match p.status {
+            crate::record::PipelineStatus::MissingInputs => "FAILED ",
+            _ => "",
+        };
+        say!("  {tag}{}: {}", p.name, p.message);
+    }
+    let misplaced: Vec<&crate::record::IgnoredFile> = r
+        .ignored_files
+        .iter()
+        .filter(|i| !i.path.contains('/') || i.reason.contains("no pipeline's"))
+        .collect();
+    for i in misplaced {
+        say!("  ignored {}: {}", i.path, i.reason);
+    }
     if let Some(since) = &r.unchanged_since {
         say!("nothing changed since run {since}: its outputs are published again");
     }
@@ -367,7 +469,12 @@ fn print_summary(r: &crate::run::RunReport) {
             Some(e) => format!("ERROR: {e}"),
             None => "(no data)".to_string(),
         });
-        say!("  {:w$}  {:>10} {}  ({})", i.id, v, i.unit, i.label);
+        let stale = i
+            .stale_since
+            .as_deref()
+            .map(|r| format!("  [cũ / stale: run {r}]"))
+            .unwrap_or_default();
+        say!("  {:w$}  {:>10} {}  ({}){stale}", i.id, v, i.unit, i.label);
     }
     for c in &r.checks {
         if c.passed {
@@ -387,6 +494,8 @@ fn print_summary(r: &crate::run::RunReport) {
 }
 
 fn reconcile_command(args: ReconcileArgs) -> i32 {
+    // reconcile.json is no public output: 0600 like the rest of <out>.
+    crate::privacy::enter_private_umask();
     let (config, pipelines) = match load(&args.config.config) {
         Ok(x) => x,
         Err(e) => {

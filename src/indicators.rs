@@ -17,6 +17,10 @@ pub struct IndicatorValue {
     /// `None` when the query failed or returned NULL; see `error`.
     pub value: Option<f64>,
     pub error: Option<String>,
+    /// Set when the figure is an earlier run's, carried forward because this
+    /// run had no workbooks for its pipeline: that run's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_since: Option<String>,
 }
 
 /// Replace `{name}` placeholders using `lookup`. Unknown names are an error.
@@ -209,6 +213,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
             unit: ind.unit.clone(),
             value,
             error,
+            stale_since: None,
         });
     }
     for b in &pipeline.breakdowns {
@@ -247,6 +252,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                     unit: b.unit.clone(),
                     value: None,
                     error: Some(e),
+                    stale_since: None,
                 });
             }
         }

@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod calendar;
+pub mod carry;
 pub mod cli;
 pub mod config;
 pub mod extract;
@@ -21,6 +22,7 @@ pub mod parts;
 pub mod pipeline;
 pub mod privacy;
 pub mod publish;
+pub mod record;
 pub mod release;
 pub mod report;
 pub mod rows;

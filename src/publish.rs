@@ -139,16 +139,20 @@ pub fn csv_field(s: &str) -> String {
 }
 
 pub fn indicators_csv(values: &[IndicatorValue]) -> String {
-    let mut s = String::from("indicator,value,unit,label,pipeline\n");
+    // `stale_since`: empty for a figure of this run; the run id of the
+    // earlier run it was carried from when its pipeline's workbooks are
+    // missing now.
+    let mut s = String::from("indicator,value,unit,label,pipeline,stale_since\n");
     for v in values {
         let value = v.value.map(plain_number).unwrap_or_default();
         s.push_str(&format!(
-            "{},{},{},{},{}\n",
+            "{},{},{},{},{},{}\n",
             csv_field(&v.id),
             value,
             csv_field(&v.unit),
             csv_field(&v.label),
-            csv_field(&v.pipeline)
+            csv_field(&v.pipeline),
+            csv_field(v.stale_since.as_deref().unwrap_or(""))
         ));
     }
     s
@@ -161,6 +165,7 @@ pub fn indicators_frame(values: &[IndicatorValue]) -> PolarsResult<DataFrame> {
         "unit" => values.iter().map(|v| v.unit.as_str()).collect::<Vec<_>>(),
         "label" => values.iter().map(|v| v.label.as_str()).collect::<Vec<_>>(),
         "pipeline" => values.iter().map(|v| v.pipeline.as_str()).collect::<Vec<_>>(),
+        "stale_since" => values.iter().map(|v| v.stale_since.as_deref()).collect::<Vec<_>>(),
     )
 }
 

@@ -73,12 +73,140 @@ impl RunLock {
     }
 }
 
-/// A release being written.
+/// A release being written. Dropped before it is published (an error, a
+/// full disk), it removes its folder: the previous release stays current
+/// and nothing half-written is left behind.
 pub struct Release {
     pub id: String,
     /// Where this run writes its outputs.
     pub dir: PathBuf,
     out: PathBuf,
+    published: bool,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Test hook: `TONGHOP_FAULT_ABORT_AT=<point>` aborts the process at that
+/// point of a run, as a crash or kill -9 there would, so the tests of what
+/// a killed run leaves behind hit each point for certain instead of by
+/// timing. Points: `read` (all workbooks read), `tables` (tables written),
+/// `outputs` (every output written, nothing published), `complete`
+/// (release marked complete, `current` not switched), `switched`
+/// (`current` switched, stable names and history not yet written).
+pub fn fault_point(point: &str) {
+    if std::env::var_os("TONGHOP_FAULT_ABORT_AT").is_some_and(|v| v == point) {
+        eprintln!("tonghop: TONGHOP_FAULT_ABORT_AT={point}: aborting here");
+        std::process::abort();
+    }
+}
+
+/// Why an output folder cannot be written, found before anything is touched.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "không ghi được vào thư mục kết quả / cannot write to the output folder {folder}: {why}; nothing was changed"
+)]
+pub struct NotWritable {
+    pub folder: String,
+    pub why: String,
+}
+
+/// Check that `out` (or, when it does not exist yet, the nearest folder
+/// above it that does) can be written by this process, without writing.
+pub fn check_writable(out: &Path) -> Result<(), NotWritable> {
+    use std::os::unix::ffi::OsStrExt as _;
+    use std::os::unix::fs::MetadataExt as _;
+    let mut dir = out;
+    while !dir.exists() {
+        match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => dir = p,
+            _ => {
+                dir = Path::new(".");
+                break;
+            }
+        }
+    }
+    let folder = dir.display().to_string();
+    if !dir.is_dir() {
+        return Err(NotWritable {
+            folder,
+            why: "không phải thư mục / not a folder".into(),
+        });
+    }
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return Ok(());
+    };
+    // SAFETY: access reads a NUL-terminated path and only reports.
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    let why = match err.raw_os_error() {
+        Some(libc::EROFS) => {
+            "hệ thống tệp chỉ đọc / read-only file system (mounted read-only)".to_string()
+        }
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            let m = std::fs::metadata(dir).ok();
+            format!(
+                "không có quyền ghi / permission denied (mode {:o}, owner uid {}; this run is uid {})",
+                m.as_ref().map_or(0, |m| m.mode() & 0o7777),
+                m.as_ref().map_or(0, |m| m.uid()),
+                // SAFETY: getuid has no preconditions.
+                unsafe { libc::getuid() }
+            )
+        }
+        _ => err.to_string(),
+    };
+    Err(NotWritable { folder, why })
+}
+
+/// Create the output folder if it is missing, readable by others (it holds
+/// the public outputs; what is private below it is closed on its own).
+pub fn create_out(out: &Path) -> Result<()> {
+    if out.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    set_public_dir(out)
+}
+
+fn set_public_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (mode, _) = crate::privacy::public_modes();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot change the mode of {}", dir.display()))
+}
+
+/// The mount point and device of the file system holding `path`, and its
+/// free bytes: "the disk" in a disk-full message.
+pub fn filesystem_of(path: &Path) -> Option<(String, String, u64)> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let abs = std::fs::canonicalize(path).ok()?;
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    let (source, point) = mounts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(' ');
+            let source = f.next()?;
+            let point = f.next()?.replace("\\040", " ");
+            abs.starts_with(&point).then(|| (source.to_string(), point))
+        })
+        .max_by_key(|(_, p)| p.len())?;
+    let c = std::ffi::CString::new(abs.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills the struct it is given for a NUL-terminated path.
+    let free = unsafe {
+        let mut st: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(c.as_ptr(), &mut st) != 0 {
+            return Some((point, source, 0));
+        }
+        st.f_bavail as u64 * st.f_frsize as u64
+    };
+    Some((point, source, free))
 }
 
 fn is_complete(dir: &Path) -> bool {
@@ -92,6 +220,7 @@ impl Release {
         let releases = out.join("releases");
         std::fs::create_dir_all(&releases)
             .with_context(|| format!("cannot create {}", releases.display()))?;
+        set_public_dir(&releases)?;
         let current = current_release(out);
         for e in std::fs::read_dir(&releases)?.flatten() {
             let p = e.path();
@@ -112,15 +241,18 @@ impl Release {
             id: id.to_string(),
             dir,
             out: out.to_path_buf(),
+            published: false,
         })
     }
 
     /// Make this release the published one: mark it complete, switch
     /// `current` in one rename, point the stable names at it, record the run
     /// in the history, and prune old releases.
-    pub fn commit(self, run_json: &[u8]) -> Result<()> {
+    pub fn commit(mut self, run_json: &[u8]) -> Result<()> {
+        crate::privacy::open_public(&self.dir)?;
         crate::publish::write_bytes(&self.dir.join(COMPLETE), b"")?;
         sync_dir(&self.dir);
+        fault_point("complete");
         let tmp = self
             .out
             .join(format!(".current.tmp-{}", std::process::id()));
@@ -129,7 +261,10 @@ impl Release {
             .with_context(|| format!("cannot create {}", tmp.display()))?;
         std::fs::rename(&tmp, self.out.join("current"))
             .context("cannot switch the current release")?;
+        // Published: from here on the release is `current` and stays.
+        self.published = true;
         sync_dir(&self.out);
+        fault_point("switched");
         // Stable names: one symlink per top-level output, into `current`.
         for e in std::fs::read_dir(&self.dir)?.flatten() {
             let name = e.file_name();
@@ -156,10 +291,18 @@ impl Release {
                 let _ = std::fs::remove_file(&p);
             }
         }
-        crate::publish::write_bytes(
-            &self.out.join("runs").join(format!("{}.json", self.id)),
-            run_json,
-        )?;
+        let runs = self.out.join("runs");
+        std::fs::create_dir_all(&runs)
+            .with_context(|| format!("cannot create {}", runs.display()))?;
+        set_public_dir(&runs)?;
+        let record = runs.join(format!("{}.json", self.id));
+        crate::publish::write_bytes(&record, run_json)?;
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let (_, mode) = crate::privacy::public_modes();
+            std::fs::set_permissions(&record, std::fs::Permissions::from_mode(mode))
+                .with_context(|| format!("cannot change the mode of {}", record.display()))?;
+        }
         self.prune();
         Ok(())
     }

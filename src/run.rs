@@ -7,113 +7,18 @@ use crate::extract::{FileOutcome, Finding, Severity, SheetReport, process_file};
 use crate::indicators::{self, IndicatorValue};
 use crate::pipeline::Pipeline;
 use crate::publish;
+pub use crate::record::*;
 use crate::table::build_frame;
 use crate::timing::{self, Phase};
 use anyhow::{Context, Result};
 use polars::prelude::{DataFrame, Expr, IntoLazy, LazyFrame, PlRefPath, ScanArgsParquet, col};
 use rayon::prelude::*;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Extensions read as workbooks (compared case-insensitively).
 pub const WORKBOOK_EXTENSIONS: [&str; 4] = ["xlsx", "xlsm", "xls", "ods"];
-
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct IgnoredFile {
-    pub path: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct FileReport {
-    pub pipeline: String,
-    pub path: String,
-    pub sha256: String,
-    pub bytes: u64,
-    pub format: Option<crate::ingest::Format>,
-    pub status: String,
-    /// Read back from the cache of an earlier run instead of parsed.
-    pub reused: bool,
-    /// Failed now; its rows are the last good ones of an earlier run.
-    pub stale: bool,
-    pub errors: Vec<String>,
-    pub unknown_columns: Vec<String>,
-    pub rows_read: u32,
-    pub accepted: u32,
-    pub rejected: u32,
-    pub skipped: u32,
-    pub warning_rows: u32,
-    pub sheets: Vec<SheetReport>,
-}
-
-#[derive(Debug, Default, Serialize, serde::Deserialize)]
-pub struct Totals {
-    pub files: usize,
-    pub files_parsed: usize,
-    pub files_reused: usize,
-    pub files_failed: usize,
-    pub rows_read: u64,
-    pub accepted: u64,
-    pub rejected: u64,
-    pub skipped: u64,
-    pub warning_rows: u64,
-}
-
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct TableOutput {
-    pub pipeline: String,
-    pub table: String,
-    pub rows: usize,
-    pub path: String,
-}
-
-/// `run.json`.
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct RunReport {
-    pub tonghop_version: String,
-    pub run_id: String,
-    pub started: String,
-    pub finished: String,
-    pub duration_ms: u128,
-    /// Milliseconds by phase; per-workbook phases are summed over threads
-    /// (and are zero for workbooks read in a child process).
-    pub timings_ms: Vec<(Phase, f64)>,
-    pub config: String,
-    pub commune: String,
-    pub commune_name: String,
-    pub period_from: String,
-    pub period_to: String,
-    pub inbox: String,
-    pub out: String,
-    pub pipelines: Vec<PipelineRef>,
-    pub totals: Totals,
-    pub files: Vec<FileReport>,
-    pub ignored_files: Vec<IgnoredFile>,
-    pub tables: Vec<TableOutput>,
-    pub indicators: Vec<IndicatorValue>,
-    pub breakdowns: Vec<indicators::BreakdownRow>,
-    pub checks: Vec<indicators::CheckResult>,
-    /// Indicators whose value differs from the previous published run.
-    pub indicator_changes: Vec<IndicatorChange>,
-    pub exit_code: i32,
-    /// Everything the published outputs depend on (tonghop version, config
-    /// file, pipelines, holidays, hashing key, the workbooks' paths and
-    /// contents): a run whose inputs hash the same republishes the outputs
-    /// of the run named in `unchanged_since` instead of recomputing them.
-    #[serde(default)]
-    pub inputs_fingerprint: String,
-    #[serde(default)]
-    pub unchanged_since: Option<String>,
-}
-
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct PipelineRef {
-    pub name: String,
-    pub source: String,
-    pub fingerprint: String,
-}
 
 fn rel_string(p: &Path) -> String {
     p.components()
@@ -144,13 +49,55 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Split an inbox into the workbooks of each selected pipeline and the files
-/// that are ignored (with why).
+/// that are ignored (with why): besides the pipelines' own folders, files at
+/// the top of the inbox and in folders that are no pipeline's (`known`: all
+/// pipeline names) are listed, so a workbook dropped in the wrong place is
+/// seen, not silently skipped.
 pub fn discover(
     inbox: &Path,
     pipelines: &[&Pipeline],
+    known: &[&str],
 ) -> (Vec<(usize, PathBuf, String)>, Vec<IgnoredFile>) {
     let mut work = Vec::new();
     let mut ignored = Vec::new();
+    let folders = known
+        .iter()
+        .map(|k| format!("{k}/"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut top: Vec<_> = std::fs::read_dir(inbox)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
+    top.sort_by_key(|e| e.file_name());
+    for e in top {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if name.starts_with('.') || (is_dir && known.contains(&name.as_str())) {
+            continue;
+        }
+        let reason = if is_dir {
+            format!(
+                "ở thư mục không thuộc bộ phận nào / in folder {name}/, which is no pipeline's (known: {folders})"
+            )
+        } else {
+            format!(
+                "ở ngoài thư mục các bộ phận / at the top of the inbox, not in a pipeline folder ({folders}): move it into one"
+            )
+        };
+        let paths = if is_dir {
+            walk(&e.path())
+        } else {
+            vec![e.path()]
+        };
+        for path in paths {
+            ignored.push(IgnoredFile {
+                path: rel_string(path.strip_prefix(inbox).unwrap_or(&path)),
+                reason: reason.clone(),
+            });
+        }
+    }
     for (pi, p) in pipelines.iter().enumerate() {
         let dir = inbox.join(&p.name);
         for path in walk(&dir) {
@@ -307,22 +254,110 @@ pub struct RunOptions {
     /// Read each workbook that must be parsed in a child process: the
     /// `tonghop` executable and the config file it should load.
     pub isolate: Option<(PathBuf, PathBuf)>,
+    /// Run only these pipelines (empty: all); the others' outputs are
+    /// carried from the current release.
+    pub only: Vec<String>,
+    /// Pipelines that may publish no figures although the previous release
+    /// had workbooks for them (a department really retired its files).
+    pub allow_empty: Vec<String>,
+    /// Publish with a new HMAC key: every public hash changes.
+    pub rekey: bool,
 }
 
-/// Run the selected pipelines; see [`run`].
+/// Why a run refused to start; nothing was written (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "khóa HMAC đã thay đổi / the HMAC key changed: the published release ({run}) hashed IDs with key {previous}, this run's key ({key_source}) is {now}; \
+publishing would silently change every hashed ID in public/. Restore the previous key, or run with --rekey to publish new hashes on purpose"
+    )]
+    KeyChanged {
+        run: String,
+        previous: String,
+        now: String,
+        key_source: String,
+    },
+    #[error(
+        "không tìm thấy khóa HMAC / the HMAC key is missing: {path} does not exist and TONGHOP_HMAC_KEY is not set, but the published release ({run}) hashed IDs with key {previous}; \
+restore the key file (or set TONGHOP_HMAC_KEY), or run with --rekey to make a new key and publish new hashes"
+    )]
+    KeyMissing {
+        path: String,
+        run: String,
+        previous: String,
+    },
+    #[error(
+        "--rekey changes the hashes of every public table: run it without --only, so no table keeps the old ones"
+    )]
+    RekeyWithOnly,
+}
+
+/// Run the selected pipelines; see [`run`]. `pipelines` are all the known
+/// ones; `opts.only` selects among them.
 pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> Result<RunOutcome> {
     let started_at = chrono::Local::now();
     let clock = Instant::now();
     timing::reset();
+    // Everything this run creates is private until opened on purpose.
+    crate::privacy::enter_private_umask();
     let _span = tracing::info_span!("run", commune = %config.commune.code).entered();
+    if opts.rekey && !opts.only.is_empty() {
+        return Err(Refusal::RekeyWithOnly.into());
+    }
+    for dir in crate::privacy::tighten(&config.out)? {
+        tracing::warn!(folder = %dir.display(), "was readable by other users: tightened to 0700 folders and 0600 files");
+    }
     let ctx = RunContext::from_config(config).map_err(|e| anyhow::anyhow!(e))?;
-    let (work, ignored) = discover(&config.inbox, pipelines);
+    let all_pipelines = pipelines;
+    let pipelines: Vec<&Pipeline> = all_pipelines
+        .iter()
+        .copied()
+        .filter(|p| opts.only.is_empty() || opts.only.contains(&p.name))
+        .collect();
+    let pipelines = pipelines.as_slice();
+    let known: Vec<&str> = all_pipelines.iter().map(|p| p.name.as_str()).collect();
+    let (work, ignored) = discover(&config.inbox, pipelines, &known);
     for i in &ignored {
         tracing::info!(stage = "ingest", path = %i.path, reason = %i.reason, "ignored file");
     }
     tracing::info!(stage = "ingest", files = work.len(), "processing workbooks");
-    let (pseudonymizer, key_source) =
-        crate::privacy::Pseudonymizer::load(config.privacy_key_file.as_deref(), &config.out)?;
+    let previous = crate::carry::Previous::load(&config.out);
+    let previous_key = previous
+        .as_ref()
+        .map(|p| p.report.key_fingerprint.clone())
+        .filter(|k| !k.is_empty());
+    let loaded = crate::privacy::Pseudonymizer::load(
+        config.privacy_key_file.as_deref(),
+        &config.out,
+        previous_key.is_none() || opts.rekey,
+    )?;
+    let run_of_previous = || {
+        previous
+            .as_ref()
+            .map(|p| p.report.run_id.clone())
+            .unwrap_or_default()
+    };
+    let Some((pseudonymizer, key_source)) = loaded else {
+        return Err(Refusal::KeyMissing {
+            path: config.out.join("state/hmac.key").display().to_string(),
+            run: run_of_previous(),
+            previous: previous_key.unwrap_or_default(),
+        }
+        .into());
+    };
+    let key_fingerprint = pseudonymizer.fingerprint();
+    if let Some(prev) = &previous_key
+        && *prev != key_fingerprint
+        && !opts.rekey
+    {
+        return Err(Refusal::KeyChanged {
+            run: run_of_previous(),
+            previous: prev.clone(),
+            now: key_fingerprint,
+            key_source: key_source.describe(),
+        }
+        .into());
+    }
     if let crate::privacy::KeySource::Generated(path) = &key_source {
         tracing::warn!(
             key = %path.display(),
@@ -339,13 +374,32 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     let out = &release.dir.clone();
     // Every workbook is read and hashed once here; the cache is looked up by
     // these hashes, so a reused workbook is not read again.
-    let (fingerprint, hashes) =
-        inputs_fingerprint(config, pipelines, &ctx, &pseudonymizer, &work, &ignored);
+    let (fingerprint, hashes) = inputs_fingerprint(
+        config,
+        pipelines,
+        &ctx,
+        &pseudonymizer,
+        &work,
+        &ignored,
+        &opts.allow_empty,
+    );
     if !opts.full
-        && let Some((prev_dir, prev)) = unchanged_release(&config.out, &fingerprint)
+        && previous
+            .as_ref()
+            .is_some_and(|p| !fingerprint.is_empty() && p.report.inputs_fingerprint == fingerprint)
+        && let Some(prev) = previous
     {
-        return republish(config, release, &prev_dir, prev, started_at, clock);
+        return republish(config, release, prev, started_at, clock);
     }
+    let statuses = pipeline_statuses(
+        config,
+        all_pipelines,
+        pipelines,
+        &work,
+        previous.as_ref(),
+        opts,
+        &run_id,
+    );
     // Each workbook's rows go to a part file as soon as it is read, so memory
     // holds one workbook per thread, not all of them (see `stream_table`).
     let parts_dir = out.join(".parts");
@@ -447,12 +501,21 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         parts.push(ps);
     }
 
+    crate::release::fault_point("read");
+
     let mut all_indicators = Vec::new();
     let mut all_breakdowns = Vec::new();
     let mut all_checks = Vec::new();
     let mut table_outputs = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
     for (pi, pipeline) in pipelines.iter().enumerate() {
+        let status = statuses
+            .iter()
+            .find(|s| s.name == pipeline.name)
+            .map_or(PipelineStatus::Computed, |s| s.status);
+        if status.is_carried() {
+            continue;
+        }
         let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
         let mut mine: Vec<&mut FileOutcome> = outcomes
             .iter_mut()
@@ -508,20 +571,95 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             )?;
             frames.push((table.name.clone(), sql_input(pipeline, lazy)?));
         }
-        let computed = timing::time(Phase::Indicators, || {
-            indicators::compute(pipeline, &frames, config)
-        });
-        all_indicators.extend(computed.indicators);
-        all_breakdowns.extend(computed.breakdowns);
-        all_checks.extend(computed.checks);
+        if status == PipelineStatus::NoWorkbooks {
+            all_indicators.extend(no_figures(pipeline));
+        } else {
+            let computed = timing::time(Phase::Indicators, || {
+                indicators::compute(pipeline, &frames, config)
+            });
+            all_indicators.extend(computed.indicators);
+            all_breakdowns.extend(computed.breakdowns);
+            all_checks.extend(computed.checks);
+        }
         for o in mine.iter_mut() {
             findings.append(&mut o.findings);
         }
     }
+    crate::release::fault_point("tables");
     let outputs_at = Instant::now();
+
+    let mut totals = Totals::default();
+    let mut files: Vec<FileReport> = outcomes
+        .into_iter()
+        .map(|o| {
+            let sum = |f: fn(&SheetReport) -> u32| o.sheets.iter().map(f).sum::<u32>();
+            FileReport {
+                pipeline: o.pipeline.clone(),
+                path: o.path.clone(),
+                sha256: o.sha256.clone(),
+                bytes: o.bytes,
+                format: o.format,
+                status: if o.failed() { "failed" } else { "ok" }.to_string(),
+                reused: o.reused,
+                stale: o.stale,
+                carried: false,
+                errors: o.errors.clone(),
+                unknown_columns: o.unknown_columns.clone(),
+                rows_read: sum(|s| s.rows_read),
+                accepted: sum(|s| s.accepted),
+                rejected: sum(|s| s.rejected),
+                skipped: sum(|s| s.skipped),
+                warning_rows: sum(|s| s.warning_rows),
+                sheets: o.sheets,
+            }
+        })
+        .collect();
+    // Pipelines this run did not compute keep the previous release's outputs.
+    if let Some(prev) = &previous {
+        for st in statuses.iter().filter(|s| s.status.is_carried()) {
+            if st.computed_by.is_none() {
+                // Another commune or period: nothing to carry, no figures.
+                let p = all_pipelines.iter().find(|p| p.name == st.name);
+                all_indicators.extend(p.into_iter().flat_map(|p| no_figures(p)));
+                continue;
+            }
+            let c = prev
+                .carry(&st.name, out, st.status == PipelineStatus::MissingInputs)
+                .with_context(|| format!("carrying {} from {}", st.name, prev.report.run_id))?;
+            files.extend(c.files);
+            table_outputs.extend(c.tables);
+            all_indicators.extend(c.indicators);
+            all_breakdowns.extend(c.breakdowns);
+            all_checks.extend(c.checks);
+            findings.extend(c.findings);
+        }
+    }
+    // Every output in the order of the pipelines, whichever run computed them.
+    let order = |name: &str| known.iter().position(|k| *k == name).unwrap_or(usize::MAX);
+    files.sort_by_key(|f| order(&f.pipeline));
+    table_outputs.sort_by_key(|t| order(&t.pipeline));
+    all_indicators.sort_by_key(|i| order(&i.pipeline));
+    all_breakdowns.sort_by_key(|b| order(&b.pipeline));
+    all_checks.sort_by_key(|c| order(&c.pipeline));
+    for fr in &files {
+        totals.files += 1;
+        if fr.carried {
+            totals.files_carried += 1;
+        } else if fr.reused {
+            totals.files_reused += 1;
+        } else {
+            totals.files_parsed += 1;
+        }
+        totals.files_failed += usize::from(fr.status == "failed" && !fr.carried);
+        totals.rows_read += u64::from(fr.rows_read);
+        totals.accepted += u64::from(fr.accepted);
+        totals.rejected += u64::from(fr.rejected);
+        totals.skipped += u64::from(fr.skipped);
+        totals.warning_rows += u64::from(fr.warning_rows);
+    }
     findings.sort_by(|a, b| {
-        (&a.pipeline, &a.file, &a.sheet, a.row, &a.cell).cmp(&(
-            &b.pipeline,
+        (order(&a.pipeline), &a.file, &a.sheet, a.row, &a.cell).cmp(&(
+            order(&b.pipeline),
             &b.file,
             &b.sheet,
             b.row,
@@ -545,48 +683,14 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         &out.join("private/rejects.csv"),
         publish::findings_csv(&findings).as_bytes(),
     )?;
-
-    let mut totals = Totals::default();
-    let files: Vec<FileReport> = outcomes
-        .into_iter()
-        .map(|o| {
-            let sum = |f: fn(&SheetReport) -> u32| o.sheets.iter().map(f).sum::<u32>();
-            let fr = FileReport {
-                pipeline: o.pipeline.clone(),
-                path: o.path.clone(),
-                sha256: o.sha256.clone(),
-                bytes: o.bytes,
-                format: o.format,
-                status: if o.failed() { "failed" } else { "ok" }.to_string(),
-                reused: o.reused,
-                stale: o.stale,
-                errors: o.errors.clone(),
-                unknown_columns: o.unknown_columns.clone(),
-                rows_read: sum(|s| s.rows_read),
-                accepted: sum(|s| s.accepted),
-                rejected: sum(|s| s.rejected),
-                skipped: sum(|s| s.skipped),
-                warning_rows: sum(|s| s.warning_rows),
-                sheets: o.sheets,
-            };
-            totals.files += 1;
-            if fr.reused {
-                totals.files_reused += 1;
-            } else {
-                totals.files_parsed += 1;
-            }
-            totals.files_failed += usize::from(fr.status == "failed");
-            totals.rows_read += u64::from(fr.rows_read);
-            totals.accepted += u64::from(fr.accepted);
-            totals.rejected += u64::from(fr.rejected);
-            totals.skipped += u64::from(fr.skipped);
-            totals.warning_rows += u64::from(fr.warning_rows);
-            fr
-        })
-        .collect();
     // One file per dimension: indicators_by_village.csv, …
-    let mut dimensions: Vec<&str> = pipelines
+    let mut dimensions: Vec<&str> = all_pipelines
         .iter()
+        .filter(|p| {
+            statuses
+                .iter()
+                .any(|s| s.name == p.name && s.computed_by.is_some())
+        })
         .flat_map(|p| p.breakdowns.iter().map(|b| b.by.as_str()))
         .collect();
     dimensions.sort_unstable();
@@ -603,14 +707,28 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             &mut publish::breakdown_frame(by, &rows)?,
         )?;
     }
-    // What the statistician reads.
+    // What the statistician reads: every pipeline that has figures.
+    let reported: Vec<&Pipeline> = all_pipelines
+        .iter()
+        .copied()
+        .filter(|p| {
+            statuses
+                .iter()
+                .any(|s| s.name == p.name && s.status != PipelineStatus::NotRun)
+        })
+        .collect();
+    let notes: Vec<(String, String)> = statuses
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), report_note(s)?)))
+        .collect();
     publish::write_bytes(
         &out.join("bao-cao.md"),
         crate::report::text::report_markdown(
             &config.commune.name,
             &config.period,
-            pipelines,
+            &reported,
             &all_indicators,
+            &notes,
         )
         .as_bytes(),
     )?;
@@ -619,15 +737,25 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
     publish::write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
     write_feedback(out, &files, &findings)?;
+    // A pipeline whose workbooks are missing keeps its cache for their return.
     cache.prune(
-        &pipelines
+        &statuses
             .iter()
-            .map(|p| p.name.as_str())
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    PipelineStatus::Computed | PipelineStatus::NoWorkbooks
+                )
+            })
+            .map(|s| s.name.as_str())
             .collect::<Vec<_>>(),
     );
-    let indicator_changes = changes_since_previous(&config.out, &all_indicators);
+    let indicator_changes = changes_since_previous(previous.as_ref(), &all_indicators);
     let indicator_failed = all_indicators.iter().any(|i| i.error.is_some());
-    let exit_code = if totals.files_failed > 0 || indicator_failed {
+    let missing_inputs = statuses
+        .iter()
+        .any(|s| s.status == PipelineStatus::MissingInputs);
+    let exit_code = if totals.files_failed > 0 || indicator_failed || missing_inputs {
         1
     } else {
         0
@@ -652,14 +780,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         inbox: config.inbox.display().to_string(),
         out: config.out.display().to_string(),
         run_id: run_id.clone(),
-        pipelines: pipelines
-            .iter()
-            .map(|p| PipelineRef {
-                name: p.name.clone(),
-                source: p.source.clone(),
-                fingerprint: p.fingerprint.clone(),
-            })
-            .collect(),
+        pipelines: statuses,
         totals,
         files,
         ignored_files: ignored,
@@ -671,13 +792,125 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         exit_code,
         inputs_fingerprint: fingerprint,
         unchanged_since: None,
+        key_fingerprint: pseudonymizer.fingerprint(),
     };
     let json = serde_json::to_vec_pretty(&report)?;
     publish::write_bytes(&out.join("run.json"), &json)?;
     let _ = std::fs::remove_dir_all(&parts_dir);
     crate::privacy::restrict(&out.join("private"))?;
+    crate::release::fault_point("outputs");
     release.commit(&json)?;
     Ok(RunOutcome { report, exit_code })
+}
+
+/// A pipeline's indicators with no value: no workbooks is no figure, not a
+/// zero.
+fn no_figures(pipeline: &Pipeline) -> impl Iterator<Item = IndicatorValue> + '_ {
+    pipeline.indicators.iter().map(|ind| IndicatorValue {
+        id: ind.id.clone(),
+        pipeline: pipeline.name.clone(),
+        label: ind.label.clone(),
+        unit: ind.unit.clone(),
+        value: None,
+        error: None,
+        stale_since: None,
+    })
+}
+
+/// What a run does with each known pipeline (see [`PipelineStatus`]), in
+/// the order of `all`.
+fn pipeline_statuses(
+    config: &Config,
+    all: &[&Pipeline],
+    selected: &[&Pipeline],
+    work: &[(usize, PathBuf, String)],
+    previous: Option<&crate::carry::Previous>,
+    opts: &RunOptions,
+    run_id: &str,
+) -> Vec<PipelineRef> {
+    let other_scope = previous.and_then(|p| {
+        p.other_scope(
+            &config.commune.code,
+            &config.period.from.to_string(),
+            &config.period.to.to_string(),
+        )
+    });
+    all.iter()
+        .map(|p| {
+            let si = selected.iter().position(|s| s.name == p.name);
+            let workbooks = si.map_or(0, |si| work.iter().filter(|w| w.0 == si).count());
+            let folder = config.inbox.join(&p.name);
+            let had = previous.map_or(0, |prev| prev.workbooks(&p.name));
+            let carry_from = previous
+                .filter(|prev| prev.has(&p.name) && other_scope.is_none())
+                .map(|prev| prev.computed_by(&p.name));
+            let (status, computed_by, message) = match si {
+                Some(_) if workbooks > 0 => (PipelineStatus::Computed, Some(run_id.to_string()), String::new()),
+                Some(_) if had > 0 && !opts.allow_empty.contains(&p.name) => {
+                    let carried = match (&carry_from, &other_scope) {
+                        (Some(run), _) => format!("its tables and figures of run {run} are carried forward, marked stale"),
+                        (None, Some(why)) => format!("nothing is carried: {why}"),
+                        (None, None) => "nothing is carried".to_string(),
+                    };
+                    (
+                        PipelineStatus::MissingInputs,
+                        carry_from.clone(),
+                        format!(
+                            "thiếu tệp / missing inputs: no workbooks in {} although the published release had {had} (is the share mounted?); {carried}. \
+If the department really has no files any more, run with --allow-empty {}",
+                            folder.display(),
+                            p.name
+                        ),
+                    )
+                }
+                Some(_) => (
+                    PipelineStatus::NoWorkbooks,
+                    Some(run_id.to_string()),
+                    format!("chưa có tệp / no workbooks in {}: no figures", folder.display()),
+                ),
+                None => match &carry_from {
+                    Some(run) => (
+                        PipelineStatus::Carried,
+                        Some(run.clone()),
+                        format!("not selected (--only): its outputs of run {run} are kept"),
+                    ),
+                    None => (
+                        PipelineStatus::NotRun,
+                        None,
+                        match &other_scope {
+                            Some(why) => format!("not selected (--only), and nothing to keep: {why}"),
+                            None => "not selected (--only), and no earlier outputs to keep".to_string(),
+                        },
+                    ),
+                },
+            };
+            PipelineRef {
+                name: p.name.clone(),
+                source: p.source.clone(),
+                fingerprint: p.fingerprint.clone(),
+                status,
+                computed_by,
+                workbooks,
+                message,
+            }
+        })
+        .collect()
+}
+
+/// The line `bao-cao.md` adds under a pipeline whose figures are not this
+/// run's own, in Vietnamese.
+fn report_note(s: &PipelineRef) -> Option<String> {
+    let run = s.computed_by.as_deref().unwrap_or("");
+    match s.status {
+        PipelineStatus::MissingInputs if !run.is_empty() => Some(format!(
+            "Lưu ý: lần chạy này không có tệp nào của bộ phận; số liệu dưới đây là của lần chạy {run} (số liệu cũ)."
+        )),
+        PipelineStatus::MissingInputs => {
+            Some("Lưu ý: lần chạy này không có tệp nào của bộ phận; chưa có số liệu.".into())
+        }
+        PipelineStatus::NoWorkbooks => Some("Chưa có tệp nào của bộ phận; chưa có số liệu.".into()),
+        _ => None,
+    }
 }
 
 /// The table as the pipeline's SQL reads it: the written Parquet, narrowed
@@ -727,6 +960,7 @@ fn inputs_fingerprint(
     pseudonymizer: &crate::privacy::Pseudonymizer,
     work: &[(usize, PathBuf, String)],
     ignored: &[IgnoredFile],
+    allow_empty: &[String],
 ) -> (String, Vec<Option<String>>) {
     use sha2::{Digest, Sha256};
     let at = Instant::now();
@@ -760,19 +994,11 @@ fn inputs_fingerprint(
     for i in ignored {
         line(&format!("ignored {} {}", i.path, i.reason));
     }
+    line(&format!("allow-empty {allow_empty:?}"));
     (
         crate::pipeline::hex_digest(&h.finalize()),
         hashes.into_iter().map(Result::ok).collect(),
     )
-}
-
-/// The current release, if it was computed from the same inputs.
-fn unchanged_release(out: &Path, fingerprint: &str) -> Option<(PathBuf, RunReport)> {
-    let dir = crate::release::current_release(out)?;
-    let prev: RunReport =
-        serde_json::from_slice(&std::fs::read(dir.join("run.json")).ok()?).ok()?;
-    (!prev.inputs_fingerprint.is_empty() && prev.inputs_fingerprint == fingerprint)
-        .then_some((dir, prev))
 }
 
 /// Nothing changed since the current release: publish its outputs again as
@@ -780,31 +1006,24 @@ fn unchanged_release(out: &Path, fingerprint: &str) -> Option<(PathBuf, RunRepor
 fn republish(
     config: &Config,
     release: crate::release::Release,
-    prev_dir: &Path,
-    prev: RunReport,
+    prev: crate::carry::Previous,
     started_at: chrono::DateTime<chrono::Local>,
     clock: Instant,
 ) -> Result<RunOutcome> {
-    fn link_tree(from: &Path, to: &Path, top: bool) -> Result<()> {
-        std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
-        for e in std::fs::read_dir(from)?.flatten() {
-            let name = e.file_name();
-            let n = name.to_string_lossy();
-            if top && (n.starts_with('.') || n == "run.json") {
-                continue;
-            }
-            let (src, dst) = (e.path(), to.join(&name));
-            if e.file_type()?.is_dir() {
-                link_tree(&src, &dst, false)?;
-            } else if std::fs::hard_link(&src, &dst).is_err() {
-                std::fs::copy(&src, &dst)
-                    .with_context(|| format!("cannot copy {}", src.display()))?;
-            }
+    for e in std::fs::read_dir(&prev.dir)?.flatten() {
+        let name = e.file_name();
+        let n = name.to_string_lossy();
+        if n.starts_with('.') || n == "run.json" {
+            continue;
         }
-        Ok(())
+        let (src, dst) = (e.path(), release.dir.join(&name));
+        if e.file_type()?.is_dir() {
+            crate::carry::link_tree(&src, &dst)?;
+        } else if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst).with_context(|| format!("cannot copy {}", src.display()))?;
+        }
     }
-    link_tree(prev_dir, &release.dir, true)?;
-    let mut report = prev;
+    let mut report = prev.report;
     report.unchanged_since = Some(
         report
             .unchanged_since
@@ -819,11 +1038,11 @@ fn republish(
     report.config = config.path.display().to_string();
     report.inbox = config.inbox.display().to_string();
     report.out = config.out.display().to_string();
-    for f in &mut report.files {
+    for f in report.files.iter_mut().filter(|f| !f.carried) {
         f.reused = true;
     }
     report.totals.files_parsed = 0;
-    report.totals.files_reused = report.files.len();
+    report.totals.files_reused = report.files.iter().filter(|f| !f.carried).count();
     report.indicator_changes = Vec::new();
     tracing::info!(
         since = report.unchanged_since.as_deref().unwrap_or(""),
@@ -944,32 +1163,23 @@ fn write_feedback(out: &Path, files: &[FileReport], findings: &[Finding]) -> Res
     Ok(())
 }
 
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct IndicatorChange {
-    pub indicator: String,
-    pub previous: Option<f64>,
-    pub current: Option<f64>,
-    /// current − previous, when both exist.
-    pub delta: Option<f64>,
-}
-
-/// Compare with the run.json of the release published before this run.
-fn changes_since_previous(out: &Path, now: &[IndicatorValue]) -> Vec<IndicatorChange> {
-    let Some(prev) = crate::release::current_release(out)
-        .and_then(|d| std::fs::read(d.join("run.json")).ok())
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-    else {
+/// Compare with the run record of the release published before this run.
+fn changes_since_previous(
+    previous: Option<&crate::carry::Previous>,
+    now: &[IndicatorValue],
+) -> Vec<IndicatorChange> {
+    let Some(prev) = previous else {
         return Vec::new();
     };
-    let before: HashMap<String, Option<f64>> = prev["indicators"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| Some((i["id"].as_str()?.to_string(), i["value"].as_f64())))
+    let before: HashMap<&str, Option<f64>> = prev
+        .report
+        .indicators
+        .iter()
+        .map(|i| (i.id.as_str(), i.value))
         .collect();
     now.iter()
         .filter_map(|i| {
-            let previous = before.get(&i.id).copied().flatten();
+            let previous = before.get(i.id.as_str()).copied().flatten();
             let changed = match (previous, i.value) {
                 (Some(a), Some(b)) => (a - b).abs() > 1e-12,
                 (None, None) => false,

@@ -67,6 +67,7 @@ pub fn report_markdown(
     period: &crate::config::Period,
     pipelines: &[&crate::pipeline::Pipeline],
     indicators: &[IndicatorValue],
+    notes: &[(String, String)],
 ) -> String {
     let values: HashMap<&str, Option<f64>> = indicators
         .iter()
@@ -82,6 +83,9 @@ pub fn report_markdown(
             continue;
         }
         s.push_str(&format!("\n## {}\n\n", p.title));
+        for (_, note) in notes.iter().filter(|(name, _)| *name == p.name) {
+            s.push_str(&format!("_{note}_\n\n"));
+        }
         for t in &p.paragraphs {
             match render(t, &values) {
                 Ok(text) => s.push_str(&format!("- {text}\n")),

@@ -14,7 +14,10 @@ fn oracle() -> Value {
 fn indicators(out: &std::path::Path) -> HashMap<String, String> {
     let csv = std::fs::read_to_string(out.join("indicators.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(lines.next().unwrap(), "indicator,value,unit,label,pipeline");
+    assert_eq!(
+        lines.next().unwrap(),
+        "indicator,value,unit,label,pipeline,stale_since"
+    );
     lines
         .map(|l| {
             let mut f = l.split(',');

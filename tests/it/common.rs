@@ -11,6 +11,25 @@ pub fn shared() -> PathBuf {
     repo().join("..").join("shared")
 }
 
+/// `../shared` for a test that needs it (the corpus, the seed report), or
+/// `None` with a message when it is absent: a clone elsewhere has none.
+/// CI (`CI` set) requires it.
+pub fn shared_or_skip(test: &str) -> Option<PathBuf> {
+    let s = shared();
+    if s.is_dir() {
+        return Some(s);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: CI needs ../shared beside the checkout ({})",
+        s.display()
+    );
+    eprintln!(
+        "skipped {test}: ../shared is not beside this checkout (it holds the corpus and the seed report)"
+    );
+    None
+}
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -39,6 +58,37 @@ pub fn tonghop(args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
     }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A private copy of the fixture inbox in `dir` and a config pointing at it
+/// (writing to `<dir>/out`); returns the config's path.
+pub fn setup(dir: &Path) -> PathBuf {
+    copy_dir(&repo().join("fixtures/inbox"), &dir.join("inbox"));
+    let cfg = read(&repo().join("config/tonghop.toml"))
+        .replace("../fixtures/inbox", "inbox")
+        .replace("\"../out\"", "\"out\"")
+        .replace(
+            "holidays = \"holidays\"",
+            &format!(
+                "holidays = \"{}\"",
+                repo().join("config/holidays").display()
+            ),
+        );
+    let p = dir.join("tonghop.toml");
+    std::fs::write(&p, cfg).unwrap();
+    p
 }
 
 pub fn tempdir() -> tempfile::TempDir {

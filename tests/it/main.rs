@@ -14,5 +14,7 @@ mod livestock_rules;
 mod nightly;
 mod privacy;
 mod report;
+mod safety;
 mod vneid;
 mod vneid_rules;
+mod zones;
