@@ -28,7 +28,7 @@ pub const EXIT_BUSY: i32 = 3;
     version,
     about = "Compile commune report figures from department Excel workbooks",
     long_about = "tonghop (\"tổng hợp\") reads the workbooks departments drop in an inbox \
-(<inbox>/<pipeline>/**/*.xlsx|xlsm|xls|ods), normalises them into typed Parquet, \
+(<inbox>/<pipeline>/**/*.xlsx|xlsm|xls|xlsb|ods), normalises them into typed Parquet, \
 rejects bad rows naming the exact cell, and computes the figures the commune report quotes.\n\n\
 Exit codes: 0 all workbooks read; 1 some workbook failed, or a pipeline's workbooks all vanished, \
 or publishing failed (e.g. a full disk: the published release is unchanged); the others are still \

@@ -18,6 +18,11 @@ pub enum Format {
     Xls,
     Xlsb,
     Ods,
+    /// An HTML table saved as `.xls` (web systems' "Excel" exports).
+    Html,
+    /// An Excel 2003 XML Spreadsheet, usually saved as `.xls`.
+    #[serde(rename = "spreadsheetml")]
+    SpreadsheetMl,
 }
 
 /// Why a workbook could not be read. The message is for a statistician:
@@ -95,7 +100,10 @@ enum Inner {
     Xlsx(Box<Xlsx<Source>>),
     Xls(Box<Xls<Source>>),
     Xlsb(Box<Xlsb<Source>>),
-    Ods(Box<Ods<Source>>),
+    /// With the merged regions calamine does not give for ODS.
+    Ods(Box<Ods<Source>>, crate::ods_merges::Spans),
+    /// HTML or SpreadsheetML, parsed whole (see `markup`).
+    Markup(Vec<crate::markup::MarkupSheet>),
 }
 
 const CFB_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -138,6 +146,7 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
     }
     let corrupt = |e: &dyn std::fmt::Display| IngestError::Corrupt(e.to_string());
     let mut xlsx_raw = None;
+    let mut markup = Format::Html;
     let inner = if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         let is_ods = ext == "ods"
             || bytes
@@ -145,9 +154,11 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
                 .take(200)
                 .any(|w| w == b"application/vnd.oasis.opendocument.spr");
         if is_ods {
-            Inner::Ods(Box::new(
-                Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?,
-            ))
+            let spans = crate::ods_merges::read(&bytes);
+            Inner::Ods(
+                Box::new(Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?),
+                spans,
+            )
         } else if ext == "xlsb" {
             Inner::Xlsb(Box::new(
                 Xlsb::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?,
@@ -181,13 +192,47 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
             }
         }
     } else {
-        return Err(IngestError::NotSpreadsheet(describe_start(&bytes)));
+        use crate::markup::{Kind, decode_text, read_html, read_spreadsheetml, sniff};
+        let text = decode_text(&bytes);
+        match text.as_deref().and_then(|t| Some((t, sniff(t)?))) {
+            Some((t, Kind::Html)) => {
+                let sheets = read_html(t);
+                if sheets.is_empty() {
+                    return Err(IngestError::NotSpreadsheet("HTML without a table".into()));
+                }
+                Inner::Markup(sheets)
+            }
+            Some((t, Kind::SpreadsheetMl)) => {
+                markup = Format::SpreadsheetMl;
+                Inner::Markup(read_spreadsheetml(t).map_err(|e| {
+                    IngestError::Corrupt(format!("Excel 2003 XML Spreadsheet: {e}"))
+                })?)
+            }
+            None => return Err(IngestError::NotSpreadsheet(describe_start(&bytes))),
+        }
     };
     let (format, metas) = match &inner {
         Inner::Xlsx(x) => (Format::Xlsx, x.sheets_metadata().to_vec()),
         Inner::Xls(x) => (Format::Xls, x.sheets_metadata().to_vec()),
         Inner::Xlsb(x) => (Format::Xlsb, x.sheets_metadata().to_vec()),
-        Inner::Ods(x) => (Format::Ods, x.sheets_metadata().to_vec()),
+        Inner::Ods(x, _) => (Format::Ods, x.sheets_metadata().to_vec()),
+        Inner::Markup(sheets) => {
+            let format = markup;
+            let infos = sheets
+                .iter()
+                .map(|s| SheetInfo {
+                    name: s.name.clone(),
+                    visible: s.visible,
+                    is_worksheet: true,
+                })
+                .collect();
+            return Ok(Workbook {
+                format,
+                sheets: inner,
+                xlsx_raw,
+                sheet_infos: infos,
+            });
+        }
     };
     let sheet_infos = metas
         .into_iter()
@@ -238,10 +283,17 @@ impl Workbook {
                 x.worksheet_range(name).map_err(|e| corrupt(&e))?,
                 Vec::new(),
             ),
-            Inner::Ods(x) => (
+            Inner::Ods(x, spans) => (
                 x.worksheet_range(name).map_err(|e| corrupt(&e))?,
-                Vec::new(),
+                spans.get(name).cloned().unwrap_or_default(),
             ),
+            Inner::Markup(sheets) => {
+                let s = sheets
+                    .iter()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| corrupt(&"no such sheet"))?;
+                (s.range.clone(), s.merges.clone())
+            }
         };
         let mut range = range;
         let legacy = decode_legacy(&mut range);
@@ -443,9 +495,17 @@ mod tests {
     fn sniffs_formats() {
         assert!(matches!(open(Vec::new(), "xlsx"), Err(IngestError::Empty)));
         assert!(matches!(
-            open(b"<html><body><table></table></body></html>".to_vec(), "xls"),
+            open(b"<html><body><p>no table</p></body></html>".to_vec(), "xls"),
             Err(IngestError::NotSpreadsheet(_))
         ));
+        // An HTML table saved as .xls is read (one sheet per table).
+        let wb = open(
+            b"<html><body><table><tr><td>1</td></tr></table></body></html>".to_vec(),
+            "xls",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(wb.format, Format::Html);
+        assert_eq!(wb.sheet_infos.len(), 1);
         assert!(matches!(
             open(b"PK\x03\x04garbage".to_vec(), "xlsx"),
             Err(IngestError::Corrupt(_))

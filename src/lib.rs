@@ -18,6 +18,8 @@ pub mod indicators;
 pub mod ingest;
 pub mod inspect;
 pub mod isolate;
+pub mod markup;
+pub mod ods_merges;
 pub mod parts;
 pub mod pipeline;
 pub mod privacy;

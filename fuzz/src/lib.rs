@@ -15,6 +15,10 @@ pub mod legacy;
 pub mod ingest;
 #[path = "../../src/xlsx_merges.rs"]
 pub mod xlsx_merges;
+#[path = "../../src/markup.rs"]
+pub mod markup;
+#[path = "../../src/ods_merges.rs"]
+pub mod ods_merges;
 
 /// The module paths the included files expect (`crate::values::…`).
 pub mod values {

@@ -220,3 +220,90 @@ fn merged_ranges_match_calamine_on_the_fixtures() {
     }
     assert!(sheets_with_merges >= 5, "{sheets_with_merges}");
 }
+
+/// The real Vietnamese office workbooks of `../shared/corpus/real-vn`: each
+/// is read or refused with a one-line reason, none crashes; the containers
+/// Excel opens although they are no workbook format (HTML tables and Excel
+/// 2003 XML saved as .xls, an xlsx named .xls) are read as what they are.
+#[test]
+fn real_vietnamese_office_files_are_read_or_refused_in_one_line() {
+    let Some(shared) = shared_or_skip("corpus::real_vietnamese_office_files") else {
+        return;
+    };
+    let root = shared.join("corpus/real-vn");
+    // Every file of the folder (the manifest may lag behind it).
+    let mut names: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "MANIFEST.tsv" && n != "SOURCES.md")
+        .collect();
+    names.sort();
+    assert!(names.len() >= 24, "{} files", names.len());
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut formats = BTreeMap::new();
+    let mut report = Vec::new();
+    for name in &names {
+        let bytes = std::fs::read(root.join(name)).unwrap();
+        let ext = name.rsplit('.').next().unwrap().to_ascii_lowercase();
+        let outcome = std::panic::catch_unwind(|| -> Result<(String, usize, usize), String> {
+            let mut wb = tonghop::ingest::open(bytes, &ext).map_err(|e| e.to_string())?;
+            let sheets: Vec<String> = wb.sheet_infos.iter().map(|s| s.name.clone()).collect();
+            let mut cells = 0;
+            for s in &sheets {
+                let g = wb.grid(s).map_err(|e| e.to_string())?;
+                for r in 0..g.height() {
+                    for c in 0..g.width() {
+                        cells += usize::from(!matches!(g.raw(r, c), calamine::Data::Empty));
+                    }
+                }
+            }
+            Ok((format!("{:?}", wb.format), sheets.len(), cells))
+        });
+        match outcome {
+            Err(_) => panic!("{name}: the reader panicked"),
+            Ok(Err(reason)) => {
+                assert!(
+                    !reason.contains('\n') && !reason.is_empty(),
+                    "{name}: {reason:?}"
+                );
+                report.push(format!("{name}: refused: {reason}"));
+            }
+            Ok(Ok((format, sheets, cells))) => {
+                report.push(format!(
+                    "{name}: {format}, {sheets} sheet(s), {cells} cells"
+                ));
+                formats.insert(name.to_string(), (format, cells));
+            }
+        }
+    }
+    let _ = std::panic::take_hook();
+    let read_as = |name: &str, format: &str| {
+        let (f, cells) = formats
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} not read:\n{}", report.join("\n")));
+        assert_eq!(f, format, "{name}");
+        assert!(*cells > 5, "{name}: {cells} cells");
+    };
+    read_as("bhyt_c79a_c80a_export_html_utf16.xls", "Html");
+    read_as("household_html_utf8_as_xls_synthetic.xls", "Html");
+    read_as(
+        "household_spreadsheetml2003_as_xls_synthetic.xls",
+        "SpreadsheetMl",
+    );
+    read_as("xlsx_content_with_xls_extension.xls", "Xlsx");
+    // The UTF-16 export's cells, as a browser shows them.
+    let mut wb = tonghop::ingest::open(
+        std::fs::read(root.join("bhyt_c79a_c80a_export_html_utf16.xls")).unwrap(),
+        "xls",
+    )
+    .unwrap();
+    let g = wb.grid("Bảng 1").unwrap();
+    assert_eq!(g.raw(0, 3), &calamine::Data::String("tenvp".into()));
+    assert_eq!(g.raw(2, 1), &calamine::Data::String("02.0125.0053".into()));
+    assert_eq!(g.raw(1, 1), &calamine::Data::String("Máu".into()));
+    // The zip whose central directory is wrong is read from its local
+    // entries (calamine recovers; Python's zipfile refuses it).
+    read_as("corrupt_real_zip_central_directory.xlsx", "Xlsx");
+    eprintln!("{}", report.join("\n"));
+}
