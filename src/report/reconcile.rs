@@ -76,6 +76,100 @@ pub fn normalise(text: &str) -> String {
 
 const NUMBER: &str = r"\d[\d.,]*\d|\d";
 
+/// Text a figure may be separated from the words before it by, in the
+/// draft (a clause the template does not have: "… thiểu số theo Quyết định
+/// số 60/QĐ-BD TTG ngày 29/01/2026 cho 12.253 người", or a paragraph the
+/// page layout dropped in between). The words after the figure must follow
+/// it directly, so the nearest figure that fits is the one compared.
+const GAP_BEFORE_FIGURE: usize = 1000;
+
+fn is_page_break(block: &str) -> bool {
+    let t = block.trim();
+    t.contains('\u{000C}')
+        || (t.len() >= 3
+            && (t.chars().all(|c| c == '-')
+                || t.chars().all(|c| c == '*')
+                || t.chars().all(|c| c == '_')))
+}
+
+fn footnote_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^\s*<sup>\s*\d+\s*</sup>").expect("footnote pattern"))
+}
+
+/// Whether a paragraph ends a sentence (else the next page continues it).
+fn ends_sentence(block: &str) -> bool {
+    let t = block
+        .trim_end()
+        .trim_end_matches(|c: char| c == '*' || c == '_' || c.is_whitespace());
+    t.ends_with(['.', ';', ':', '!', '?', ')', '"', '”']) || t.is_empty()
+}
+
+/// The draft in reading order, as exported from Word or PDF: footnote
+/// blocks (`<sup>n</sup> …`) taken out of the running text and put after
+/// it, each as its own paragraph; a paragraph (or footnote) cut by a page
+/// break (`---`) joined with its continuation on the next page (footnotes
+/// continue first, then the text, as the pages lay them out); footnote
+/// markers, markdown emphasis and heading marks removed.
+pub fn reading_order(draft: &str) -> String {
+    let text = normalise(draft).replace("\r\n", "\n");
+    let blank = Regex::new(r"\n[ \t]*\n").expect("blank line");
+    let blocks = blank.split(&text);
+    let mut body: Vec<String> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    // Cut at the last page break: which note and which paragraph go on.
+    let mut open_notes: Vec<usize> = Vec::new();
+    let mut open_body: Option<usize> = None;
+    let mut page_notes: Vec<usize> = Vec::new();
+    for block in blocks {
+        if block.trim().is_empty() {
+            continue;
+        }
+        if is_page_break(block) {
+            // Only the page's last footnote can run on to the next page.
+            open_notes = page_notes
+                .last()
+                .copied()
+                .filter(|&i| !ends_sentence(&notes[i]))
+                .into_iter()
+                .collect();
+            open_body = body
+                .len()
+                .checked_sub(1)
+                .filter(|&i| !ends_sentence(&body[i]));
+            page_notes.clear();
+            continue;
+        }
+        if !open_notes.is_empty() && !footnote_re().is_match(block) {
+            let i = open_notes.remove(0);
+            notes[i] = format!("{} {}", notes[i].trim_end(), block.trim_start());
+            continue;
+        }
+        if let Some(i) = open_body.take()
+            && !footnote_re().is_match(block)
+        {
+            body[i] = format!("{} {}", body[i].trim_end(), block.trim_start());
+            continue;
+        }
+        if footnote_re().is_match(block) {
+            page_notes.push(notes.len());
+            notes.push(block.to_string());
+        } else {
+            body.push(block.to_string());
+        }
+    }
+    static MARKS: OnceLock<Regex> = OnceLock::new();
+    let marks = MARKS.get_or_init(|| {
+        Regex::new(r"<sup>\s*\d+\s*</sup>|\\\*|\*+|(?m)^#+\s*|</?(?:b|i|em|strong|u)>")
+            .expect("markup pattern")
+    });
+    body.into_iter()
+        .chain(notes)
+        .map(|b| marks.replace_all(&b, "").into_owned())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 fn template_regex(pieces: &[Piece]) -> Regex {
     let mut re = String::from("(?i)");
     for (pi, p) in pieces.iter().enumerate() {
@@ -96,6 +190,8 @@ fn template_regex(pieces: &[Piece]) -> Regex {
                 re.push_str(r"\s*");
             }
             Piece::Figure { spec, .. } => {
+                // Not within a number: the gap may not end inside one.
+                re.push_str(&format!(r"(?s:.{{0,{GAP_BEFORE_FIGURE}}}?)(?-u:\b)"));
                 if let Some(words) = &spec.zero_words {
                     re.push_str(&format!(r"({}|{NUMBER})\s*", regex::escape(words)));
                 } else {
@@ -124,7 +220,7 @@ pub fn check_templates(
     templates: &[(String, String)],
     values: &HashMap<String, f64>,
 ) -> Vec<TemplateCheck> {
-    let text = normalise(draft);
+    let text = reading_order(draft);
     templates
         .iter()
         .filter_map(|(pipeline, t)| {
@@ -479,6 +575,57 @@ pub fn reconcile(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reading_order_moves_footnotes_out_and_joins_pages() {
+        let draft = "- Cấp thẻ BHYT cho **20.213** người<sup>7</sup>, trong đó\n\n\
+<sup>6</sup> Xử phạt 02 trường hợp vi phạm hành chính\n\n\
+<sup>7</sup> Danh sách kèm theo.\n\n\
+<sup>8</sup> Ghi chú cuối trang chưa hết\n\n\
+- Một đoạn khác của trang, cho\n\n---\n\n\
+ở cuối trang sau.\n\n\
+người dân tộc thiểu số 12.253 người.";
+        let text = reading_order(draft);
+        let paras: Vec<&str> = text.split("\n\n").collect();
+        assert_eq!(
+            paras,
+            [
+                "- Cấp thẻ BHYT cho 20.213 người, trong đó",
+                "- Một đoạn khác của trang, cho người dân tộc thiểu số 12.253 người.",
+                " Xử phạt 02 trường hợp vi phạm hành chính",
+                " Danh sách kèm theo.",
+                " Ghi chú cuối trang chưa hết ở cuối trang sau.",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_figure_may_follow_a_clause_the_template_lacks() {
+        let values: HashMap<String, f64> = [("a.n".to_string(), 12253.0)].into_iter().collect();
+        let t = vec![(
+            "a".to_string(),
+            "người đồng bào dân tộc thiểu số {a.n} người; hộ nghèo".to_string(),
+        )];
+        let ok = check_templates(
+            "người đồng bào dân tộc thiểu số theo Quyết định số 60/QĐ-TTg ngày 29/01/2026 cho 12.253 người; hộ nghèo",
+            &t,
+            &values,
+        );
+        assert_eq!(ok[0].status, "match");
+        assert_eq!(ok[0].figures[0].quoted, "12.253");
+        // The nearest figure followed by the template's words is compared:
+        // a wrong one is caught, not skipped.
+        let wrong = check_templates(
+            "người đồng bào dân tộc thiểu số theo Quyết định số 60 cho 12.523 người; hộ nghèo",
+            &t,
+            &values,
+        );
+        assert_eq!(wrong[0].status, "mismatch");
+        assert_eq!(wrong[0].figures[0].quoted, "12.523");
+        // Absent figures: not found.
+        let absent = check_templates("người đồng bào dân tộc thiểu số; hộ nghèo", &t, &values);
+        assert_eq!(absent[0].status, "not_found");
+    }
 
     fn ratios(text: &str) -> Vec<(String, bool)> {
         check_arithmetic(text)

@@ -268,6 +268,40 @@ fn reconcile_flags_the_seed_reports_two_errors_and_nothing_else() {
             .iter()
             .any(|t| t["status"] == "mismatch")
     );
+    // Every template is found, across the footnotes and the page break
+    // that cut the BHYT and land-fines sentences, and every figure of the
+    // four departments is compared (and matches).
+    let templates = json["templates"].as_array().unwrap();
+    let missing: Vec<&str> = templates
+        .iter()
+        .filter(|t| t["status"] != "match")
+        .map(|t| t["template"].as_str().unwrap())
+        .collect();
+    assert!(missing.is_empty(), "{missing:?}\n{stdout}");
+    let figures: Vec<(String, String)> = templates
+        .iter()
+        .flat_map(|t| t["figures"].as_array().unwrap().iter())
+        .map(|f| {
+            (
+                f["indicator"].as_str().unwrap().to_string(),
+                f["quoted"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(figures.len(), 22, "{figures:?}");
+    for (id, quoted) in [
+        ("bhyt.cards_total", "20.213"),
+        ("bhyt.ethnic_minority", "12.253"),
+        ("bhyt.poor_near_poor", "2.200"),
+        ("bhyt.social_protection", "1.899"),
+        ("land.fines_count", "02"),
+        ("land.fines_total_vnd", "10.000.000"),
+    ] {
+        assert!(
+            figures.contains(&(id.to_string(), quoted.to_string())),
+            "{id} {quoted}: {figures:?}"
+        );
+    }
 }
 
 #[test]
