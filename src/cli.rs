@@ -182,11 +182,19 @@ fn init_logging(format: LogFormat) {
 
 fn load(config_path: &std::path::Path) -> Result<(Config, Vec<Pipeline>), String> {
     let config = Config::load(config_path)?;
-    let pipelines = match &config.pipelines {
-        Some(dir) => pipeline::load_dir(dir),
-        None => pipeline::builtin(),
-    }
-    .map_err(|errs| errs.join("\n"))?;
+    let pipelines =
+        pipeline::load(config.pipelines.as_deref(), &config.aliases).map_err(|errs| {
+            errs.iter()
+                .map(|e| {
+                    if e.starts_with("[aliases]") {
+                        format!("{}: {e}", config.path.display())
+                    } else {
+                        e.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
     Ok((config, pipelines))
 }
 

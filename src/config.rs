@@ -23,7 +23,32 @@ struct RawConfig {
     #[serde(default)]
     limits: Limits,
     privacy: Option<RawPrivacy>,
+    /// The commune's own spellings for built-in columns, keyed by
+    /// `pipeline.table.column`: more header texts, and more spellings of an
+    /// enum's values (see [`Spellings`]).
+    #[serde(default)]
+    aliases: BTreeMap<String, RawSpellings>,
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSpellings {
+    /// `"bhyt.persons.full_name" = ["Tên người tham gia"]`
+    Headers(Vec<String>),
+    /// `"bhyt.persons.sex" = { headers = ["Phái"], values = { nu = ["Gái"] } }`
+    Full(RawSpellingsFull),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpellingsFull {
+    #[serde(default)]
+    headers: Vec<String>,
+    #[serde(default)]
+    values: BTreeMap<String, Vec<String>>,
+}
+
+pub use crate::pipeline::Spellings;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,6 +169,8 @@ pub struct Config {
     pub limits: Limits,
     /// File with the HMAC key (else TONGHOP_HMAC_KEY, else a generated key).
     pub privacy_key_file: Option<PathBuf>,
+    /// `[aliases]`: `pipeline.table.column` -> the commune's extra spellings.
+    pub aliases: BTreeMap<String, Spellings>,
 }
 
 fn to_date(key: &str, v: &toml::value::Datetime) -> Result<NaiveDate, String> {
@@ -217,6 +244,23 @@ impl Config {
             params: raw.params,
             limits: raw.limits,
             privacy_key_file: raw.privacy.and_then(|p| p.key_file).map(|f| resolve(&f)),
+            aliases: raw
+                .aliases
+                .into_iter()
+                .map(|(k, v)| {
+                    let s = match v {
+                        RawSpellings::Headers(headers) => Spellings {
+                            headers,
+                            ..Spellings::default()
+                        },
+                        RawSpellings::Full(f) => Spellings {
+                            headers: f.headers,
+                            values: f.values,
+                        },
+                    };
+                    (k, s)
+                })
+                .collect(),
             holidays: raw
                 .calendar
                 .map(|c| resolve(&c.holidays))

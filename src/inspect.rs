@@ -59,14 +59,144 @@ fn value_text(c: &ColumnData, i: usize) -> String {
     }
 }
 
+/// How alike two header texts are once normalised (case, accents kept,
+/// spaces and punctuation folded): 1 the same, 0 nothing in common.
+fn likeness(a: &str, b: &str) -> f64 {
+    use crate::values::text::header_key;
+    strsim::normalized_levenshtein(&header_key(a), &header_key(b))
+}
+
+/// Headers at least this alike are offered as the same column.
+const SUGGEST_AT: f64 = 0.6;
+
+/// For each unmapped header, the logical column whose aliases it is most
+/// like (not one a sheet already mapped), and the config lines that would
+/// map it.
+fn suggestions(p: &Pipeline, o: &FileOutcome) -> String {
+    let mapped: std::collections::HashSet<&str> = o
+        .sheets
+        .iter()
+        .flat_map(|sh| sh.columns.keys().map(String::as_str))
+        .collect();
+    let mut lines = Vec::new();
+    let mut config: Vec<(String, Vec<String>)> = Vec::new();
+    for header in &o.unknown_columns {
+        let best = p
+            .tables
+            .iter()
+            .flat_map(|t| t.source_columns().map(move |(_, c)| (t, c)))
+            .filter(|(_, c)| !mapped.contains(c.name.as_str()))
+            .flat_map(|(t, c)| {
+                c.aliases
+                    .iter()
+                    .map(move |a| (t, c, a, likeness(header, a)))
+            })
+            .max_by(|x, y| x.3.total_cmp(&y.3));
+        let Some((t, c, alias, score)) = best else {
+            continue;
+        };
+        if score < SUGGEST_AT {
+            continue;
+        }
+        lines.push(format!(
+            "  \"{header}\" giống / is like \"{alias}\" ({:.0} %) -> {} ({})",
+            score * 100.0,
+            c.name,
+            c.label
+        ));
+        let key = format!("{}.{}.{}", p.name, t.name, c.name);
+        match config.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(header.clone()),
+            None => config.push((key, vec![header.clone()])),
+        }
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut s =
+        String::from("gợi ý / suggestions (cột gần giống nhất / nearest logical column):\n");
+    for l in lines {
+        s.push_str(&l);
+        s.push('\n');
+    }
+    s.push_str("nếu đúng, thêm vào tệp cấu hình của xã / if right, add to the commune's config:\n  [aliases]\n");
+    for (key, headers) in config {
+        let quoted: Vec<String> = headers
+            .iter()
+            .map(|h| toml::Value::String(h.clone()).to_string())
+            .collect();
+        s.push_str(&format!("  \"{key}\" = [{}]\n", quoted.join(", ")));
+    }
+    s
+}
+
+/// A workbook format as a statistician names it.
+pub fn format_name(f: Option<crate::ingest::Format>) -> &'static str {
+    use crate::ingest::Format;
+    match f {
+        Some(Format::Xlsx) => "Excel (.xlsx)",
+        Some(Format::Xls) => "Excel 97-2003 (.xls)",
+        Some(Format::Xlsb) => "Excel nhị phân / binary (.xlsb)",
+        Some(Format::Ods) => "OpenDocument (.ods)",
+        Some(Format::Html) => "bảng HTML lưu thành Excel / HTML table saved as Excel",
+        Some(Format::SpreadsheetMl) => "Excel 2003 XML (SpreadsheetML)",
+        None => "không đọc được / unreadable",
+    }
+}
+
+/// A sheet's status in Vietnamese (with the English word an operator greps).
+fn status_name(s: crate::extract::SheetStatus) -> &'static str {
+    use crate::extract::SheetStatus;
+    match s {
+        SheetStatus::Read => "đã đọc / read",
+        SheetStatus::Hidden => "trang ẩn, bỏ qua / hidden, skipped",
+        SheetStatus::NotWorksheet => "không phải trang dữ liệu / not a worksheet",
+        SheetStatus::NoTable => "không có bảng / no table",
+        SheetStatus::Error => "lỗi / error",
+    }
+}
+
+/// What kind of rows were skipped, in Vietnamese.
+fn skip_name(kind: &str) -> &str {
+    match kind {
+        "title" => "tiêu đề",
+        "header" => "dòng tiêu đề cột",
+        "numbering" => "dòng đánh số cột",
+        "blank" => "dòng trống",
+        "subtotal" => "dòng cộng",
+        "footer" => "chân trang, chữ ký",
+        "label" => "dòng nhóm",
+        "out_of_period" => "ngoài kỳ báo cáo",
+        "sheet_error" => "trang bị lỗi",
+        "hidden_sheet" => "trang ẩn",
+        "no_table" => "không có bảng",
+        "file_rejected" => "tệp bị từ chối",
+        other => other,
+    }
+}
+
+fn severity_name(s: crate::extract::Severity) -> &'static str {
+    match s {
+        crate::extract::Severity::Error => "lỗi",
+        crate::extract::Severity::Warning => "cảnh báo",
+    }
+}
+
 fn render(p: &Pipeline, o: &FileOutcome) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "tệp / file: {}  ({:?}, {} bytes, sha256 {})",
-        o.path, o.format, o.bytes, o.sha256
+        "tệp / file: {}  ({}, {} byte, sha256 {})",
+        o.path,
+        format_name(o.format),
+        o.bytes,
+        o.sha256
     );
-    let _ = writeln!(s, "pipeline: {} ({})", p.name, p.title);
+    let _ = writeln!(
+        s,
+        "đọc như bộ phận / read as pipeline: {} ({})",
+        p.title, p.name
+    );
     for e in &o.errors {
         let _ = writeln!(s, "LỖI / ERROR: {e}");
     }
@@ -76,23 +206,38 @@ fn render(p: &Pipeline, o: &FileOutcome) -> String {
             "cột không dùng / unmapped columns: {}",
             o.unknown_columns.join(", ")
         );
+        s.push_str(&suggestions(p, o));
     }
     for (si, sh) in o.sheets.iter().enumerate() {
-        let _ = writeln!(s, "\nsheet \"{}\": {:?}", sh.name, sh.status);
+        let _ = writeln!(
+            s,
+            "\ntrang / sheet \"{}\": {}",
+            sh.name,
+            status_name(sh.status)
+        );
         if let Some(r) = &sh.reason {
             let _ = writeln!(s, "  {r}");
         }
         let Some(table) = &sh.table else { continue };
+        let kinds: Vec<String> = sh
+            .skipped_by_kind
+            .iter()
+            .map(|(k, n)| format!("{n} {}", skip_name(k)))
+            .collect();
         let _ = writeln!(
             s,
-            "  bảng / table: {table}; dòng tiêu đề / header row {} ({} row(s)); {} read = {} accepted + {} rejected + {} skipped {:?}",
+            "  bảng / table: {table}; dòng tiêu đề / header row {} ({} dòng / rows); {} dòng đọc = {} nhận + {} loại + {} bỏ qua / read = accepted + rejected + skipped{}",
             sh.header_row.unwrap_or(0),
             sh.header_rows,
             sh.rows_read,
             sh.accepted,
             sh.rejected,
             sh.skipped,
-            sh.skipped_by_kind
+            if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", kinds.join(", "))
+            }
         );
         for (col, letter) in &sh.columns {
             let _ = writeln!(
@@ -136,8 +281,12 @@ fn render(p: &Pipeline, o: &FileOutcome) -> String {
             for f in problems {
                 let _ = writeln!(
                     s,
-                    "    {} {:?} {}: {} ({})",
-                    f.cell, f.severity, f.column, f.reason, f.value
+                    "    {} {} {}: {} ({})",
+                    f.cell,
+                    severity_name(f.severity),
+                    f.header,
+                    f.reason,
+                    f.value
                 );
             }
         }

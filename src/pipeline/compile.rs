@@ -10,7 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Load every `*.toml` in a folder, sorted by name.
-pub fn load_dir(dir: &Path) -> Result<Vec<Pipeline>, Vec<String>> {
+/// The `*.toml` files of a pipeline folder, sorted, as (path, text).
+pub(super) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<String>> {
     let mut paths: Vec<_> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -34,21 +35,8 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Pipeline>, Vec<String>> {
     let mut errors = Vec::new();
     for p in paths {
         match std::fs::read_to_string(&p) {
-            Ok(text) => match compile_pipeline(&p.display().to_string(), &text) {
-                Ok(pl) => out.push(pl),
-                Err(mut e) => errors.append(&mut e),
-            },
+            Ok(text) => out.push((p.display().to_string(), text)),
             Err(e) => errors.push(format!("{}: {e}", p.display())),
-        }
-    }
-    let mut seen = HashSet::new();
-    for p in &out {
-        if !seen.insert(p.name.clone()) {
-            errors.push(format!(
-                "{}: pipeline name '{}' is defined twice",
-                dir.display(),
-                p.name
-            ));
         }
     }
     if errors.is_empty() {
@@ -56,6 +44,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Pipeline>, Vec<String>> {
     } else {
         Err(errors)
     }
+}
+
+pub fn load_dir(dir: &Path) -> Result<Vec<Pipeline>, Vec<String>> {
+    super::load(Some(dir), &super::Aliases::new())
 }
 
 fn is_snake(s: &str) -> bool {
@@ -67,8 +59,81 @@ fn is_snake(s: &str) -> bool {
 
 /// Parse and check one pipeline file's text. `origin` names it in messages.
 pub fn compile_pipeline(origin: &str, text: &str) -> Result<Pipeline, Vec<String>> {
-    let raw: PipelineFile = toml::from_str(text).map_err(|e| vec![format!("{origin}: {e}")])?;
+    compile_pipeline_with(origin, text, &super::Aliases::new())
+}
+
+/// Add a commune's spellings (`[aliases]` keys of this pipeline) to the
+/// raw definition, so they are checked like its own.
+fn apply_aliases(
+    raw: &mut PipelineFile,
+    aliases: &super::Aliases,
+    errors: &mut Vec<String>,
+) -> String {
+    let name = raw.pipeline.name.clone();
+    let mut applied = String::new();
+    for (key, sp) in aliases {
+        let Some(rest) = key.strip_prefix(&format!("{name}.")) else {
+            continue;
+        };
+        let at = format!("[aliases] \"{key}\"");
+        let Some((table, column)) = rest.split_once('.') else {
+            errors.push(format!("{at}: write the key as pipeline.table.column"));
+            continue;
+        };
+        let tables: Vec<String> = raw.tables.iter().map(|t| t.name.clone()).collect();
+        let Some(t) = raw.tables.iter_mut().find(|t| t.name == table) else {
+            errors.push(format!(
+                "{at}: pipeline {name} has no table '{table}' (tables: {})",
+                tables.join(", ")
+            ));
+            continue;
+        };
+        let columns: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+        let Some(c) = t.columns.iter_mut().find(|c| c.name == column) else {
+            errors.push(format!(
+                "{at}: table {name}.{table} has no column '{column}' (columns: {})",
+                columns.join(", ")
+            ));
+            continue;
+        };
+        if c.kind == "derived" && !sp.headers.is_empty() {
+            errors.push(format!(
+                "{at}: '{column}' is derived, not read from the sheet: it takes no header aliases"
+            ));
+        }
+        c.aliases.extend(sp.headers.iter().cloned());
+        if !sp.values.is_empty() {
+            match c.values.as_mut() {
+                None => errors.push(format!("{at}: values: '{column}' is not an enum column")),
+                Some(values) => {
+                    for (canonical, more) in &sp.values {
+                        match values.get_mut(canonical) {
+                            Some(v) => v.extend(more.iter().cloned()),
+                            None => errors.push(format!(
+                                "{at}: values: '{canonical}' is not a value of '{column}' (values: {})",
+                                values.keys().cloned().collect::<Vec<_>>().join(", ")
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+        applied.push_str(&format!("{key}={sp:?}\n"));
+    }
+    applied
+}
+
+/// [`compile_pipeline`] with a commune's extra spellings (see
+/// [`super::Spellings`]); they are part of the definition's fingerprint, so
+/// workbooks read without them are read again.
+pub fn compile_pipeline_with(
+    origin: &str,
+    text: &str,
+    aliases: &super::Aliases,
+) -> Result<Pipeline, Vec<String>> {
+    let mut raw: PipelineFile = toml::from_str(text).map_err(|e| vec![format!("{origin}: {e}")])?;
     let mut errors = Vec::new();
+    let applied = apply_aliases(&mut raw, aliases, &mut errors);
     let name = raw.pipeline.name.clone();
     if !is_snake(&name) {
         errors.push(format!(
@@ -160,7 +225,13 @@ pub fn compile_pipeline(origin: &str, text: &str) -> Result<Pipeline, Vec<String
     if !errors.is_empty() {
         return Err(errors);
     }
-    let fingerprint = hex(&Sha256::digest(text.as_bytes()));
+    let fingerprint = if applied.is_empty() {
+        hex(&Sha256::digest(text.as_bytes()))
+    } else {
+        hex(&Sha256::digest(
+            format!("{text}\n# aliases\n{applied}").as_bytes(),
+        ))
+    };
     Ok(Pipeline {
         name,
         title: raw.pipeline.title,

@@ -8,7 +8,68 @@
 mod compile;
 mod raw;
 
-pub use compile::{compile_pipeline, hex as hex_digest, hex_into, load_dir};
+pub use compile::{compile_pipeline, compile_pipeline_with, hex as hex_digest, hex_into, load_dir};
+
+/// A commune's extra spellings for one column of a pipeline (its config's
+/// `[aliases]`): more header texts, more spellings of an enum's values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Spellings {
+    pub headers: Vec<String>,
+    /// Canonical enum value -> more accepted spellings.
+    pub values: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// Extra spellings by `pipeline.table.column`.
+pub type Aliases = std::collections::BTreeMap<String, Spellings>;
+
+/// The built-in definitions, or the folder's, with a commune's extra
+/// spellings applied (a key naming no pipeline, table or column is an
+/// error naming the key).
+pub fn load(
+    dir: Option<&std::path::Path>,
+    aliases: &Aliases,
+) -> Result<Vec<Pipeline>, Vec<String>> {
+    let sources: Vec<(String, String)> = match dir {
+        None => BUILTIN
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect(),
+        Some(d) => compile::read_dir(d)?,
+    };
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (path, text) in &sources {
+        match compile_pipeline_with(path, text, aliases) {
+            Ok(p) => out.push(p),
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for p in &out {
+        if !seen.insert(p.name.clone()) {
+            errors.push(format!(
+                "{}: pipeline name '{}' is defined twice",
+                dir.map_or("pipelines".into(), |d| d.display().to_string()),
+                p.name
+            ));
+        }
+    }
+    for key in aliases.keys() {
+        let pipeline = key.split('.').next().unwrap_or_default();
+        if !out.iter().any(|p| p.name == pipeline) && errors.is_empty() {
+            let known: Vec<&str> = out.iter().map(|p| p.name.as_str()).collect();
+            errors.push(format!(
+                "[aliases] \"{key}\": no pipeline '{pipeline}' (known: {})",
+                known.join(", ")
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
 
 use regex::Regex;
 use std::collections::HashMap;

@@ -212,8 +212,9 @@ pub fn is_numbering_row(grid: &Grid, row: u32) -> bool {
         let d = grid.raw(row, col);
         let ok = match d {
             Data::Empty => continue,
-            Data::Float(f) => f.fract() == 0.0 && (0.0..1000.0).contains(f),
-            Data::Int(i) => (0..1000).contains(i),
+            // Negative numbers too: an accounting format shows -1 as "(1)".
+            Data::Float(f) => f.fract() == 0.0 && (-999.0..1000.0).contains(f),
+            Data::Int(i) => (-999..1000).contains(i),
             Data::String(s) => {
                 let t = clean(s);
                 let t = t.trim_start_matches('(').trim_end_matches(')');
@@ -514,6 +515,38 @@ type = "date"
         assert_eq!(h.data_start(), 6);
         assert_eq!(h.unknown, vec!["STT".to_string()]);
         assert_eq!(h.header_text[2], "Hạn thẻ / Từ ngày");
+    }
+
+    #[test]
+    fn numbering_rows_in_every_encoding_real_forms_use() {
+        let row = |cells: Vec<Data>| {
+            let mut r: Range<Data> = Range::new((0, 0), (1, cells.len() as u32 - 1));
+            r.set_value((0, 0), Data::String("Họ và tên".into()));
+            for (c, v) in cells.into_iter().enumerate() {
+                r.set_value((1, c as u32), v);
+            }
+            Grid::new(r, vec![])
+        };
+        let s = |t: &str| Data::String(t.into());
+        // Text "(1)", numbers, accounting negatives shown as "(1)", letters
+        // and numbers mixed, formula text.
+        for cells in [
+            vec![s("(1)"), s("(2)"), s("(3)")],
+            vec![Data::Float(1.0), Data::Float(2.0), Data::Float(3.0)],
+            vec![Data::Float(-1.0), Data::Float(-2.0), Data::Float(6.0)],
+            vec![s("A"), s("B"), Data::Float(1.0), Data::Float(2.0), s("C")],
+            vec![s("(3)"), s("(4)=(5)+(18)"), s("(5)")],
+        ] {
+            assert!(is_numbering_row(&row(cells.clone()), 1), "{cells:?}");
+        }
+        // Data is not numbering: a name, a 4-digit count, a fraction.
+        for cells in [
+            vec![s("Lò Văn A"), Data::Float(1.0), Data::Float(2.0)],
+            vec![Data::Float(1.0), Data::Float(2026.0)],
+            vec![Data::Float(1.5), Data::Float(2.0)],
+        ] {
+            assert!(!is_numbering_row(&row(cells.clone()), 1), "{cells:?}");
+        }
     }
 
     #[test]

@@ -247,3 +247,111 @@ fn a_missing_target_is_a_config_error_only_when_its_pipeline_runs() {
     ]);
     assert_eq!(r.exit_code, 0, "{}", r.stderr);
 }
+
+/// A commune's forms differ from the built-in aliases: `inspect` suggests
+/// the nearest logical column and the config lines; with them (`[aliases]`,
+/// header texts and enum spellings) the rows are read; a key that names no
+/// column is a configuration error naming it.
+#[test]
+fn a_communes_own_spellings_map_through_aliases_and_inspect_suggests_them() {
+    let dir = tempdir();
+    let inbox = dir.path().join("inbox");
+    let bhyt = inbox.join("bhyt");
+    std::fs::create_dir_all(&bhyt).unwrap();
+    let file = bhyt.join("Danh sách xã.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet().set_name("Bản Lướt").unwrap();
+    let rows = [
+        [
+            "Họ và tên",
+            "Ngày sinh",
+            "Giới tính",
+            "Số định danh cá nhân",
+            "Mã thẻ BHYT",
+            "Tên thôn bản",
+        ],
+        [
+            "Lò Văn Một",
+            "01/02/1990",
+            "Trai",
+            "012090000001",
+            "DT2120000000001",
+            "Lướt",
+        ],
+        [
+            "Lò Thị Hai",
+            "03/04/1991",
+            "Nữ",
+            "012191000002",
+            "HN2120000000002",
+            "Lướt",
+        ],
+    ];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(r as u32, c as u16, *v).unwrap();
+        }
+    }
+    wb.save(&file).unwrap();
+    let cfg = crate::common::config_for(dir.path(), &inbox, "");
+    let r = tonghop(&[
+        "inspect",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--pipeline",
+        "bhyt",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        r.stdout.contains("\"Tên thôn bản\" giống / is like \"")
+            && r.stdout.contains("-> village (Bản)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("  \"bhyt.persons.village\" = [\"Tên thôn bản\"]"),
+        "{}",
+        r.stdout
+    );
+    // With the lines the inspector printed, and the commune's word for male.
+    let cfg = crate::common::config_for(
+        dir.path(),
+        &inbox,
+        "[aliases]\n\"bhyt.persons.village\" = [\"Tên thôn bản\"]\n\"bhyt.persons.sex\" = { values = { nam = [\"Trai\"] } }\n",
+    );
+    let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "bhyt"]);
+    assert_eq!(r.exit_code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&dir.path().join("out/run.json"))).unwrap();
+    assert_eq!(report["totals"]["accepted"], 2, "{}", report["files"]);
+    assert_eq!(report["totals"]["rejected"], 0, "{}", report["files"]);
+    // A key that names no column: `check` says which.
+    let cfg = crate::common::config_for(
+        dir.path(),
+        &inbox,
+        "[aliases]\n\"bhyt.persons.villages\" = [\"Tên thôn bản\"]\n",
+    );
+    let r = tonghop(&["check", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(r.exit_code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "[aliases] \"bhyt.persons.villages\": table bhyt.persons has no column 'villages'"
+        ),
+        "{}",
+        r.stderr
+    );
+    let cfg = crate::common::config_for(
+        dir.path(),
+        &inbox,
+        "[aliases]\n\"bhyt.persons.sex\" = { values = { male = [\"Trai\"] } }\n",
+    );
+    let r = tonghop(&["check", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(r.exit_code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("'male' is not a value of 'sex' (values: nam, nu)"),
+        "{}",
+        r.stderr
+    );
+}

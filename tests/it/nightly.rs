@@ -218,8 +218,18 @@ fn inspect_shows_the_mapping_and_check_catches_a_broken_pipeline() {
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{text}");
-    assert!(text.contains("pipeline: bhyt"), "{text}");
-    assert!(text.contains("sheet \"Danh sách cũ\": Hidden"), "{text}");
+    assert!(
+        text.contains("read as pipeline: Danh sách cấp thẻ BHYT (bhyt)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("trang / sheet \"Danh sách cũ\": trang ẩn, bỏ qua / hidden"),
+        "{text}"
+    );
+    // The statistician's words, no program internals.
+    for internal in ["Some(", "NoTable", "Hidden\n", "{\"", "Error ", "Warning"] {
+        assert!(!text.contains(internal), "{internal:?} in {text}");
+    }
     assert!(text.contains("-> personal_id"), "{text}");
     assert!(
         text.contains("Số định danh cá nhân phải có 12 chữ số"),
@@ -234,7 +244,7 @@ fn inspect_shows_the_mapping_and_check_catches_a_broken_pipeline() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&o.stdout);
-        assert!(text.contains("NoTable"), "{text}");
+        assert!(text.contains("không có bảng / no table"), "{text}");
     }
     // `check` on a broken pipeline folder names the problems.
     let dir = tempdir();
