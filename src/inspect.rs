@@ -44,7 +44,61 @@ pub fn inspect(
         return ("no pipeline to try\n".into(), None);
     };
     let p = pipelines[pi];
-    (render(p, &o), Some(o))
+    let mut text = render(p, &o);
+    text.push_str(&guesses(file, p, &o));
+    (text, Some(o))
+}
+
+/// For each sheet no table of the pipeline was found in (or that failed):
+/// where a person would say its header is, from the layout alone, with the
+/// column names and the logical columns they are like.
+fn guesses(file: &Path, p: &Pipeline, o: &FileOutcome) -> String {
+    use crate::extract::SheetStatus;
+    let failed: Vec<&str> = o
+        .sheets
+        .iter()
+        .filter(|sh| matches!(sh.status, SheetStatus::NoTable | SheetStatus::Error))
+        .map(|sh| sh.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        return String::new();
+    }
+    let ext = file
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let Ok(mut wb) = std::fs::read(file)
+        .map_err(|e| e.to_string())
+        .and_then(|b| crate::ingest::open(b, &ext).map_err(|e| e.to_string()))
+    else {
+        return String::new();
+    };
+    let mut s = String::new();
+    for name in failed {
+        let Ok(grid) = wb.grid(name) else { continue };
+        let Some(g) = crate::shape::guess_header(&grid) else {
+            continue;
+        };
+        let names: Vec<String> = (0..grid.width())
+            .map(|c| {
+                crate::values::text::clean(&crate::shape::cell_text(grid.raw(g.names, c)))
+                    .into_owned()
+            })
+            .filter(|t| !t.is_empty())
+            .collect();
+        let _ = writeln!(
+            s,
+            "\ntrang / sheet \"{name}\": dòng tiêu đề có thể là / likely header: dòng / rows {}–{}, tên cột ở dòng / column names in row {}:\n  {}",
+            g.first + 1,
+            g.last + 1,
+            g.names + 1,
+            names.join(" | ")
+        );
+        let mut guessed = FileOutcome::empty(p, &o.path);
+        guessed.unknown_columns = names;
+        s.push_str(&suggestions(p, &guessed));
+    }
+    s
 }
 
 fn value_text(c: &ColumnData, i: usize) -> String {
@@ -61,13 +115,28 @@ fn value_text(c: &ColumnData, i: usize) -> String {
 
 /// How alike two header texts are once normalised (case, accents kept,
 /// spaces and punctuation folded): 1 the same, 0 nothing in common.
+/// Either edit distance over the characters, or, when every word of the
+/// shorter (two words at least, and three fifths of the longer's) is in the
+/// longer ("Tên thôn bản" and "Thôn bản"), 0.9.
 fn likeness(a: &str, b: &str) -> f64 {
     use crate::values::text::header_key;
-    strsim::normalized_levenshtein(&header_key(a), &header_key(b))
+    let (a, b) = (header_key(a), header_key(b));
+    let edit = strsim::normalized_levenshtein(&a, &b);
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    let words: Vec<&str> = short.split_whitespace().collect();
+    let long_words: Vec<&str> = long.split_whitespace().collect();
+    let contained = words.len() >= 2
+        && words.len() * 5 >= long_words.len() * 3
+        && words.iter().all(|w| long_words.contains(w));
+    if contained { edit.max(0.9) } else { edit }
 }
 
 /// Headers at least this alike are offered as the same column.
-const SUGGEST_AT: f64 = 0.6;
+const SUGGEST_AT: f64 = 0.7;
 
 /// For each unmapped header, the logical column whose aliases it is most
 /// like (not one a sheet already mapped), and the config lines that would
@@ -95,7 +164,8 @@ fn suggestions(p: &Pipeline, o: &FileOutcome) -> String {
         let Some((t, c, alias, score)) = best else {
             continue;
         };
-        if score < SUGGEST_AT {
+        // Below the bar, or already an alias (then it is not what is missing).
+        if !(SUGGEST_AT..1.0).contains(&score) {
             continue;
         }
         lines.push(format!(

@@ -238,6 +238,98 @@ pub fn is_numbering_row(grid: &Grid, row: u32) -> bool {
     n >= 2
 }
 
+/// Where a person would say a sheet's table header is, without knowing the
+/// table: 0-based first and last header row and the row of column names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderGuess {
+    pub first: u32,
+    pub last: u32,
+    /// The widest header row: where the column names are.
+    pub names: u32,
+}
+
+/// Rows searched for a header, from the top.
+const GUESS_ROWS: u32 = 40;
+
+fn text_cells(grid: &Grid, row: u32) -> usize {
+    (0..grid.width())
+        .filter(|&c| match grid.raw(row, c) {
+            Data::String(s) => {
+                let t = clean(s);
+                !t.is_empty()
+                    && crate::values::number::parse_number(
+                        &t,
+                        crate::values::number::NumberKind::Decimal,
+                    )
+                    .is_none()
+            }
+            _ => false,
+        })
+        .count()
+}
+
+fn filled_cells(grid: &Grid, row: u32) -> usize {
+    (0..grid.width())
+        .filter(|&c| !is_empty(grid.raw(row, c)))
+        .count()
+}
+
+/// A header guessed from the layout alone, for `inspect` on a sheet no
+/// pipeline table matched: the rows above a column-numbering row (skipping
+/// blank rows, up to a title line of one cell), or else the row with the
+/// most text cells and the group rows directly above it. `None` when no
+/// row has three text cells.
+pub fn guess_header(grid: &Grid) -> Option<HeaderGuess> {
+    let rows = grid.height().min(GUESS_ROWS);
+    let widest = |from: u32, to: u32| {
+        (from..=to)
+            .map(|r| (text_cells(grid, r), r))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map(|(_, r)| r)
+    };
+    let numbering = (1..rows)
+        .find(|&r| is_numbering_row(grid, r) && (0..r).any(|above| text_cells(grid, above) >= 3));
+    if let Some(n) = numbering {
+        let mut first = None;
+        let mut last = None;
+        let mut r = n;
+        while r > 0 {
+            r -= 1;
+            let cells = filled_cells(grid, r);
+            if cells == 0 {
+                if first.is_some() && r > 0 && filled_cells(grid, r - 1) <= 1 {
+                    break;
+                }
+                continue;
+            }
+            if cells <= 1 && first.is_some() {
+                break;
+            }
+            last.get_or_insert(r);
+            first = Some(r);
+        }
+        let (first, last) = (first?, last?);
+        return Some(HeaderGuess {
+            first,
+            last,
+            names: widest(first, last)?,
+        });
+    }
+    let names = widest(0, rows.checked_sub(1)?)?;
+    if text_cells(grid, names) < 3 {
+        return None;
+    }
+    let mut first = names;
+    while first > 0 && filled_cells(grid, first - 1) >= 2 {
+        first -= 1;
+    }
+    Some(HeaderGuess {
+        first,
+        last: names,
+        names,
+    })
+}
+
 /// What a sheet row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -547,6 +639,55 @@ type = "date"
         ] {
             assert!(!is_numbering_row(&row(cells.clone()), 1), "{cells:?}");
         }
+    }
+
+    #[test]
+    fn header_guessed_from_the_layout_alone() {
+        // Title line, group row, names, sub-row, numbering, data.
+        let g = grid(
+            &[
+                &["DANH SÁCH CÁC THỬA ĐẤT", "", "", ""],
+                &["", "", "", ""],
+                &["Thông tin thửa", "", "Kết quả kiểm tra", ""],
+                &[
+                    "Số hiệu thửa",
+                    "Tên người sử dụng",
+                    "Diện tích",
+                    "Mã loại đất",
+                ],
+                &["", "", "Trước", "Sau"],
+                &["(1)", "(2)", "(3)", "(4)"],
+                &["12", "Lò Văn A", "100", "ONT"],
+            ],
+            vec![],
+        );
+        assert_eq!(
+            guess_header(&g),
+            Some(HeaderGuess {
+                first: 2,
+                last: 4,
+                names: 3
+            })
+        );
+        // No numbering row: the row with the most text, and its group row.
+        let g = grid(
+            &[
+                &["CÔNG TY", "", ""],
+                &["Thông tin", "", "Khác"],
+                &["Mã KH", "Khách hàng", "Ghi chú"],
+                &["KH1", "Lò Văn A", ""],
+            ],
+            vec![],
+        );
+        assert_eq!(
+            guess_header(&g),
+            Some(HeaderGuess {
+                first: 1,
+                last: 2,
+                names: 2
+            })
+        );
+        assert_eq!(guess_header(&grid(&[&["Ghi chú", "1"]], vec![])), None);
     }
 
     #[test]

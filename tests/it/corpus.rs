@@ -310,3 +310,53 @@ fn real_vietnamese_office_files_are_read_or_refused_in_one_line() {
     read_as("corrupt_real_zip_central_directory.xlsx", "Xlsx");
     eprintln!("{}", report.join("\n"));
 }
+
+/// For the list-like real files no department table matches, `inspect`
+/// still finds the header a person would name, from the layout alone.
+#[test]
+fn inspect_finds_the_header_a_person_would_name_in_real_lists() {
+    let Some(shared) = shared_or_skip("corpus::inspect_finds_the_header") else {
+        return;
+    };
+    let root = shared.join("corpus/real-vn");
+    for (file, sheet, rows, names) in [
+        ("land_pl4_bien_dong_thua_dat.xlsx", "Sheet1", "7–9", 8),
+        (
+            "village_bang_ke_theo_thon_title_block.xlsx",
+            "Sheet1",
+            "5–5",
+            5,
+        ),
+        (
+            "bhxh_c70a_hd_ds_thanh_toan_om_dau_thai_san_redacted.xls",
+            "Sheet1",
+            "12–15",
+            12,
+        ),
+        (
+            "registry_tau_ca_import_two_row_header.xlsx",
+            "DK_TAUCA",
+            "1–2",
+            2,
+        ),
+    ] {
+        let r = crate::common::tonghop(&["inspect", root.join(file).to_str().unwrap()]);
+        let want = format!(
+            "trang / sheet \"{sheet}\": dòng tiêu đề có thể là / likely header: dòng / rows {rows}, tên cột ở dòng / column names in row {names}:"
+        );
+        assert!(r.stdout.contains(&want), "{file}: {want}\n{}", r.stdout);
+    }
+    // The names themselves, once each, as the sheet writes them.
+    let r = crate::common::tonghop(&[
+        "inspect",
+        root.join("land_pl4_bien_dong_thua_dat.xlsx")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(
+        r.stdout
+            .contains("  Số hiệu thửa đất | Tên người sử dụng đất | Địa chỉ thửa đất |"),
+        "{}",
+        r.stdout
+    );
+}
