@@ -96,6 +96,44 @@ fn match_column(table: &Table, key: &str, taken: &[Option<u32>]) -> Option<usize
 }
 
 fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool, fill: bool) -> HeaderMatch {
+    score_rows(grid, table, row, if two_rows { 2 } else { 1 }, fill)
+}
+
+/// The header texts a column may be named by over `rows` header rows, most
+/// specific first: every run of consecutive rows, longest first and, among
+/// runs as long, the lower one first ("hạn thẻ từ ngày", "từ ngày", "hạn
+/// thẻ"; words split over three rows without merges, "lũy / kế từ / đầu
+/// năm", join to "lũy kế từ đầu năm"). A text repeated by a vertical merge
+/// counts once.
+fn header_candidates(parts: &[(String, String)]) -> Vec<(String, String)> {
+    let mut kept: Vec<&(String, String)> = Vec::new();
+    for p in parts {
+        if !p.0.is_empty() && kept.last().is_none_or(|k| k.0 != p.0) {
+            kept.push(p);
+        }
+    }
+    let n = kept.len();
+    let mut out = Vec::new();
+    for len in (1..=n).rev() {
+        for start in (0..=n - len).rev() {
+            let run = &kept[start..start + len];
+            let key = run
+                .iter()
+                .map(|p| p.0.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let shown = run
+                .iter()
+                .map(|p| p.1.as_str())
+                .collect::<Vec<_>>()
+                .join(" / ");
+            out.push((key, shown));
+        }
+    }
+    out
+}
+
+fn score_rows(grid: &Grid, table: &Table, row: u32, rows: u32, fill: bool) -> HeaderMatch {
     let width = grid.width();
     let n = table.columns.len();
     let mut columns = vec![None; n];
@@ -109,23 +147,29 @@ fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool, fill: bool) -
             grid.raw(row, col)
         });
         let top_key = header_key(&top);
-        let (sub, sub_key) = if two_rows {
-            let s = cell_text(grid.filled(row + 1, col)).into_owned();
-            let k = header_key(&s);
-            (s, k)
-        } else {
-            (String::new(), String::new())
-        };
-        // Most specific first: "hạn thẻ từ ngày", then "từ ngày", then "hạn thẻ".
-        let mut candidates: Vec<(String, String)> = Vec::new();
-        if !sub_key.is_empty() && sub_key != top_key {
-            candidates.push((
-                format!("{top_key} {sub_key}").trim().to_string(),
-                format!("{} / {}", clean(&top), clean(&sub)),
-            ));
-            candidates.push((sub_key.clone(), clean(&sub).into_owned()));
+        let mut parts = vec![(top_key.clone(), clean(&top).into_owned())];
+        for r in 1..rows {
+            let s = cell_text(grid.filled(row + r, col)).into_owned();
+            parts.push((header_key(&s), clean(&s).into_owned()));
         }
-        candidates.push((top_key.clone(), clean(&top).into_owned()));
+        // Most specific first: "hạn thẻ từ ngày", then "từ ngày", then "hạn thẻ".
+        let candidates = if rows >= 3 {
+            header_candidates(&parts)
+        } else {
+            let mut c: Vec<(String, String)> = Vec::new();
+            if let Some((sub_key, sub)) = parts.get(1)
+                && !sub_key.is_empty()
+                && *sub_key != top_key
+            {
+                c.push((
+                    format!("{top_key} {sub_key}").trim().to_string(),
+                    format!("{} / {}", clean(&top), sub),
+                ));
+                c.push((sub_key.clone(), sub.clone()));
+            }
+            c.push((top_key.clone(), clean(&top).into_owned()));
+            c
+        };
         let mut matched = false;
         for (key, shown) in &candidates {
             if let Some(i) = match_column(table, key, &columns) {
@@ -155,7 +199,7 @@ fn score_row(grid: &Grid, table: &Table, row: u32, two_rows: bool, fill: bool) -
     let score = columns.iter().filter(|c| c.is_some()).count();
     HeaderMatch {
         row,
-        height: if two_rows { 2 } else { 1 },
+        height: rows,
         columns,
         header_text,
         score,
@@ -182,7 +226,7 @@ pub fn find_header(grid: &Grid, table: &Table) -> Option<HeaderMatch> {
         // alone; otherwise a blank or title row above a one-row header would
         // pass for the first row of a two-row header.
         let below = unfilled.get(row as usize + 1).copied().unwrap_or(0);
-        let candidate = if row + 1 < grid.height() {
+        let mut candidate = if row + 1 < grid.height() {
             let double = score_row(grid, table, row, true, true);
             if double.score > single.score && double.score > below {
                 double
@@ -192,13 +236,68 @@ pub fn find_header(grid: &Grid, table: &Table) -> Option<HeaderMatch> {
         } else {
             single
         };
+        // Three rows (words split over the rows without merges) when the
+        // third names more columns still, is no numbering row, holds no
+        // number and names nothing on its own.
+        if row + 2 < grid.height()
+            && unfilled.get(row as usize + 2).copied().unwrap_or(0) == 0
+            && !is_numbering_row(grid, row + 2)
+            && !(0..grid.width())
+                .any(|c| matches!(grid.raw(row + 2, c), Data::Float(_) | Data::Int(_)))
+        {
+            let triple = score_rows(grid, table, row, 3, true);
+            if triple.score > candidate.score && triple.score > below {
+                candidate = triple;
+            }
+        }
         if candidate.score > best.as_ref().map_or(0, |b| b.score) {
             best = Some(candidate);
         }
     }
     let mut best = best.filter(|b| b.score >= table.min_header_matches)?;
+    // A second header row in another language under the first ("Họ và tên"
+    // over "Full name"): part of the header, not a row of data.
+    if is_translated_header_row(grid, table, &best, best.row + best.height) {
+        best.height += 1;
+    }
     best.numbering_row = is_numbering_row(grid, best.row + best.height);
     Some(best)
+}
+
+/// Whether `row`, right under a header, repeats the header in words: every
+/// mapped column whose values hold digits (dates, numbers, IDs; two at
+/// least) holds text without a digit there. A person's row always has
+/// digits in its dates and IDs (or leaves them empty).
+fn is_translated_header_row(grid: &Grid, table: &Table, header: &HeaderMatch, row: u32) -> bool {
+    use crate::pipeline::ColumnKind;
+    if row >= grid.height() {
+        return false;
+    }
+    let digit_columns: Vec<u32> = table
+        .columns
+        .iter()
+        .zip(&header.columns)
+        .filter(|(c, _)| {
+            matches!(
+                c.kind,
+                ColumnKind::Id { .. }
+                    | ColumnKind::PersonalId { .. }
+                    | ColumnKind::Integer
+                    | ColumnKind::Decimal
+                    | ColumnKind::Money
+                    | ColumnKind::Date { .. }
+            )
+        })
+        .filter_map(|(_, src)| *src)
+        .collect();
+    digit_columns.len() >= 2
+        && digit_columns.iter().all(|&c| match grid.raw(row, c) {
+            Data::String(s) => {
+                let t = clean(s);
+                !t.is_empty() && !t.chars().any(|ch| ch.is_ascii_digit())
+            }
+            _ => false,
+        })
 }
 
 /// A row of column numbers under a header: every non-empty cell is a short
@@ -429,6 +528,29 @@ pub struct RowClassifier<'a> {
     /// repeat on every row, so each distinct text is cleaned and lower-cased
     /// once. Bounded; past the bound texts are simply not remembered.
     markers: std::collections::HashMap<&'a str, (bool, bool)>,
+    /// The order-number column ("STT", "TT"), when the header has one:
+    /// a row numbered "2" followed by rows "2.1", "2.2" is their parent
+    /// (a subtotal), not a row of its own.
+    order_column: Option<u32>,
+}
+
+/// Header texts of an order-number column.
+const ORDER_HEADERS: [&str; 5] = ["stt", "tt", "số tt", "số thứ tự", "thứ tự"];
+
+/// Rows looked ahead for the next order number.
+const ORDER_LOOKAHEAD: u32 = 50;
+
+fn order_text(d: &Data) -> Option<String> {
+    let t = match d {
+        Data::Float(f) if f.fract() == 0.0 && *f >= 0.0 => format!("{}", *f as i64),
+        Data::Int(i) if *i >= 0 => i.to_string(),
+        Data::String(s) => clean(s).trim().trim_end_matches('.').to_string(),
+        _ => return None,
+    };
+    let hierarchical = !t.is_empty()
+        && t.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    hierarchical.then_some(t)
 }
 
 const MARKER_MEMO_MAX: usize = 20_000;
@@ -454,13 +576,35 @@ impl<'a> RowClassifier<'a> {
                     .flat_map(|g| g.measures.iter().map(|(_, c)| *c)),
             )
             .collect();
+        let order_column = (0..grid.width()).find(|&c| {
+            (header.row..header.row + header.height).any(|r| {
+                ORDER_HEADERS.contains(&header_key(&cell_text(grid.filled(r, c))).as_str())
+            })
+        });
         RowClassifier {
             grid,
             required,
             mapped,
             in_footer: false,
             markers: std::collections::HashMap::new(),
+            order_column,
         }
+    }
+
+    /// A row numbered "N" whose next numbered row is "N.k": their parent.
+    fn is_parent(&self, row: u32) -> bool {
+        let Some(c) = self.order_column else {
+            return false;
+        };
+        let Some(mine) = order_text(self.grid.raw(row, c)) else {
+            return false;
+        };
+        let end = self.grid.height().min(row + 1 + ORDER_LOOKAHEAD);
+        let next = (row + 1..end)
+            .map(|r| self.grid.raw(r, c))
+            .find(|d| !is_empty(d))
+            .and_then(order_text);
+        next.is_some_and(|n| n.starts_with(&format!("{mine}.")))
     }
 
     pub fn classify(&mut self, row: u32) -> RowKind {
@@ -520,6 +664,9 @@ impl<'a> RowClassifier<'a> {
             .count();
         if !self.required.is_empty() && filled <= label_limit && mapped_filled <= 1 {
             return RowKind::Label;
+        }
+        if self.is_parent(row) {
+            return RowKind::Subtotal;
         }
         RowKind::Data
     }
@@ -639,6 +786,94 @@ type = "date"
         ] {
             assert!(!is_numbering_row(&row(cells.clone()), 1), "{cells:?}");
         }
+    }
+
+    #[test]
+    fn header_words_split_over_three_rows_without_merges() {
+        let g = grid(
+            &[
+                &["DANH SÁCH", "", "", "", ""],
+                &["STT", "Họ", "Ngày", "Hạn  thẻ", ""],
+                &["", "và", "", "Từ", "Đến"],
+                &["", "tên", "sinh", "ngày", "ngày"],
+                &["Tổng cộng", "", "", "", ""],
+                &["1", "Lò Văn A", "01/01/1990", "01/01/2026", "31/12/2026"],
+            ],
+            vec![],
+        );
+        let t = table();
+        let h = find_header(&g, &t).unwrap();
+        assert_eq!((h.row, h.height, h.score), (1, 3, 4));
+        assert_eq!(h.columns, vec![Some(1), Some(2), Some(3), Some(4)]);
+        assert_eq!(h.header_text[0], "Họ / và / tên");
+        assert_eq!(h.header_text[2], "Hạn thẻ / Từ / ngày");
+        assert_eq!(h.data_start(), 4);
+        // A total row above the detail rows is a total wherever it stands.
+        let mut rc = RowClassifier::new(&g, &t, &h);
+        assert_eq!(rc.classify(4), RowKind::Subtotal);
+        assert_eq!(rc.classify(5), RowKind::Data);
+    }
+
+    #[test]
+    fn an_english_header_row_above_the_vietnamese_one_is_not_the_header() {
+        let g = grid(
+            &[
+                &["No.", "Full name", "Date of birth", "Valid from"],
+                &["STT", "Họ và tên", "Ngày sinh", "Từ ngày"],
+                &["1", "Lò Văn A", "01/01/1990", "01/01/2026"],
+            ],
+            vec![],
+        );
+        let h = find_header(&g, &table()).unwrap();
+        assert_eq!((h.row, h.height, h.score), (1, 1, 3));
+        assert_eq!(h.data_start(), 2);
+    }
+
+    #[test]
+    fn an_english_header_row_under_the_vietnamese_one_is_part_of_the_header() {
+        let g = grid(
+            &[
+                &["STT", "Họ và tên", "Ngày sinh", "Từ ngày"],
+                &["No.", "Full name", "Date of birth", "Valid from"],
+                &["(1)", "(2)", "(3)", "(4)"],
+                &["1", "Lò Văn A", "01/01/1990", "01/01/2026"],
+                &["2", "Lò Văn B", "", ""],
+            ],
+            vec![],
+        );
+        let t = table();
+        let h = find_header(&g, &t).unwrap();
+        assert_eq!((h.row, h.height, h.score), (0, 2, 3));
+        assert!(h.numbering_row);
+        assert_eq!(h.data_start(), 3);
+        // A person's row with its dates missing is still data.
+        assert!(!is_translated_header_row(&g, &t, &h, 4));
+    }
+
+    #[test]
+    fn a_parent_row_numbered_over_its_children_is_a_subtotal() {
+        let g = grid(
+            &[
+                &["TT", "Họ và tên", "Ngày sinh", "Từ ngày"],
+                &["1", "Bản Pá Khoang", "2", "2"],
+                &["1.1", "Lò Văn A", "01/01/1990", "01/01/2026"],
+                &["1.2", "Lò Văn B", "01/01/1991", "01/01/2026"],
+                &["2", "Lò Văn C", "01/01/1992", "01/01/2026"],
+                &["3.", "Lò Văn D", "01/01/1993", "01/01/2026"],
+                &["", "Lò Văn E", "01/01/1994", "01/01/2026"],
+                &["3.1", "Lò Văn F", "01/01/1995", "01/01/2026"],
+            ],
+            vec![],
+        );
+        let t = table();
+        let h = find_header(&g, &t).unwrap();
+        let mut rc = RowClassifier::new(&g, &t, &h);
+        let kinds: Vec<RowKind> = (1..g.height()).map(|r| rc.classify(r)).collect();
+        use RowKind::*;
+        assert_eq!(
+            kinds,
+            vec![Subtotal, Data, Data, Data, Subtotal, Data, Data]
+        );
     }
 
     #[test]
