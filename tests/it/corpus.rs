@@ -305,6 +305,22 @@ fn real_vietnamese_office_files_are_read_or_refused_in_one_line() {
     assert_eq!(g.raw(0, 3), &calamine::Data::String("tenvp".into()));
     assert_eq!(g.raw(2, 1), &calamine::Data::String("02.0125.0053".into()));
     assert_eq!(g.raw(1, 1), &calamine::Data::String("Máu".into()));
+    // A birth date typed in a US format (m/d/yy) is a date serial: the
+    // format only changes how Excel shows it.
+    let mut wb = tonghop::ingest::open(
+        std::fs::read(root.join("bhxh_02a_tbh_ds_lao_dong_tham_gia_redacted.xls")).unwrap(),
+        "xls",
+    )
+    .unwrap();
+    let name = wb.sheet_infos[0].name.clone();
+    let g = wb.grid(&name).unwrap();
+    use calamine::DataType as _;
+    assert_eq!(
+        g.raw(7, 5).as_date(),
+        chrono::NaiveDate::from_ymd_opt(1986, 2, 8),
+        "{:?}",
+        g.raw(7, 5)
+    );
     // The zip whose central directory is wrong is read from its local
     // entries (calamine recovers; Python's zipfile refuses it).
     read_as("corrupt_real_zip_central_directory.xlsx", "Xlsx");
@@ -359,4 +375,30 @@ fn inspect_finds_the_header_a_person_would_name_in_real_lists() {
         "{}",
         r.stdout
     );
+}
+
+/// `.xlsb` is a workbook extension: such a file in a department folder is
+/// read (here: it holds no department table), not ignored.
+#[test]
+fn an_xlsb_workbook_in_the_inbox_is_read() {
+    let Some(shared) = shared_or_skip("corpus::an_xlsb_workbook_in_the_inbox_is_read") else {
+        return;
+    };
+    let dir = crate::common::tempdir();
+    let inbox = dir.path().join("inbox/bhyt");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::copy(
+        shared.join("corpus/calamine/date.xlsb"),
+        inbox.join("Danh sách.XLSB"),
+    )
+    .unwrap();
+    let cfg = crate::common::config_for(dir.path(), &dir.path().join("inbox"), "");
+    let r = crate::common::tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "bhyt"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&crate::common::read(&dir.path().join("out/run.json"))).unwrap();
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(files[0]["path"], "bhyt/Danh sách.XLSB");
+    assert_eq!(files[0]["format"], "xlsb");
+    assert!(report["ignored_files"].as_array().unwrap().is_empty());
 }
