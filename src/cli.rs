@@ -164,10 +164,12 @@ pub enum LogFormat {
 fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    use std::io::IsTerminal as _;
+    // Colour only on a terminal: never escape codes in a log file.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    use std::io::IsTerminal as _;
     let json = match format {
         LogFormat::Auto => !std::io::stderr().is_terminal(),
         LogFormat::Text => false,
@@ -419,28 +421,98 @@ fn disk_full(e: &anyhow::Error, out: &std::path::Path) -> Option<String> {
     Some(format!("đĩa đầy / disk full: {disk}; while writing {file}"))
 }
 
+/// A path as a person reads it: `config/../out` is `out`.
+pub fn display_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let absolute = p.starts_with('/');
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    match (absolute, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+/// A figure as the report writes it: Vietnamese separators, rates (`%`)
+/// with two decimals, other fractions with up to three.
+fn figure(v: f64, unit: &str) -> String {
+    use crate::report::vnfmt::{Spec, format_vn};
+    let decimals = if unit.trim() == "%" {
+        2
+    } else if v.fract() == 0.0 {
+        0
+    } else {
+        3
+    };
+    format_vn(
+        v,
+        &Spec {
+            decimals,
+            ..Spec::default()
+        },
+    )
+}
+
 fn print_summary(r: &crate::run::RunReport) {
     let t = &r.totals;
+    let vn_date = |d: &str| {
+        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_else(|_| d.to_string())
+    };
     say!(
-        "tonghop: xã {} ({}), {} – {}",
+        "tonghop: xã {} ({}), từ {} đến {}",
         r.commune_name,
         r.commune,
-        r.period_from,
-        r.period_to
+        vn_date(&r.period_from),
+        vn_date(&r.period_to)
     );
     say!(
-        "files: {} read ({} parsed, {} unchanged and reused), {} failed, {} ignored{}",
+        "Tệp: {} đã đọc ({} đọc mới, {} không đổi nên dùng lại), {} lỗi, {} bỏ qua{}   [files read={} parsed={} reused={} failed={} ignored={} carried={}]",
         t.files - t.files_failed - t.files_carried,
         t.files_parsed,
         t.files_reused,
         t.files_failed,
         r.ignored_files.len(),
         if t.files_carried > 0 {
-            format!(", {} carried from earlier runs", t.files_carried)
+            format!(", {} giữ từ lần chạy trước", t.files_carried)
         } else {
             String::new()
-        }
+        },
+        t.files - t.files_failed - t.files_carried,
+        t.files_parsed,
+        t.files_reused,
+        t.files_failed,
+        r.ignored_files.len(),
+        t.files_carried
     );
+    if let Some(since) = &r.unchanged_since {
+        say!(
+            "Không có gì thay đổi từ lần chạy {since}: kết quả của lần đó được xuất bản lại   [unchanged_since={since}]"
+        );
+    }
+    for f in r
+        .files
+        .iter()
+        .filter(|f| f.status == "failed" && !f.carried)
+    {
+        say!(
+            "  Tệp lỗi {}: {}   [FAILED {}]",
+            f.path,
+            f.errors.join("; "),
+            f.path
+        );
+    }
     for p in r.pipelines.iter().filter(|p| !p.message.is_empty()) {
         let tag = match p.status {
             crate::record::PipelineStatus::MissingInputs => "FAILED ",
@@ -456,49 +528,51 @@ fn print_summary(r: &crate::run::RunReport) {
     for i in misplaced {
         say!("  ignored {}: {}", i.path, i.reason);
     }
-    if let Some(since) = &r.unchanged_since {
-        say!("nothing changed since run {since}: its outputs are published again");
-    }
-    for f in r.files.iter().filter(|f| f.status == "failed") {
-        say!("  FAILED {}: {}", f.path, f.errors.join("; "));
-    }
     say!(
-        "rows: {} read = {} accepted + {} rejected + {} skipped ({} accepted with warnings)",
+        "Dòng: {} đã đọc = {} nhận + {} loại + {} bỏ qua ({} nhận kèm cảnh báo)   [rows read={} accepted={} rejected={} skipped={} warnings={}]",
+        figure(t.rows_read as f64, ""),
+        figure(t.accepted as f64, ""),
+        figure(t.rejected as f64, ""),
+        figure(t.skipped as f64, ""),
+        figure(t.warning_rows as f64, ""),
         t.rows_read,
         t.accepted,
         t.rejected,
         t.skipped,
         t.warning_rows
     );
-    say!("indicators:");
+    say!("Chỉ tiêu:");
     let w = r.indicators.iter().map(|i| i.id.len()).max().unwrap_or(0);
     for i in &r.indicators {
-        let v = i.value.map(plain_number).unwrap_or_else(|| match &i.error {
-            Some(e) => format!("ERROR: {e}"),
-            None => "(no data)".to_string(),
-        });
+        let v = i
+            .value
+            .map(|v| figure(v, &i.unit))
+            .unwrap_or_else(|| match &i.error {
+                Some(e) => format!("LỖI / ERROR: {e}"),
+                None => "(chưa có số liệu)".to_string(),
+            });
         let stale = i
             .stale_since
             .as_deref()
             .map(|r| format!("  [cũ / stale: run {r}]"))
             .unwrap_or_default();
-        say!("  {:w$}  {:>10} {}  ({}){stale}", i.id, v, i.unit, i.label);
+        say!("  {:w$}  {:>12} {}  ({}){stale}", i.id, v, i.unit, i.label);
     }
     for c in &r.checks {
         if c.passed {
-            say!("check {}: ok", c.id);
+            say!("Kiểm tra {}: đạt   [check ok]", c.id);
         } else if let Some(e) = &c.error {
-            say!("check {}: ERROR {e}", c.id);
+            say!("Kiểm tra {}: LỖI {e}   [check ERROR]", c.id);
         } else {
             say!(
-                "check {}: FAILED, {} violation(s): {}",
+                "Kiểm tra {}: KHÔNG ĐẠT, {} dòng vi phạm: {}   [check FAILED]",
                 c.id,
                 c.violations,
                 c.description
             );
         }
     }
-    say!("outputs: {}", r.out);
+    say!("Kết quả: {}   [outputs]", display_path(&r.out));
 }
 
 fn reconcile_command(args: ReconcileArgs) -> i32 {
@@ -602,6 +676,17 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
     }
 }
 
+/// An RFC 3339 time as local time with its zone ("2026-12-01 15:50:37 +07:00").
+fn local_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S %:z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
 fn history_command(args: HistoryArgs) -> i32 {
     let out = match args.out {
         Some(o) => o,
@@ -621,7 +706,7 @@ fn history_command(args: HistoryArgs) -> i32 {
     say!(
         "{:<34} {:<26} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>8} {:>5}",
         "run",
-        "started",
+        "started (local time)",
         "seconds",
         "parsed",
         "reused",
@@ -635,7 +720,7 @@ fn history_command(args: HistoryArgs) -> i32 {
         say!(
             "{:<34} {:<26} {:>9.2} {:>7} {:>7} {:>7} {:>9} {:>9} {:>8} {:>5}",
             l.run_id,
-            l.started.chars().take(25).collect::<String>(),
+            local_time(&l.started),
             l.duration_ms as f64 / 1000.0,
             l.files_parsed,
             l.files_reused,

@@ -359,13 +359,10 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         .into());
     }
     if let crate::privacy::KeySource::Generated(path) = &key_source {
+        // Said once (a warning, so the default log level shows it).
         tracing::warn!(
             key = %path.display(),
-            "generated the HMAC key for the public zone's hashed IDs; keep this file (or set TONGHOP_HMAC_KEY) so hashes stay stable"
-        );
-        eprintln!(
-            "tonghop: generated the HMAC key for hashed IDs in {} (mode 0600); keep it so hashes stay stable",
-            path.display()
+            "generated the HMAC key for the public zone's hashed IDs (mode 0600); keep this file (or set TONGHOP_HMAC_KEY) so hashes stay stable"
         );
     }
     let run_id = crate::release::new_run_id();

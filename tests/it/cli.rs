@@ -355,3 +355,58 @@ fn a_communes_own_spellings_map_through_aliases_and_inspect_suggests_them() {
         r.stderr
     );
 }
+
+/// The terminal: figures as the report writes them, one notice of the
+/// generated key, paths as a person reads them, local time with its zone in
+/// the history, no colour codes in a log file.
+#[test]
+fn the_summary_reads_like_the_report() {
+    let run = crate::common::run_fixtures();
+    assert_eq!(run.exit_code, 0, "{}", run.stderr);
+    let out = &run.stdout;
+    assert!(out.contains("59,24 %"), "{out}");
+    assert!(!out.contains("59.2406"), "{out}");
+    assert!(out.contains("20.213 người"), "{out}");
+    assert!(
+        out.contains("Dòng: 38.967 đã đọc = 37.831 nhận + 446 loại + 690 bỏ qua"),
+        "{out}"
+    );
+    assert!(out.contains("[rows read=38967 accepted=37831"), "{out}");
+    assert_eq!(
+        run.stderr.matches("generated the HMAC key").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(tonghop::cli::display_path("config/../out"), "out");
+    assert_eq!(
+        tonghop::cli::display_path("/srv/x/./y/../out"),
+        "/srv/x/out"
+    );
+    assert_eq!(tonghop::cli::display_path("../out"), "../out");
+    // History: local time, with its zone.
+    let h = tonghop(&["history", "--out", run.out.to_str().unwrap()]);
+    assert!(h.stdout.contains("started (local time)"), "{}", h.stdout);
+    let line = h.stdout.lines().nth(1).unwrap();
+    let re = regex::Regex::new(r" \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d ").unwrap();
+    assert!(re.is_match(line), "{line}");
+    // --log-format text into a file: no escape codes.
+    let dir = tempdir();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .current_dir(repo())
+        .env("RUST_LOG", "info")
+        .args([
+            "run",
+            "--only",
+            "livestock",
+            "--log-format",
+            "text",
+            "--out",
+        ])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("INFO"), "{err}");
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
