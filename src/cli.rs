@@ -3,7 +3,6 @@
 //! still processed and published, 2 usage or configuration error (nothing run).
 
 use crate::config::Config;
-use crate::indicators::plain_number;
 use crate::pipeline::{self, Pipeline};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
