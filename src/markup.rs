@@ -198,17 +198,7 @@ pub fn read_spreadsheetml(text: &str) -> Result<Vec<MarkupSheet>, String> {
     let mut data_text = String::new();
     let mut in_data = false;
     let mut in_visible = false;
-    let attr = |e: &quick_xml::events::BytesStart, local: &str| -> Option<String> {
-        e.attributes().flatten().find_map(|a| {
-            (a.key.local_name().as_ref() == local)
-                .then(|| {
-                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .ok()
-                        .map(|v| v.into_owned())
-                })
-                .flatten()
-        })
-    };
+    let attr = crate::ods_merges::attr_string;
     loop {
         let ev = reader
             .read_event()

@@ -22,7 +22,8 @@ fn attr_u32(e: &BytesStart, local: &str) -> Option<u32> {
     })
 }
 
-fn attr_string(e: &BytesStart, local: &str) -> Option<String> {
+/// An attribute's value by local name (prefix ignored), unescaped.
+pub fn attr_string(e: &BytesStart, local: &str) -> Option<String> {
     e.attributes().flatten().find_map(|a| {
         (a.key.local_name().as_ref() == local)
             .then(|| {

@@ -403,7 +403,7 @@ fn unchanged_inputs_republish_the_same_outputs_and_a_moved_workbook_keeps_its_ne
     let said = String::from_utf8_lossy(&o.stdout).into_owned();
     let first_id = first["run_id"].as_str().unwrap();
     assert!(
-        said.contains(&format!("nothing changed since run {first_id}")),
+        said.contains(&format!("[unchanged_since={first_id}]")),
         "{said}"
     );
     let (code, second, _) = run(&cfg, &["--only", "bhyt"]);

@@ -20,19 +20,6 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn strings_of(path: &Path) -> Vec<String> {
-    let df = ParquetReader::new(std::fs::File::open(path).unwrap())
-        .finish()
-        .unwrap();
-    let mut out = Vec::new();
-    for c in df.columns() {
-        if let Ok(s) = c.cast(&DataType::String) {
-            out.extend(s.str().unwrap().iter().flatten().map(str::to_string));
-        }
-    }
-    out
-}
-
 #[test]
 fn public_zone_holds_no_names_or_ids() {
     let run = run_fixtures();
@@ -46,7 +33,7 @@ fn public_zone_holds_no_names_or_ids() {
         "one public table per normalised table: {public:?}"
     );
     for f in &public {
-        for v in strings_of(f) {
+        for v in crate::zones::texts_of(f) {
             assert!(!secrets.contains(&v), "{} leaks {v:?}", f.display());
         }
     }

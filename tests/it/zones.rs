@@ -112,7 +112,7 @@ pub fn secrets_of(out: &Path) -> HashSet<String> {
 
 /// The text a person or a program could get out of a file: the values of
 /// a Parquet file, the XML of an xlsx, the bytes of anything else.
-fn texts_of(path: &Path) -> Vec<String> {
+pub fn texts_of(path: &Path) -> Vec<String> {
     let bytes = std::fs::read(path).unwrap();
     if bytes.starts_with(b"PAR1") {
         let df = ParquetReader::new(std::io::Cursor::new(bytes))
