@@ -557,6 +557,10 @@ fn compile_kind(
                 return None;
             };
             let mut lookup = HashMap::new();
+            let shown = values
+                .iter()
+                .map(|(canon, spellings)| spellings.first().unwrap_or(canon).clone())
+                .collect();
             for (canon, spellings) in values {
                 for s in spellings.iter().chain(std::iter::once(canon)) {
                     if let Some(prev) = lookup.insert(value_key(s), canon.clone())
@@ -568,7 +572,7 @@ fn compile_kind(
                     }
                 }
             }
-            ColumnKind::Enum { lookup }
+            ColumnKind::Enum { lookup, shown }
         }
         "derived" => {
             let Some(from) = col_ref("from", &c.from, errors) else {

@@ -223,6 +223,9 @@ pub enum ColumnKind {
     Enum {
         /// value key (see `values::text::value_key`) -> canonical value
         lookup: HashMap<String, String>,
+        /// The first spelling of each value as the pipeline file writes it
+        /// ("Nam", "Nữ"): what a reason tells the department to write.
+        shown: Vec<String>,
     },
     Derived {
         from: usize,

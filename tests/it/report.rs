@@ -339,3 +339,27 @@ fn reconcile_on_tonghops_own_text_matches_and_a_changed_figure_is_caught() {
         "{stdout}"
     );
 }
+
+/// A reject reason tells the department what to write, in the pipeline
+/// file's own spellings ("Nam, Nữ", "Đã kích hoạt"), never internal codes
+/// ("nam, nu", "activated, not_activated").
+#[test]
+fn reject_reasons_quote_the_spellings_not_the_codes() {
+    let run = run_fixtures();
+    let rejects = read(&run.out.join("private/rejects.csv"));
+    let reasons: Vec<&str> = rejects
+        .lines()
+        .filter(|l| l.contains(",unknown_enum,"))
+        .collect();
+    assert!(reasons.len() >= 3, "{}", reasons.len());
+    let code = regex::Regex::new(r"\b[a-z]+_[a-z_]+\b").unwrap();
+    for r in &reasons {
+        let allowed = r.split("(hợp lệ: ").nth(1).unwrap_or_else(|| panic!("{r}"));
+        assert!(!code.is_match(allowed), "{r}");
+        assert!(!allowed.starts_with("nam, nu"), "{r}");
+    }
+    assert!(
+        reasons.iter().any(|r| r.contains("(hợp lệ: Nam, Nữ)")),
+        "{reasons:?}"
+    );
+}
