@@ -729,9 +729,31 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         )
         .as_bytes(),
     )?;
-    let summary =
-        crate::report::workbook::summary(&all_indicators, &all_breakdowns, &files, &config.targets)
-            .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
+    let titles: std::collections::BTreeMap<String, String> = all_pipelines
+        .iter()
+        .map(|p| (p.name.clone(), p.title.clone()))
+        .collect();
+    let summary = crate::report::workbook::summary(
+        &all_indicators,
+        &all_breakdowns,
+        &files,
+        &config.targets,
+        &crate::report::workbook::SummaryContext {
+            commune: &config.commune.name,
+            period: &config.period,
+            made: started_at,
+            titles: &titles,
+            members: &all_breakdowns
+                .iter()
+                .filter_map(|b| {
+                    let p = all_pipelines.iter().find(|p| p.name == b.pipeline)?;
+                    let label = p.member_label(&b.by, &b.key)?;
+                    Some(((b.by.clone(), b.key.clone()), label.to_string()))
+                })
+                .collect(),
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
     publish::write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
     write_feedback(out, &files, &findings)?;
     // A pipeline whose workbooks are missing keeps its cache for their return.

@@ -557,10 +557,13 @@ fn compile_kind(
                 return None;
             };
             let mut lookup = HashMap::new();
-            let shown = values
+            let labels: std::collections::BTreeMap<String, String> = values
                 .iter()
-                .map(|(canon, spellings)| spellings.first().unwrap_or(canon).clone())
+                .map(|(canon, spellings)| {
+                    (canon.clone(), spellings.first().unwrap_or(canon).clone())
+                })
                 .collect();
+            let shown = labels.values().cloned().collect();
             for (canon, spellings) in values {
                 for s in spellings.iter().chain(std::iter::once(canon)) {
                     if let Some(prev) = lookup.insert(value_key(s), canon.clone())
@@ -572,7 +575,11 @@ fn compile_kind(
                     }
                 }
             }
-            ColumnKind::Enum { lookup, shown }
+            ColumnKind::Enum {
+                lookup,
+                shown,
+                labels,
+            }
         }
         "derived" => {
             let Some(from) = col_ref("from", &c.from, errors) else {

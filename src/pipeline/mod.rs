@@ -19,6 +19,22 @@ pub struct Spellings {
     pub values: std::collections::BTreeMap<String, Vec<String>>,
 }
 
+impl Pipeline {
+    /// How people read a member of a breakdown: when the dimension is an
+    /// enum column of one of the tables, the value's first spelling in the
+    /// pipeline file ("trau" is "Trâu"); else the member as it is.
+    pub fn member_label(&self, by: &str, key: &str) -> Option<&str> {
+        self.tables
+            .iter()
+            .flat_map(|t| t.columns.iter())
+            .filter(|c| c.name == by)
+            .find_map(|c| match &c.kind {
+                ColumnKind::Enum { labels, .. } => labels.get(key).map(String::as_str),
+                _ => None,
+            })
+    }
+}
+
 /// Extra spellings by `pipeline.table.column`.
 pub type Aliases = std::collections::BTreeMap<String, Spellings>;
 
@@ -226,6 +242,9 @@ pub enum ColumnKind {
         /// The first spelling of each value as the pipeline file writes it
         /// ("Nam", "Nữ"): what a reason tells the department to write.
         shown: Vec<String>,
+        /// Canonical value -> that spelling: how outputs people read name
+        /// the value ("trau" is "Trâu").
+        labels: std::collections::BTreeMap<String, String>,
     },
     Derived {
         from: usize,

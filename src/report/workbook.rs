@@ -9,7 +9,7 @@
 use crate::extract::{Finding, Severity};
 use crate::indicators::{BreakdownRow, IndicatorValue};
 use crate::run::FileReport;
-use rust_xlsxwriter::{Format, FormatAlign, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};
 
 fn header_format() -> Format {
@@ -36,19 +36,86 @@ fn number_format(v: f64, unit: &str) -> &'static str {
 /// Frozen header row, column widths, landscape A4 fitted to one page wide,
 /// header row repeated on every printed page.
 fn set_up(ws: &mut Worksheet, headers: &[(&str, f64)], rows: u32) -> Result<(), XlsxError> {
-    let hf = header_format();
+    set_up_at(ws, 0, headers, rows)
+}
+
+/// [`set_up`] with the header at row `top` (under a title block).
+fn set_up_at(
+    ws: &mut Worksheet,
+    top: u32,
+    headers: &[(&str, f64)],
+    rows: u32,
+) -> Result<(), XlsxError> {
+    let hf = header_format().set_border(FormatBorder::Thin);
     for (c, (h, w)) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, &hf)?;
+        ws.write_string_with_format(top, c as u16, *h, &hf)?;
         ws.set_column_width(c as u16, *w)?;
     }
-    ws.set_freeze_panes(1, 0)?;
+    ws.set_freeze_panes(top + 1, 0)?;
     ws.set_landscape();
     ws.set_paper_size(9);
     ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(0, 0)?;
+    ws.set_repeat_rows(top, top)?;
     if rows > 0 {
-        ws.autofilter(0, 0, rows, headers.len() as u16 - 1)?;
+        ws.autofilter(top, 0, top + rows, headers.len() as u16 - 1)?;
     }
+    Ok(())
+}
+
+/// What the title block of `tong-hop.xlsx` says, and the departments' names.
+pub struct SummaryContext<'a> {
+    pub commune: &'a str,
+    pub period: &'a crate::config::Period,
+    /// When the run made it (local time).
+    pub made: chrono::DateTime<chrono::Local>,
+    /// Pipeline name -> its Vietnamese title ("Danh sách cấp thẻ BHYT").
+    pub titles: &'a BTreeMap<String, String>,
+    /// (dimension, member) -> how people read the member ("trau" is "Trâu").
+    pub members: &'a BTreeMap<(String, String), String>,
+}
+
+/// Rows of the title block above each sheet's table.
+const TITLE_ROWS: u32 = 3;
+
+/// Title (commune and what the sheet holds), period and date made, on the
+/// first two rows, merged across the table's width.
+fn title_block(
+    ws: &mut Worksheet,
+    ctx: &SummaryContext,
+    what: &str,
+    width: u16,
+) -> Result<(), XlsxError> {
+    let title = Format::new()
+        .set_bold()
+        .set_font_size(14)
+        .set_align(FormatAlign::Center);
+    let sub = Format::new().set_italic().set_align(FormatAlign::Center);
+    let last = width.saturating_sub(1).max(1);
+    ws.merge_range(
+        0,
+        0,
+        0,
+        last,
+        &format!(
+            "TỔNG HỢP SỐ LIỆU XÃ {} – {what}",
+            ctx.commune.to_uppercase()
+        ),
+        &title,
+    )?;
+    ws.merge_range(
+        1,
+        0,
+        1,
+        last,
+        &format!(
+            "Kỳ báo cáo: từ {} đến {} · Lập lúc {} (tonghop)",
+            ctx.period.from.format("%d/%m/%Y"),
+            ctx.period.to.format("%d/%m/%Y"),
+            ctx.made.format("%H:%M ngày %d/%m/%Y")
+        ),
+        &sub,
+    )?;
+    ws.set_row_height(0, 22)?;
     Ok(())
 }
 
@@ -67,36 +134,49 @@ pub fn summary(
     breakdowns: &[BreakdownRow],
     files: &[FileReport],
     targets: &BTreeMap<String, f64>,
+    ctx: &SummaryContext,
 ) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
-    let whole = Format::new().set_num_format(WHOLE);
-    let decimal = Format::new().set_num_format(DECIMAL);
+    // Every cell of a table has a thin border; numbers are grouped.
+    let text = Format::new().set_border(FormatBorder::Thin).set_text_wrap();
+    let whole = Format::new()
+        .set_num_format(WHOLE)
+        .set_border(FormatBorder::Thin);
+    let decimal = Format::new()
+        .set_num_format(DECIMAL)
+        .set_border(FormatBorder::Thin);
     let fmt = |name: &str| if name == WHOLE { &whole } else { &decimal };
+    let bold = |f: &Format| f.clone().set_bold().set_background_color(0xF2F2F2);
+    let department = |name: &str| {
+        ctx.titles
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_string())
+    };
+    let top = TITLE_ROWS;
 
     let ws = wb.add_worksheet().set_name("Chỉ tiêu")?;
-    set_up(
-        ws,
-        &[
-            ("Mã chỉ tiêu", 34.0),
-            ("Chỉ tiêu", 60.0),
-            ("Giá trị", 16.0),
-            ("Đơn vị", 12.0),
-            ("Kế hoạch", 14.0),
-            ("% kế hoạch", 12.0),
-            ("Lĩnh vực", 12.0),
-        ],
-        indicators.len() as u32,
-    )?;
+    let headers = [
+        ("Mã chỉ tiêu", 34.0),
+        ("Chỉ tiêu", 60.0),
+        ("Giá trị", 16.0),
+        ("Đơn vị", 12.0),
+        ("Kế hoạch", 14.0),
+        ("% kế hoạch", 12.0),
+        ("Lĩnh vực", 36.0),
+    ];
+    title_block(ws, ctx, "CÁC CHỈ TIÊU", headers.len() as u16)?;
+    set_up_at(ws, top, &headers, indicators.len() as u32)?;
     for (i, ind) in indicators.iter().enumerate() {
-        let r = i as u32 + 1;
-        ws.write_string(r, 0, &ind.id)?;
-        ws.write_string(r, 1, &ind.label)?;
+        let r = top + i as u32 + 1;
+        ws.write_string_with_format(r, 0, &ind.id, &text)?;
+        ws.write_string_with_format(r, 1, &ind.label, &text)?;
         match ind.value {
             Some(v) => {
                 ws.write_number_with_format(r, 2, v, fmt(number_format(v, &ind.unit)))?;
             }
             None => {
-                ws.write_string(
+                ws.write_string_with_format(
                     r,
                     2,
                     if ind.error.is_some() {
@@ -104,19 +184,29 @@ pub fn summary(
                     } else {
                         "chưa có số liệu"
                     },
+                    &text,
                 )?;
             }
         }
-        ws.write_string(r, 3, &ind.unit)?;
-        if let Some(plan) = targets.get(&ind.id) {
-            ws.write_number_with_format(r, 4, *plan, fmt(number_format(*plan, &ind.unit)))?;
-            if let Some(v) = ind.value
-                && *plan != 0.0
-            {
-                ws.write_number_with_format(r, 5, v / plan * 100.0, &decimal)?;
+        ws.write_string_with_format(r, 3, &ind.unit, &text)?;
+        match targets.get(&ind.id) {
+            Some(plan) => {
+                ws.write_number_with_format(r, 4, *plan, fmt(number_format(*plan, &ind.unit)))?;
+                match ind.value {
+                    Some(v) if *plan != 0.0 => {
+                        ws.write_number_with_format(r, 5, v / plan * 100.0, &decimal)?;
+                    }
+                    _ => {
+                        ws.write_blank(r, 5, &text)?;
+                    }
+                }
+            }
+            None => {
+                ws.write_blank(r, 4, &text)?;
+                ws.write_blank(r, 5, &text)?;
             }
         }
-        ws.write_string(r, 6, &ind.pipeline)?;
+        ws.write_string_with_format(r, 6, department(&ind.pipeline), &text)?;
     }
 
     // One sheet per dimension, members down, indicators across.
@@ -139,45 +229,84 @@ pub fn summary(
         };
         let mut headers: Vec<(&str, f64)> = vec![(first, 24.0)];
         headers.extend(ids.iter().map(|(_, label, _)| (*label, 22.0)));
-        set_up(ws, &headers, keys.len() as u32)?;
+        title_block(
+            ws,
+            ctx,
+            &dimension_sheet_name(by).to_uppercase(),
+            headers.len() as u16,
+        )?;
+        set_up_at(ws, top, &headers, keys.len() as u32)?;
         for (ri, key) in keys.iter().enumerate() {
-            let r = ri as u32 + 1;
-            ws.write_string(r, 0, *key)?;
+            let r = top + ri as u32 + 1;
+            let shown = ctx
+                .members
+                .get(&(by.to_string(), key.to_string()))
+                .map_or(*key, String::as_str);
+            ws.write_string_with_format(r, 0, shown, &text)?;
             for (ci, (id, _, unit)) in ids.iter().enumerate() {
-                if let Some(v) = rows
+                match rows
                     .iter()
                     .find(|b| b.id == *id && b.key == *key)
                     .and_then(|b| b.value)
                 {
-                    ws.write_number_with_format(r, ci as u16 + 1, v, fmt(number_format(v, unit)))?;
+                    Some(v) => {
+                        ws.write_number_with_format(
+                            r,
+                            ci as u16 + 1,
+                            v,
+                            fmt(number_format(v, unit)),
+                        )?;
+                    }
+                    None => {
+                        ws.write_blank(r, ci as u16 + 1, &text)?;
+                    }
                 }
+            }
+        }
+        // Totals of the counts (a rate is not summed: its cell stays empty).
+        let r = top + keys.len() as u32 + 1;
+        ws.write_string_with_format(r, 0, "Tổng cộng", &bold(&text))?;
+        for (ci, (id, _, unit)) in ids.iter().enumerate() {
+            let values: Vec<f64> = rows
+                .iter()
+                .filter(|b| b.id == *id)
+                .filter_map(|b| b.value)
+                .collect();
+            if unit.trim() == "%" || values.is_empty() {
+                ws.write_blank(r, ci as u16 + 1, &bold(&text))?;
+            } else {
+                let total: f64 = values.iter().sum();
+                ws.write_number_with_format(
+                    r,
+                    ci as u16 + 1,
+                    total,
+                    &bold(fmt(number_format(total, unit))),
+                )?;
             }
         }
     }
 
     let ws = wb.add_worksheet().set_name("Nguồn")?;
-    set_up(
-        ws,
-        &[
-            ("Tệp", 50.0),
-            ("Lĩnh vực", 10.0),
-            ("SHA-256", 66.0),
-            ("Trạng thái", 12.0),
-            ("Số dòng đọc", 12.0),
-            ("Chấp nhận", 12.0),
-            ("Loại bỏ", 10.0),
-            ("Bỏ qua", 10.0),
-            ("Dòng có cảnh báo", 12.0),
-            ("Lỗi", 60.0),
-        ],
-        files.len() as u32,
-    )?;
+    let headers = [
+        ("Tệp", 50.0),
+        ("Lĩnh vực", 30.0),
+        ("SHA-256", 66.0),
+        ("Trạng thái", 12.0),
+        ("Số dòng đọc", 12.0),
+        ("Chấp nhận", 12.0),
+        ("Loại bỏ", 10.0),
+        ("Bỏ qua", 10.0),
+        ("Dòng có cảnh báo", 12.0),
+        ("Lỗi", 60.0),
+    ];
+    title_block(ws, ctx, "CÁC TỆP NGUỒN", headers.len() as u16)?;
+    set_up_at(ws, top, &headers, files.len() as u32)?;
     for (i, f) in files.iter().enumerate() {
-        let r = i as u32 + 1;
-        ws.write_string(r, 0, &f.path)?;
-        ws.write_string(r, 1, &f.pipeline)?;
-        ws.write_string(r, 2, &f.sha256)?;
-        ws.write_string(
+        let r = top + i as u32 + 1;
+        ws.write_string_with_format(r, 0, &f.path, &text)?;
+        ws.write_string_with_format(r, 1, department(&f.pipeline), &text)?;
+        ws.write_string_with_format(r, 2, &f.sha256, &text)?;
+        ws.write_string_with_format(
             r,
             3,
             if f.status == "ok" {
@@ -185,6 +314,7 @@ pub fn summary(
             } else {
                 "lỗi"
             },
+            &text,
         )?;
         for (c, n) in [
             f.rows_read,
@@ -198,7 +328,7 @@ pub fn summary(
         {
             ws.write_number_with_format(r, 4 + c as u16, f64::from(*n), &whole)?;
         }
-        ws.write_string(r, 9, f.errors.join("; "))?;
+        ws.write_string_with_format(r, 9, f.errors.join("; "), &text)?;
     }
     wb.save_to_buffer()
 }

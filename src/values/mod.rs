@@ -234,6 +234,7 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
         ColumnKind::Enum {
             lookup,
             shown: allowed,
+            ..
         } => {
             let key = text::value_key(&shown);
             match lookup.get(&key) {

@@ -47,7 +47,27 @@ fn summary_workbook_reads_back() {
     assert_eq!(cell(&bands, band_row, 1), Data::Float(2581.0));
     assert_eq!(cell(&bands, band_row, 2), Data::Float(1529.0));
     let ws = wb.worksheet_range("Chỉ tiêu").unwrap();
-    assert_eq!(cell(&ws, 0, 1), Data::String("Chỉ tiêu".into()));
+    // Title block: commune, period, when it was made; the table under it.
+    assert_eq!(
+        cell(&ws, 0, 0),
+        Data::String("TỔNG HỢP SỐ LIỆU XÃ MƯỜNG KIM – CÁC CHỈ TIÊU".into())
+    );
+    match cell(&ws, 1, 0) {
+        Data::String(s) => assert!(
+            s.starts_with("Kỳ báo cáo: từ 01/01/2026 đến 19/06/2026 · Lập lúc "),
+            "{s}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cell(&ws, 3, 1), Data::String("Chỉ tiêu".into()));
+    // Departments by their Vietnamese names.
+    let first = (4..ws.height() as u32)
+        .find(|r| cell(&ws, *r, 0) == Data::String("bhyt.cards_total".into()))
+        .unwrap();
+    assert_eq!(
+        cell(&ws, first, 6),
+        Data::String("Danh sách cấp thẻ BHYT".into())
+    );
     let row = (1..ws.height() as u32)
         .find(|r| cell(&ws, *r, 0) == Data::String("livestock.main_herd".into()))
         .unwrap();
@@ -61,13 +81,40 @@ fn summary_workbook_reads_back() {
     let nguon = wb.worksheet_range("Nguồn").unwrap();
     assert_eq!(
         nguon.height(),
-        11,
-        "a header and one row per source workbook"
+        14,
+        "the title block, a header and one row per source workbook"
     );
-    let sha = cell(&nguon, 1, 2);
+    let sha = cell(&nguon, 4, 2);
     assert!(matches!(&sha, Data::String(s) if s.len() == 64), "{sha:?}");
     let village = wb.worksheet_range("Theo bản").unwrap();
-    assert_eq!(cell(&village, 0, 0), Data::String("Bản".into()));
+    assert_eq!(cell(&village, 3, 0), Data::String("Bản".into()));
+    // Species by the names the pipeline file gives them, not their codes.
+    let species = wb.worksheet_range("Theo loài").unwrap();
+    let names: Vec<Data> = (4..species.height() as u32 - 1)
+        .map(|r| cell(&species, r, 0))
+        .collect();
+    for want in ["Trâu", "Bò", "Gia cầm"] {
+        assert!(names.contains(&Data::String(want.into())), "{names:?}");
+    }
+    for code in ["trau", "gia_cam", "bo"] {
+        assert!(!names.contains(&Data::String(code.into())), "{names:?}");
+    }
+    // Every breakdown has a total row: the villages add up to the report's
+    // figures (2.581 / 1.529 / 10.879 / 10.260 / 19.670); a rate is not summed.
+    let last = village.height() as u32 - 1;
+    assert_eq!(cell(&village, last, 0), Data::String("Tổng cộng".into()));
+    let totals: Vec<Data> = (1..=6).map(|c| cell(&village, last, c)).collect();
+    assert_eq!(
+        totals,
+        vec![
+            Data::Float(2581.0),
+            Data::Float(1529.0),
+            Data::Float(10879.0),
+            Data::Float(10260.0),
+            Data::Float(19670.0),
+            Data::Empty
+        ]
+    );
     // Number formats with grouping, frozen header, print setup: read the parts.
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
     let mut styles = String::new();
@@ -84,6 +131,14 @@ fn summary_workbook_reads_back() {
         .unwrap();
     assert!(sheet1.contains("state=\"frozen\""), "frozen header");
     assert!(sheet1.contains("orientation=\"landscape\""), "print setup");
+    assert!(
+        styles.contains("<left style=\"thin\">"),
+        "borders: {styles}"
+    );
+    assert!(
+        sheet1.contains("<mergeCell ref=\"A1:G1\"/>"),
+        "title merged"
+    );
 }
 
 #[test]
