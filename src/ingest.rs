@@ -196,7 +196,8 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
         let text = decode_text(&bytes);
         match text.as_deref().and_then(|t| Some((t, sniff(t)?))) {
             Some((t, Kind::Html)) => {
-                let sheets = read_html(t);
+                let sheets =
+                    read_html(t).map_err(|e| IngestError::Corrupt(format!("HTML: {e}")))?;
                 if sheets.is_empty() {
                     return Err(IngestError::NotSpreadsheet("HTML without a table".into()));
                 }

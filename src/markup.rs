@@ -74,17 +74,28 @@ pub fn sniff(text: &str) -> Option<Kind> {
     None
 }
 
-fn range_of(cells: Vec<((u32, u32), Data)>) -> Range<Data> {
+/// A sheet is a dense grid: one whose cells sit this far apart (an
+/// `ss:Index` of a million) is refused before it is allocated, as the
+/// default `max_cells_per_sheet` refuses any other workbook's.
+pub const MAX_CELLS: u64 = 20_000_000;
+
+fn range_of(cells: Vec<((u32, u32), Data)>) -> Result<Range<Data>, String> {
     if cells.is_empty() {
-        return Range::empty();
+        return Ok(Range::empty());
     }
     let rows = cells.iter().map(|((r, _), _)| *r).max().unwrap_or(0);
     let cols = cells.iter().map(|((_, c), _)| *c).max().unwrap_or(0);
+    let n = (u64::from(rows) + 1) * (u64::from(cols) + 1);
+    if n > MAX_CELLS {
+        return Err(format!(
+            "bảng quá lớn / sheet too large: {n} cells (at most {MAX_CELLS})"
+        ));
+    }
     let mut range = Range::new((0, 0), (rows, cols));
     for (pos, v) in cells {
         range.set_value(pos, v);
     }
-    range
+    Ok(range)
 }
 
 /// A cell's text as a person reads it: `<br>` as a line break, runs of
@@ -115,7 +126,7 @@ fn span(el: &scraper::node::Element, name: &str, max: u32) -> u32 {
 /// One sheet per `<table>` (tables inside tables are their own sheets), laid
 /// out as browsers do: each cell takes the first free column of its row,
 /// `colspan` × `rowspan` cells are merged regions.
-pub fn read_html(text: &str) -> Vec<MarkupSheet> {
+pub fn read_html(text: &str) -> Result<Vec<MarkupSheet>, String> {
     use scraper::{ElementRef, Html, Selector};
     let doc = Html::parse_document(text);
     let tables = Selector::parse("table").expect("selector");
@@ -145,10 +156,14 @@ pub fn read_html(text: &str) -> Vec<MarkupSheet> {
                 while taken.contains(&(r, c)) {
                     c += 1;
                 }
-                let (cs, rs) = (
+                let (mut cs, mut rs) = (
                     span(td.value(), "colspan", 1000),
                     span(td.value(), "rowspan", 65_535),
                 );
+                // An absurd span is no real merge (and would fill memory).
+                if u64::from(cs) * u64::from(rs) > 1_000_000 {
+                    (cs, rs) = (1, 1);
+                }
                 let text = cell_text(td);
                 if !text.is_empty() {
                     cells.push(((r, c), Data::String(text)));
@@ -175,11 +190,11 @@ pub fn read_html(text: &str) -> Vec<MarkupSheet> {
         sheets.push(MarkupSheet {
             name: caption.unwrap_or_else(|| format!("Bảng {}", ti + 1)),
             visible: true,
-            range: range_of(cells),
+            range: range_of(cells)?,
             merges,
         });
     }
-    sheets
+    Ok(sheets)
 }
 
 /// Why an Excel 2003 XML file could not be read.
@@ -311,9 +326,9 @@ pub fn read_spreadsheetml(text: &str) -> Result<Vec<MarkupSheet>, String> {
                 "Worksheet" => {
                     if let Some((name, cells, merges, visible)) = current.take() {
                         sheets.push(MarkupSheet {
+                            range: range_of(cells).map_err(|e| format!("sheet {name:?}: {e}"))?,
                             name,
                             visible,
-                            range: range_of(cells),
                             merges,
                         });
                     }
@@ -338,7 +353,7 @@ mod tests {
     fn html_spans_become_merges_and_cells_find_their_column() {
         let html = "<table><tr><th rowspan=2>Bản</th><th colspan=2>Số thẻ</th></tr>\
 <tr><th>Nam</th><th>Nữ</th></tr><tr><td>Pá Khoang</td><td>1.234</td><td>5<br>6</td></tr></table>";
-        let sheets = read_html(html);
+        let sheets = read_html(html).unwrap();
         assert_eq!(sheets.len(), 1);
         let s = &sheets[0];
         assert_eq!(s.name, "Bảng 1");
@@ -370,10 +385,25 @@ mod tests {
         }
         let decoded = decode_text(&bytes).unwrap();
         assert_eq!(sniff(&decoded), Some(Kind::Html));
-        let s = read_html(&decoded);
+        let s = read_html(&decoded).unwrap();
         assert_eq!(
             s[0].range.get_value((0, 0)),
             Some(&Data::String("Máu".into()))
+        );
+    }
+
+    #[test]
+    fn cells_a_million_rows_apart_are_refused_not_allocated() {
+        let xml = r#"<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">
+<Worksheet ss:Name="S"><Table><Row ss:Index="1048576"><Cell ss:Index="16384"><Data ss:Type="Number">1</Data></Cell></Row></Table></Worksheet></Workbook>"#;
+        let e = read_spreadsheetml(xml).err().unwrap();
+        assert!(e.contains("sheet too large"), "{e}");
+        let html = "<table><tr><td rowspan=65535 colspan=1000>x</td><td>y</td></tr></table>";
+        let s = read_html(html).unwrap();
+        assert!(s[0].merges.is_empty());
+        assert_eq!(
+            s[0].range.get_value((0, 1)),
+            Some(&Data::String("y".into()))
         );
     }
 

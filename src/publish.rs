@@ -188,9 +188,13 @@ pub fn findings_frame(findings: &[Finding]) -> PolarsResult<DataFrame> {
     )
 }
 
+/// `rejects.csv` is for people: it starts with a UTF-8 byte-order mark, or
+/// Excel opens it as ANSI and garbles the Vietnamese. (`indicators*.csv` are
+/// also read by BI tools and scripts, some of which keep a BOM in the first
+/// column's name: they have none.)
 pub fn findings_csv(findings: &[Finding]) -> String {
     let mut s = String::from(
-        "pipeline,table,file,sheet,row,cell,column,header,value,severity,code,reason,related\n",
+        "\u{feff}pipeline,table,file,sheet,row,cell,column,header,value,severity,code,reason,related\n",
     );
     for f in findings {
         let sev = match f.severity {

@@ -402,6 +402,13 @@ fn reconcile_on_tonghops_own_text_matches_and_a_changed_figure_is_caught() {
 fn reject_reasons_quote_the_spellings_not_the_codes() {
     let run = run_fixtures();
     let rejects = read(&run.out.join("private/rejects.csv"));
+    // Excel reads it as UTF-8 only with the byte-order mark.
+    assert!(
+        rejects.starts_with("\u{feff}pipeline,table,file,"),
+        "{}",
+        &rejects[..40]
+    );
+    assert!(!read(&run.out.join("indicators.csv")).starts_with('\u{feff}'));
     let reasons: Vec<&str> = rejects
         .lines()
         .filter(|l| l.contains(",unknown_enum,"))
