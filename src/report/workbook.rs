@@ -340,7 +340,7 @@ pub fn feedback(file: &str, findings: &[&Finding]) -> Result<Vec<u8>, XlsxError>
     set_up(
         ws,
         &[
-            ("Sheet", 18.0),
+            ("Trang tính", 18.0),
             ("Dòng", 8.0),
             ("Ô", 8.0),
             ("Cột", 26.0),
@@ -352,11 +352,16 @@ pub fn feedback(file: &str, findings: &[&Finding]) -> Result<Vec<u8>, XlsxError>
         findings.len() as u32,
     )?;
     ws.set_header(format!("&LPhản hồi số liệu: {file}"));
+    // Row numbers left-aligned and cells centred, so "105" and "D105" do not
+    // run together; long reasons wrap instead of being cut off.
+    let row_no = Format::new().set_align(FormatAlign::Left);
+    let centred = Format::new().set_align(FormatAlign::Center);
+    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
     for (i, f) in findings.iter().enumerate() {
         let r = i as u32 + 1;
         ws.write_string(r, 0, &f.sheet)?;
-        ws.write_number(r, 1, f64::from(f.row))?;
-        ws.write_string(r, 2, &f.cell)?;
+        ws.write_number_with_format(r, 1, f64::from(f.row), &row_no)?;
+        ws.write_string_with_format(r, 2, &f.cell, &centred)?;
         ws.write_string(
             r,
             3,
@@ -376,7 +381,7 @@ pub fn feedback(file: &str, findings: &[&Finding]) -> Result<Vec<u8>, XlsxError>
                 Severity::Warning => "Cảnh báo",
             },
         )?;
-        ws.write_string(r, 6, &f.reason)?;
+        ws.write_string_with_format(r, 6, &f.reason, &wrap)?;
         ws.write_string(r, 7, &f.related)?;
     }
     wb.save_to_buffer()

@@ -149,6 +149,8 @@ fn feedback_workbooks_name_the_cell_and_never_write_formulas() {
     let mut wb: Xlsx<_> = open_workbook(&fb).unwrap();
     let ws = wb.worksheet_range("Phản hồi").unwrap();
     assert_eq!(cell(&ws, 0, 6), Data::String("Lý do".into()));
+    // Vietnamese headers, the first one too.
+    assert_eq!(cell(&ws, 0, 0), Data::String("Trang tính".into()));
     let reasons: Vec<String> = (1..ws.height() as u32)
         .filter_map(|r| match cell(&ws, r, 6) {
             Data::String(s) => Some(s),
