@@ -755,7 +755,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     )
     .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
     publish::write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
-    write_feedback(out, &files, &findings)?;
+    write_feedback(out, &files, &findings, &config.period)?;
     // A pipeline whose workbooks are missing keeps its cache for their return.
     cache.prune(
         &statuses
@@ -1162,21 +1162,27 @@ fn stream_table(
 
 /// `phan-hoi/`: one workbook per source file with findings. Feedback from an
 /// earlier run is removed first, so a fixed file leaves no stale feedback.
-fn write_feedback(out: &Path, files: &[FileReport], findings: &[Finding]) -> Result<()> {
+fn write_feedback(
+    out: &Path,
+    files: &[FileReport],
+    findings: &[Finding],
+    period: &crate::config::Period,
+) -> Result<()> {
     let dir = out.join("private").join("phan-hoi");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
-    let with_findings: Vec<&str> = files
+    // Files with findings, and files that failed (they are told why).
+    let to_tell: Vec<&FileReport> = files
         .iter()
-        .map(|f| f.path.as_str())
-        .filter(|p| findings.iter().any(|x| x.file == *p))
+        .filter(|f| f.status == "failed" || findings.iter().any(|x| x.file == f.path))
         .collect();
-    let names = crate::report::workbook::feedback_names(&with_findings);
-    for (path, name) in with_findings.iter().zip(names) {
-        let mine: Vec<&Finding> = findings.iter().filter(|f| f.file == *path).collect();
-        let bytes = crate::report::workbook::feedback(path, &mine)
-            .map_err(|e| anyhow::anyhow!("cannot build feedback for {path}: {e}"))?;
+    let paths: Vec<&str> = to_tell.iter().map(|f| f.path.as_str()).collect();
+    let names = crate::report::workbook::feedback_names(&paths);
+    for (f, name) in to_tell.iter().zip(names) {
+        let mine: Vec<&Finding> = findings.iter().filter(|x| x.file == f.path).collect();
+        let bytes = crate::report::workbook::feedback(f, &mine, period)
+            .map_err(|e| anyhow::anyhow!("cannot build feedback for {}: {e}", f.path))?;
         publish::write_bytes(&dir.join(name), &bytes)?;
     }
     Ok(())

@@ -333,9 +333,95 @@ pub fn summary(
     wb.save_to_buffer()
 }
 
+/// The first sheet of a feedback workbook: what it is, the period, the
+/// counts, and what to do, in sentences a department clerk reads.
+fn guide(
+    ws: &mut Worksheet,
+    file: &FileReport,
+    findings: &[&Finding],
+    period: &crate::config::Period,
+) -> Result<(), XlsxError> {
+    let title = Format::new().set_bold().set_font_size(14);
+    let bold = Format::new().set_bold();
+    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
+    ws.set_column_width(0, 110)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("PHẢN HỒI SỐ LIỆU – tệp {}", file.path),
+        &title,
+    )?;
+    ws.write_string(
+        1,
+        0,
+        format!(
+            "Kỳ báo cáo: từ {} đến {}",
+            period.from.format("%d/%m/%Y"),
+            period.to.format("%d/%m/%Y")
+        ),
+    )?;
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    let mut lines: Vec<(String, bool)> = Vec::new();
+    if file.status == "failed" {
+        lines.push((
+            format!(
+                "Tệp này không đọc được, nên không có số liệu nào của tệp được tính: {}.",
+                file.errors.join("; ").trim_end_matches('.')
+            ),
+            true,
+        ));
+        lines.push((
+            "Việc cần làm: sửa theo lý do trên (hoặc lưu lại tệp bằng Excel), rồi gửi lại tệp cho bộ phận tổng hợp.".into(),
+            false,
+        ));
+    } else {
+        lines.push((
+            format!(
+                "Tệp có {} dòng được đọc: {} dòng được nhận, {} dòng bị loại, {} dòng bỏ qua (tiêu đề, dòng trống, dòng cộng, chữ ký); {} dòng được nhận nhưng có cảnh báo.",
+                file.rows_read, file.accepted, file.rejected, file.skipped, file.warning_rows
+            ),
+            false,
+        ));
+        lines.push((
+            format!(
+                "Trang \"Phản hồi\" liệt kê {errors} ô lỗi (dòng bị loại, không được tính) và {warnings} ô cần xem lại (cảnh báo), mỗi ô một dòng: trang tính, dòng, ô, cột, giá trị gốc và lý do."
+            ),
+            true,
+        ));
+        lines.push((
+            "Việc cần làm: mở tệp gốc, sửa từng ô theo cột \"Ô\" và \"Lý do\", rồi gửi lại tệp; lần tổng hợp sau sẽ đọc lại và các dòng sửa đúng sẽ được tính.".into(),
+            false,
+        ));
+    }
+    for (i, (line, strong)) in lines.iter().enumerate() {
+        ws.write_string_with_format(
+            3 + i as u32 * 2,
+            0,
+            line,
+            if *strong { &bold } else { &wrap },
+        )?;
+    }
+    Ok(())
+}
+
 /// One feedback workbook: the findings of one source file.
-pub fn feedback(file: &str, findings: &[&Finding]) -> Result<Vec<u8>, XlsxError> {
+pub fn feedback(
+    file: &FileReport,
+    findings: &[&Finding],
+    period: &crate::config::Period,
+) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
+    guide(
+        wb.add_worksheet().set_name("Hướng dẫn")?,
+        file,
+        findings,
+        period,
+    )?;
+    let file = file.path.as_str();
     let ws = wb.add_worksheet().set_name("Phản hồi")?;
     set_up(
         ws,

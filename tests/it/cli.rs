@@ -198,6 +198,31 @@ fn a_broken_workbook_fails_alone_and_a_missing_column_is_named() {
         "{}",
         r.stdout
     );
+    // The broken workbook gets feedback too: one sentence saying why.
+    {
+        use calamine::{Data, Reader, Xlsx, open_workbook};
+        let mut fb: Xlsx<_> = open_workbook(out.join("private/phan-hoi/hỏng.xlsx")).unwrap();
+        assert_eq!(fb.sheet_names()[0], "Hướng dẫn");
+        let guide = fb.worksheet_range("Hướng dẫn").unwrap();
+        let text: Vec<String> = guide
+            .rows()
+            .flat_map(|r| r.iter())
+            .filter_map(|c| match c {
+                Data::String(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            text.iter().any(|t| t.starts_with(
+                "Tệp này không đọc được, nên không có số liệu nào của tệp được tính: tệp bị hỏng"
+            )),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("Kỳ báo cáo: từ 01/01/2026 đến 19/06/2026"))
+        );
+    }
     let rejects = read(&out.join("private/rejects.csv"));
     assert!(
         rejects.contains("Danh sách Nà Ngò.XLSX,Nà Ngò,4,C4,personal_id"),

@@ -147,6 +147,20 @@ fn feedback_workbooks_name_the_cell_and_never_write_formulas() {
     let run = run_fixtures();
     let fb = run.out.join("private/phan-hoi/Danh sách BHYT các bản.xlsx");
     let mut wb: Xlsx<_> = open_workbook(&fb).unwrap();
+    // First what it is and what to do, then the list.
+    assert_eq!(wb.sheet_names(), ["Hướng dẫn", "Phản hồi"]);
+    let guide = wb.worksheet_range("Hướng dẫn").unwrap();
+    assert_eq!(
+        cell(&guide, 0, 0),
+        Data::String("PHẢN HỒI SỐ LIỆU – tệp bhyt/Danh sách BHYT các bản.xlsx".into())
+    );
+    match cell(&guide, 3, 0) {
+        Data::String(s) => assert!(
+            s.starts_with("Tệp có ") && s.contains(" dòng bị loại"),
+            "{s}"
+        ),
+        other => panic!("{other:?}"),
+    }
     let ws = wb.worksheet_range("Phản hồi").unwrap();
     assert_eq!(cell(&ws, 0, 6), Data::String("Lý do".into()));
     // Vietnamese headers, the first one too.
@@ -208,16 +222,24 @@ fn feedback_workbooks_name_the_cell_and_never_write_formulas() {
     let r = tonghop(&["run", "--config", cfg.to_str().unwrap(), "--only", "bhyt"]);
     assert_eq!(r.exit_code, 0, "{}", r.stderr);
     let fb = dir.path().join("out/private/phan-hoi/công thức.xlsx");
+    // No formula on any sheet (the list is the second one).
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&fb).unwrap()).unwrap();
-    let mut sheet = String::new();
-    zip.by_name("xl/worksheets/sheet1.xml")
-        .unwrap()
-        .read_to_string(&mut sheet)
-        .unwrap();
-    assert!(
-        !sheet.contains("<f>"),
-        "no formula cells in feedback: {sheet}"
-    );
+    let names: Vec<String> = (0..zip.len())
+        .filter_map(|i| Some(zip.by_index(i).ok()?.name().ok()?.to_string()))
+        .filter(|n| n.starts_with("xl/worksheets/sheet"))
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for name in names {
+        let mut sheet = String::new();
+        zip.by_name(&name)
+            .unwrap()
+            .read_to_string(&mut sheet)
+            .unwrap();
+        assert!(
+            !sheet.contains("<f>"),
+            "no formula cells in feedback: {sheet}"
+        );
+    }
     drop(zip);
     let mut wb: Xlsx<_> = open_workbook(&fb).unwrap();
     let ws = wb.worksheet_range("Phản hồi").unwrap();
