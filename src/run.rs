@@ -290,6 +290,10 @@ restore the key file (or set TONGHOP_HMAC_KEY), or run with --rekey to make a ne
         "--rekey changes the hashes of every public table: run it without --only, so no table keeps the old ones"
     )]
     RekeyWithOnly,
+    #[error(
+        "--only keeps the other pipelines' outputs of the published release, but {why}: they cannot stand for this run's commune and period, and leaving them out would publish fewer figures. Run every pipeline (without --only) for the new period"
+    )]
+    OnlyAcrossScopes { why: String },
 }
 
 /// Run the selected pipelines; see [`run`]. `pipelines` are all the known
@@ -322,6 +326,17 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     }
     tracing::info!(stage = "ingest", files = work.len(), "processing workbooks");
     let previous = crate::carry::Previous::load(&config.out);
+    if !opts.only.is_empty()
+        && let Some(why) = previous.as_ref().and_then(|p| {
+            p.other_scope(
+                &config.commune.code,
+                &config.period.from.to_string(),
+                &config.period.to.to_string(),
+            )
+        })
+    {
+        return Err(Refusal::OnlyAcrossScopes { why }.into());
+    }
     let previous_key = previous
         .as_ref()
         .map(|p| p.report.key_fingerprint.clone())

@@ -338,6 +338,26 @@ fn only_never_removes_the_other_pipelines_outputs() {
         only.report["totals"]["rows_read"],
         full.report["totals"]["rows_read"]
     );
+    // Another period with --only would publish fewer figures (the others'
+    // are the old period's): refused, nothing touched.
+    let published = current(&out);
+    let other = dir.path().join("other-period.toml");
+    std::fs::write(
+        &other,
+        read(&cfg).replace("to = 2026-06-19", "to = 2026-06-30"),
+    )
+    .unwrap();
+    let refused = run(&other, &["--only", "bhyt"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("--only keeps the other pipelines' outputs")
+            && refused.stderr.contains("period 2026-01-01 – 2026-06-19"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(current(&out), published);
     // Carried again by the next --only run: still the run that computed them.
     let again = run(&cfg, &["--only", "land", "--full"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
