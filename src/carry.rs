@@ -4,11 +4,14 @@
 //! missing now (an unmounted share), keeps the tables, figures, rejects and
 //! feedback the previous release had for it, with the run that computed
 //! them. Tables are hard links (no copy); findings are read back from the
-//! previous `private/rejects.parquet`.
+//! previous `private/rejects.parquet`. [`pipeline_statuses`] decides, per
+//! pipeline, whether a run computes it, carries it, or has no figures.
 
+use crate::config::Config;
 use crate::extract::{Finding, Severity};
 use crate::indicators::{BreakdownRow, CheckResult, IndicatorValue};
-use crate::record::{FileReport, RunReport, TableOutput};
+use crate::pipeline::Pipeline;
+use crate::record::{FileReport, PipelineRef, PipelineStatus, RunReport, TableOutput};
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -122,7 +125,7 @@ impl Previous {
             .iter()
             .filter(|f| mine(&f.pipeline))
             .map(|f| {
-                let mut f = clone_file(f);
+                let mut f = f.clone();
                 f.carried = true;
                 f.stale |= stale;
                 f
@@ -162,12 +165,6 @@ impl Previous {
             findings,
         })
     }
-}
-
-fn clone_file(f: &FileReport) -> FileReport {
-    // FileReport holds sheet reports that are not Clone; a JSON round trip
-    // copies it exactly.
-    serde_json::from_value(serde_json::to_value(f).expect("serialisable")).expect("the same type")
 }
 
 /// Hard-link every file under `from` to the same place under `to` (a copy
@@ -240,4 +237,100 @@ pub fn read_findings(path: &Path, pipeline: &str) -> Result<Vec<Finding>> {
             related: get(11, i),
         })
         .collect())
+}
+
+/// What a run does with each known pipeline (see [`PipelineStatus`]), in
+/// the order of `all`.
+pub fn pipeline_statuses(
+    config: &Config,
+    all: &[&Pipeline],
+    selected: &[&Pipeline],
+    work: &[(usize, PathBuf, String)],
+    previous: Option<&Previous>,
+    allow_empty: &[String],
+    run_id: &str,
+) -> Vec<PipelineRef> {
+    let other_scope = previous.and_then(|p| {
+        p.other_scope(
+            &config.commune.code,
+            &config.period.from.to_string(),
+            &config.period.to.to_string(),
+        )
+    });
+    all.iter()
+        .map(|p| {
+            let si = selected.iter().position(|s| s.name == p.name);
+            let workbooks = si.map_or(0, |si| work.iter().filter(|w| w.0 == si).count());
+            let folder = config.inbox.join(&p.name);
+            let had = previous.map_or(0, |prev| prev.workbooks(&p.name));
+            let carry_from = previous
+                .filter(|prev| prev.has(&p.name) && other_scope.is_none())
+                .map(|prev| prev.computed_by(&p.name));
+            let (status, computed_by, message) = match si {
+                Some(_) if workbooks > 0 => (PipelineStatus::Computed, Some(run_id.to_string()), String::new()),
+                Some(_) if had > 0 && !allow_empty.contains(&p.name) => {
+                    let carried = match (&carry_from, &other_scope) {
+                        (Some(run), _) => format!("its tables and figures of run {run} are carried forward, marked stale"),
+                        (None, Some(why)) => format!("nothing is carried: {why}"),
+                        (None, None) => "nothing is carried".to_string(),
+                    };
+                    (
+                        PipelineStatus::MissingInputs,
+                        carry_from.clone(),
+                        format!(
+                            "thiếu tệp / missing inputs: no workbooks in {} although the published release had {had} (is the share mounted?); {carried}. \
+If the department really has no files any more, run with --allow-empty {}",
+                            folder.display(),
+                            p.name
+                        ),
+                    )
+                }
+                Some(_) => (
+                    PipelineStatus::NoWorkbooks,
+                    Some(run_id.to_string()),
+                    format!("chưa có tệp / no workbooks in {}: no figures", folder.display()),
+                ),
+                None => match &carry_from {
+                    Some(run) => (
+                        PipelineStatus::Carried,
+                        Some(run.clone()),
+                        format!("not selected (--only): its outputs of run {run} are kept"),
+                    ),
+                    None => (
+                        PipelineStatus::NotRun,
+                        None,
+                        match &other_scope {
+                            Some(why) => format!("not selected (--only), and nothing to keep: {why}"),
+                            None => "not selected (--only), and no earlier outputs to keep".to_string(),
+                        },
+                    ),
+                },
+            };
+            PipelineRef {
+                name: p.name.clone(),
+                source: p.source.clone(),
+                fingerprint: p.fingerprint.clone(),
+                status,
+                computed_by,
+                workbooks,
+                message,
+            }
+        })
+        .collect()
+}
+
+/// The line `bao-cao.md` adds under a pipeline whose figures are not this
+/// run's own, in Vietnamese.
+pub fn report_note(s: &PipelineRef) -> Option<String> {
+    let run = s.computed_by.as_deref().unwrap_or("");
+    match s.status {
+        PipelineStatus::MissingInputs if !run.is_empty() => Some(format!(
+            "Lưu ý: lần chạy này không có tệp nào của bộ phận; số liệu dưới đây là của lần chạy {run} (số liệu cũ)."
+        )),
+        PipelineStatus::MissingInputs => {
+            Some("Lưu ý: lần chạy này không có tệp nào của bộ phận; chưa có số liệu.".into())
+        }
+        PipelineStatus::NoWorkbooks => Some("Chưa có tệp nào của bộ phận; chưa có số liệu.".into()),
+        _ => None,
+    }
 }

@@ -519,10 +519,14 @@ fn print_summary(r: &crate::run::RunReport) {
         };
         say!("  {tag}{}: {}", p.name, p.message);
     }
+    // Files outside every pipeline's folder: a workbook in the wrong place.
     let misplaced: Vec<&crate::record::IgnoredFile> = r
         .ignored_files
         .iter()
-        .filter(|i| !i.path.contains('/') || i.reason.contains("no pipeline's"))
+        .filter(|i| match i.path.split_once('/') {
+            None => true,
+            Some((folder, _)) => !r.pipelines.iter().any(|p| p.name == folder),
+        })
         .collect();
     for i in misplaced {
         say!("  ignored {}: {}", i.path, i.reason);

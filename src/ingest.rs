@@ -289,11 +289,13 @@ impl Workbook {
                 spans.get(name).cloned().unwrap_or_default(),
             ),
             Inner::Markup(sheets) => {
+                // Parsed whole at open; each sheet is handed over once (as
+                // the other readers decode it once), not copied.
                 let s = sheets
-                    .iter()
+                    .iter_mut()
                     .find(|s| s.name == name)
                     .ok_or_else(|| corrupt(&"no such sheet"))?;
-                (s.range.clone(), s.merges.clone())
+                (std::mem::take(&mut s.range), std::mem::take(&mut s.merges))
             }
         };
         let mut range = range;

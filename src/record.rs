@@ -13,7 +13,7 @@ pub struct IgnoredFile {
     pub reason: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileReport {
     pub pipeline: String,
     pub path: String,

@@ -403,13 +403,13 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     {
         return republish(config, release, prev, started_at, clock);
     }
-    let statuses = pipeline_statuses(
+    let statuses = crate::carry::pipeline_statuses(
         config,
         all_pipelines,
         pipelines,
         &work,
         previous.as_ref(),
-        opts,
+        &opts.allow_empty,
         &run_id,
     );
     // Each workbook's rows go to a part file as soon as it is read, so memory
@@ -731,7 +731,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         .collect();
     let notes: Vec<(String, String)> = statuses
         .iter()
-        .filter_map(|s| Some((s.name.clone(), report_note(s)?)))
+        .filter_map(|s| Some((s.name.clone(), crate::carry::report_note(s)?)))
         .collect();
     publish::write_bytes(
         &out.join("bao-cao.md"),
@@ -849,102 +849,6 @@ fn no_figures(pipeline: &Pipeline) -> impl Iterator<Item = IndicatorValue> + '_ 
         error: None,
         stale_since: None,
     })
-}
-
-/// What a run does with each known pipeline (see [`PipelineStatus`]), in
-/// the order of `all`.
-fn pipeline_statuses(
-    config: &Config,
-    all: &[&Pipeline],
-    selected: &[&Pipeline],
-    work: &[(usize, PathBuf, String)],
-    previous: Option<&crate::carry::Previous>,
-    opts: &RunOptions,
-    run_id: &str,
-) -> Vec<PipelineRef> {
-    let other_scope = previous.and_then(|p| {
-        p.other_scope(
-            &config.commune.code,
-            &config.period.from.to_string(),
-            &config.period.to.to_string(),
-        )
-    });
-    all.iter()
-        .map(|p| {
-            let si = selected.iter().position(|s| s.name == p.name);
-            let workbooks = si.map_or(0, |si| work.iter().filter(|w| w.0 == si).count());
-            let folder = config.inbox.join(&p.name);
-            let had = previous.map_or(0, |prev| prev.workbooks(&p.name));
-            let carry_from = previous
-                .filter(|prev| prev.has(&p.name) && other_scope.is_none())
-                .map(|prev| prev.computed_by(&p.name));
-            let (status, computed_by, message) = match si {
-                Some(_) if workbooks > 0 => (PipelineStatus::Computed, Some(run_id.to_string()), String::new()),
-                Some(_) if had > 0 && !opts.allow_empty.contains(&p.name) => {
-                    let carried = match (&carry_from, &other_scope) {
-                        (Some(run), _) => format!("its tables and figures of run {run} are carried forward, marked stale"),
-                        (None, Some(why)) => format!("nothing is carried: {why}"),
-                        (None, None) => "nothing is carried".to_string(),
-                    };
-                    (
-                        PipelineStatus::MissingInputs,
-                        carry_from.clone(),
-                        format!(
-                            "thiếu tệp / missing inputs: no workbooks in {} although the published release had {had} (is the share mounted?); {carried}. \
-If the department really has no files any more, run with --allow-empty {}",
-                            folder.display(),
-                            p.name
-                        ),
-                    )
-                }
-                Some(_) => (
-                    PipelineStatus::NoWorkbooks,
-                    Some(run_id.to_string()),
-                    format!("chưa có tệp / no workbooks in {}: no figures", folder.display()),
-                ),
-                None => match &carry_from {
-                    Some(run) => (
-                        PipelineStatus::Carried,
-                        Some(run.clone()),
-                        format!("not selected (--only): its outputs of run {run} are kept"),
-                    ),
-                    None => (
-                        PipelineStatus::NotRun,
-                        None,
-                        match &other_scope {
-                            Some(why) => format!("not selected (--only), and nothing to keep: {why}"),
-                            None => "not selected (--only), and no earlier outputs to keep".to_string(),
-                        },
-                    ),
-                },
-            };
-            PipelineRef {
-                name: p.name.clone(),
-                source: p.source.clone(),
-                fingerprint: p.fingerprint.clone(),
-                status,
-                computed_by,
-                workbooks,
-                message,
-            }
-        })
-        .collect()
-}
-
-/// The line `bao-cao.md` adds under a pipeline whose figures are not this
-/// run's own, in Vietnamese.
-fn report_note(s: &PipelineRef) -> Option<String> {
-    let run = s.computed_by.as_deref().unwrap_or("");
-    match s.status {
-        PipelineStatus::MissingInputs if !run.is_empty() => Some(format!(
-            "Lưu ý: lần chạy này không có tệp nào của bộ phận; số liệu dưới đây là của lần chạy {run} (số liệu cũ)."
-        )),
-        PipelineStatus::MissingInputs => {
-            Some("Lưu ý: lần chạy này không có tệp nào của bộ phận; chưa có số liệu.".into())
-        }
-        PipelineStatus::NoWorkbooks => Some("Chưa có tệp nào của bộ phận; chưa có số liệu.".into()),
-        _ => None,
-    }
 }
 
 /// The table as the pipeline's SQL reads it: the written Parquet, narrowed
