@@ -15,6 +15,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// Bumped whenever what a workbook's outcome means changes within one
+/// version (2: wide rows keep their good cells; excluded records kept).
+const FORMAT: u32 = 2;
+
 pub struct Cache {
     dir: PathBuf,
     enabled: bool,
@@ -26,8 +30,9 @@ impl Cache {
     /// `enabled = false` (`--full`) parses everything and refreshes the cache.
     pub fn new(out: &Path, ctx: &RunContext, enabled: bool) -> Cache {
         let context = format!(
-            "{}|{}|{}|{:?}|{}",
+            "{}|{}|{}|{}|{:?}|{}",
             env!("CARGO_PKG_VERSION"),
+            FORMAT,
             ctx.period.from,
             ctx.period.to,
             ctx.params,

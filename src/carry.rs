@@ -209,6 +209,10 @@ pub fn read_findings(path: &Path, pipeline: &str) -> Result<Vec<Finding>> {
     .iter()
     .map(|n| text(n))
     .collect::<Result<_>>()?;
+    let excludes = df
+        .column("excludes")
+        .ok()
+        .and_then(|c| c.str().ok().cloned());
     let rows = df
         .column("row")
         .and_then(|c| c.cast(&DataType::Int64))
@@ -235,6 +239,19 @@ pub fn read_findings(path: &Path, pipeline: &str) -> Result<Vec<Finding>> {
             code: get(9, i),
             reason: get(10, i),
             related: get(11, i),
+            // Releases before the column existed: errors took whole rows.
+            excludes: excludes
+                .as_ref()
+                .and_then(|c| c.get(i))
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    if cols[8].get(i) == Some("warning") {
+                        ""
+                    } else {
+                        "row"
+                    }
+                    .to_string()
+                }),
         })
         .collect())
 }

@@ -544,6 +544,22 @@ fn print_summary(r: &crate::run::RunReport) {
         t.skipped,
         t.warning_rows
     );
+    if t.cells_excluded > 0 {
+        say!(
+            "Ô: {} ô không đọc được, bị loại riêng (các ô khác của dòng vẫn được tính)   [cells excluded={}]",
+            figure(t.cells_excluded as f64, ""),
+            t.cells_excluded
+        );
+    }
+    if t.totals_checked > 0 {
+        say!(
+            "Dòng tổng: đã đối chiếu {}, lệch {}   [totals checked={} differ={}]",
+            figure(t.totals_checked as f64, ""),
+            figure(t.totals_mismatched as f64, ""),
+            t.totals_checked,
+            t.totals_mismatched
+        );
+    }
     say!("Chỉ tiêu:");
     let w = r.indicators.iter().map(|i| i.id.len()).max().unwrap_or(0);
     for i in &r.indicators {

@@ -45,6 +45,108 @@ pub struct Finding {
     pub reason: String,
     /// For duplicates: "file!sheet!row" of the first occurrence.
     pub related: String,
+    /// What an error takes out of the figures: "row" (the whole source
+    /// row) or "cell" (that cell alone; the row's other cells are counted).
+    /// Empty for warnings.
+    #[serde(default)]
+    pub excludes: String,
+}
+
+/// Why a record is not in its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exclusion {
+    /// Its source row was rejected.
+    Rejected,
+    /// One cell of it was unreadable; the record is in the table without it.
+    Cell,
+    /// Dated after the period.
+    OutOfPeriod,
+    /// The same unique key was accepted earlier.
+    Duplicate,
+}
+
+impl Exclusion {
+    pub fn code(self) -> &'static str {
+        match self {
+            Exclusion::Rejected => "rejected",
+            Exclusion::Cell => "cell",
+            Exclusion::OutOfPeriod => "out_of_period",
+            Exclusion::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// The records of one table that its figures could not use, with the values
+/// that were readable: each figure's query is asked which of them it would
+/// have counted (see `indicators::exclusions`). Private: they hold the
+/// rejected rows' personal values.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Excluded {
+    pub batch: Batch,
+    pub kind: Vec<Exclusion>,
+    /// The excluded cell's logical column; empty for a whole record.
+    pub column: Vec<String>,
+    /// "L12"; for a whole record, empty.
+    pub cell: Vec<String>,
+    /// The header the statistician sees for that cell ("Dê / Số con hiện có").
+    pub what: Vec<String>,
+}
+
+impl Excluded {
+    pub fn new(table: &Table) -> Excluded {
+        Excluded {
+            batch: Batch::new(table),
+            kind: Vec::new(),
+            column: Vec::new(),
+            cell: Vec::new(),
+            what: Vec::new(),
+        }
+    }
+
+    pub fn push(
+        &mut self,
+        values: Vec<crate::values::Value>,
+        sheet: u32,
+        row: u32,
+        kind: Exclusion,
+    ) {
+        self.push_cell(
+            values,
+            sheet,
+            row,
+            kind,
+            String::new(),
+            String::new(),
+            String::new(),
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_cell(
+        &mut self,
+        values: Vec<crate::values::Value>,
+        sheet: u32,
+        row: u32,
+        kind: Exclusion,
+        column: String,
+        cell: String,
+        what: String,
+    ) {
+        self.batch.push(values, sheet, row);
+        self.kind.push(kind);
+        self.column.push(column);
+        self.cell.push(cell);
+        self.what.push(what);
+    }
+
+    pub fn len(&self) -> usize {
+        self.kind.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kind.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +179,15 @@ pub struct SheetReport {
     pub skipped: u32,
     pub skipped_by_kind: BTreeMap<String, u32>,
     pub warning_rows: u32,
+    /// Cells excluded on their own in accepted rows (wide tables).
+    #[serde(default)]
+    pub cells_excluded: u32,
+    /// Total and subtotal rows compared with the rows they cover, and how
+    /// many of them differ (`total_mismatch` findings).
+    #[serde(default)]
+    pub totals_checked: u32,
+    #[serde(default)]
+    pub totals_mismatched: u32,
     /// Text typed with legacy fonts, converted to Unicode: the encoding and
     /// the columns (letters) it was found in.
     #[serde(default)]
@@ -102,6 +213,9 @@ impl SheetReport {
             skipped: 0,
             skipped_by_kind: BTreeMap::new(),
             warning_rows: 0,
+            cells_excluded: 0,
+            totals_checked: 0,
+            totals_mismatched: 0,
             legacy_encoding: None,
             converted_columns: Vec::new(),
         }
@@ -131,6 +245,9 @@ pub struct FileOutcome {
     pub unknown_columns: Vec<String>,
     /// Per table of the pipeline, in declared order.
     pub batches: Vec<Batch>,
+    /// Per table: the records its figures could not use.
+    #[serde(default)]
+    pub excluded: Vec<Excluded>,
     pub findings: Vec<Finding>,
     /// Taken from the cache of an earlier run rather than parsed now.
     #[serde(skip)]
@@ -152,6 +269,7 @@ impl FileOutcome {
             sheets: Vec::new(),
             unknown_columns: Vec::new(),
             batches: pipeline.tables.iter().map(Batch::new).collect(),
+            excluded: pipeline.tables.iter().map(Excluded::new).collect(),
             findings: Vec::new(),
             reused: false,
             stale: false,
@@ -212,12 +330,16 @@ pub fn process_bytes(
             // A workbook stopped half-way is refused whole: nothing of it is
             // published, and its rows are counted as skipped with the reason.
             out.batches = pipeline.tables.iter().map(Batch::new).collect();
+            out.excluded = pipeline.tables.iter().map(Excluded::new).collect();
             out.findings.clear();
             for s in &mut out.sheets {
                 let n = s.accepted + s.rejected;
                 s.accepted = 0;
                 s.rejected = 0;
                 s.warning_rows = 0;
+                s.cells_excluded = 0;
+                s.totals_checked = 0;
+                s.totals_mismatched = 0;
                 s.skip("file_rejected", n);
             }
         }
@@ -231,6 +353,7 @@ pub fn process_bytes(
                 .push(IngestError::Crashed(msg.to_string()).to_string());
             // Whatever was half-read from this workbook is not trusted.
             out.batches = pipeline.tables.iter().map(Batch::new).collect();
+            out.excluded = pipeline.tables.iter().map(Excluded::new).collect();
             out.findings.clear();
         }
     }
@@ -453,8 +576,16 @@ fn read_sheet(
         r.skip(kind_name(RowKind::Numbering), 1);
     }
     let mut classifier = RowClassifier::new(grid, table, &header);
+    let mut foot = crate::crossfoot::CrossFoot::new(table, &header, &ctx.period);
+    let mut mismatches = Vec::new();
     for row in header.data_start()..height {
         let kind = classifier.classify(row);
+        if kind == RowKind::Subtotal {
+            mismatches.extend(foot.total_row(grid, row, classifier.subtotal_marker.as_deref()));
+        }
+        if kind == RowKind::Footer && foot.is_active() {
+            mismatches.extend(foot.finish(grid));
+        }
         if kind != RowKind::Data {
             r.skip(kind_name(kind), 1);
             continue;
@@ -466,9 +597,12 @@ fn read_sheet(
         };
         if outcome.out_of_period {
             r.skip("out_of_period", 1);
+            for values in outcome.records {
+                out.excluded[ti].push(values, sheet_index, row + 1, Exclusion::OutOfPeriod);
+            }
             continue;
         }
-        let finding = |l: Located, severity: Severity| {
+        let finding = |l: &Located, severity: Severity, excludes: &str| {
             let c = &table.columns[l.column];
             Finding {
                 pipeline: pipeline.name.clone(),
@@ -481,36 +615,128 @@ fn read_sheet(
                     .map(|(cr, cc)| ingest::a1(cr, cc))
                     .unwrap_or_default(),
                 column: c.name.clone(),
-                header: l.header,
+                header: l.header.clone(),
                 value: l
                     .cell
                     .map(|(cr, cc)| display_value(grid.filled(cr, cc)))
                     .unwrap_or_default(),
                 severity,
                 code: l.problem.code.to_string(),
-                reason: l.problem.reason,
+                reason: l.problem.reason.clone(),
                 related: String::new(),
+                excludes: excludes.to_string(),
             }
         };
+        foot.data_row(grid, row, outcome.errors.is_empty());
         if outcome.errors.is_empty() {
             r.accepted += 1;
             if !outcome.warnings.is_empty() {
                 r.warning_rows += 1;
             }
-            for l in outcome.warnings {
-                out.findings.push(finding(l, Severity::Warning));
+            for l in &outcome.warnings {
+                out.findings.push(finding(l, Severity::Warning, ""));
+            }
+            for (values, l) in outcome.cell_errors {
+                r.cells_excluded += 1;
+                let f = finding(&l, Severity::Error, "cell");
+                out.excluded[ti].push_cell(
+                    values,
+                    sheet_index,
+                    row + 1,
+                    Exclusion::Cell,
+                    f.column.clone(),
+                    f.cell.clone(),
+                    f.header.clone(),
+                );
+                out.findings.push(f);
             }
             for values in outcome.records {
                 out.batches[ti].push(values, sheet_index, row + 1);
             }
         } else {
             r.rejected += 1;
-            for l in outcome.errors {
-                out.findings.push(finding(l, Severity::Error));
+            for l in outcome
+                .errors
+                .iter()
+                .chain(outcome.cell_errors.iter().map(|(_, l)| l))
+            {
+                out.findings.push(finding(l, Severity::Error, "row"));
+            }
+            for values in outcome.records {
+                out.excluded[ti].push(values, sheet_index, row + 1, Exclusion::Rejected);
             }
         }
     }
+    mismatches.extend(foot.finish(grid));
+    r.totals_checked = foot.checked;
+    r.totals_mismatched = foot.mismatched;
+    for m in mismatches {
+        out.findings
+            .push(mismatch_finding(pipeline, table, rel, name, grid, &m));
+    }
     r
+}
+
+fn mismatch_finding(
+    pipeline: &Pipeline,
+    table: &Table,
+    rel: &str,
+    sheet: &str,
+    grid: &Grid,
+    m: &crate::crossfoot::Mismatch,
+) -> Finding {
+    use crate::report::vnfmt::number as vn;
+    let col = ingest::column_letters(m.col);
+    let range = format!("{col}{}:{col}{}", m.first + 1, m.last + 1);
+    let diff = m.total - m.sum;
+    let mut reason = format!(
+        "Dòng tổng ghi {}, nhưng tổng các dòng chi tiết {range} mà tonghop đọc được là {} (chênh {}{})",
+        vn(m.total),
+        vn(m.sum),
+        if diff > 0.0 { "+" } else { "" },
+        vn(diff)
+    );
+    if !m.unreadable.is_empty() {
+        reason.push_str(&format!(
+            "; trong các dòng đó có {} ô không đọc được ({})",
+            m.unreadable.len(),
+            m.unreadable.join(", ")
+        ));
+    }
+    if !m.rejected_rows.is_empty() {
+        let shown: Vec<String> = m
+            .rejected_rows
+            .iter()
+            .take(10)
+            .map(|r| r.to_string())
+            .collect();
+        reason.push_str(&format!(
+            "; {} dòng bị loại không được tính (dòng {}{})",
+            m.rejected_rows.len(),
+            shown.join(", "),
+            if m.rejected_rows.len() > 10 {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+    }
+    Finding {
+        pipeline: pipeline.name.clone(),
+        table: table.name.clone(),
+        file: rel.to_string(),
+        sheet: sheet.to_string(),
+        row: m.row + 1,
+        cell: ingest::a1(m.row, m.col),
+        column: table.columns[m.column].name.clone(),
+        header: m.header.clone(),
+        value: display_value(grid.filled(m.row, m.col)),
+        severity: Severity::Warning,
+        code: "total_mismatch".into(),
+        reason,
+        related: range,
+        excludes: String::new(),
+    }
 }
 
 pub fn kind_name(k: RowKind) -> &'static str {

@@ -21,6 +21,9 @@ pub struct IndicatorValue {
     /// run had no workbooks for its pipeline: that run's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_since: Option<String>,
+    /// What the figure could not use (see `exclusions`).
+    #[serde(default)]
+    pub excluded: crate::exclusions::Exclusions,
 }
 
 /// Replace `{name}` placeholders using `lookup`. Unknown names are an error.
@@ -146,6 +149,8 @@ pub struct BreakdownRow {
     pub value: Option<f64>,
     pub unit: String,
     pub label: String,
+    #[serde(default)]
+    pub excluded: crate::exclusions::Exclusions,
 }
 
 /// The outcome of a data check: the rows that break the rule.
@@ -214,6 +219,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
             value,
             error,
             stale_since: None,
+            excluded: Default::default(),
         });
     }
     for b in &pipeline.breakdowns {
@@ -236,6 +242,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                     value: value.get(i),
                     unit: b.unit.clone(),
                     label: b.label.clone(),
+                    excluded: Default::default(),
                 })
                 .collect();
             rows.sort_by(|x, y| x.key.cmp(&y.key));
@@ -253,6 +260,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                     value: None,
                     error: Some(e),
                     stale_since: None,
+                    excluded: Default::default(),
                 });
             }
         }

@@ -13,6 +13,8 @@ pub mod calendar;
 pub mod carry;
 pub mod cli;
 pub mod config;
+pub mod crossfoot;
+pub mod exclusions;
 pub mod extract;
 pub mod indicators;
 pub mod ingest;

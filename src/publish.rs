@@ -142,17 +142,27 @@ pub fn indicators_csv(values: &[IndicatorValue]) -> String {
     // `stale_since`: empty for a figure of this run; the run id of the
     // earlier run it was carried from when its pipeline's workbooks are
     // missing now.
-    let mut s = String::from("indicator,value,unit,label,pipeline,stale_since\n");
+    // `rows_rejected`, `rows_duplicate`, `rows_out_of_period`,
+    // `cells_excluded`: the source rows and cells the figure's query would
+    // have read and could not (see `exclusions`).
+    let mut s = String::from(
+        "indicator,value,unit,label,pipeline,stale_since,rows_rejected,rows_duplicate,rows_out_of_period,cells_excluded\n",
+    );
     for v in values {
         let value = v.value.map(plain_number).unwrap_or_default();
+        let e = &v.excluded;
         s.push_str(&format!(
-            "{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}\n",
             csv_field(&v.id),
             value,
             csv_field(&v.unit),
             csv_field(&v.label),
             csv_field(&v.pipeline),
-            csv_field(v.stale_since.as_deref().unwrap_or(""))
+            csv_field(v.stale_since.as_deref().unwrap_or("")),
+            e.rows_rejected,
+            e.rows_duplicate,
+            e.rows_out_of_period,
+            e.cells_excluded
         ));
     }
     s
@@ -166,6 +176,10 @@ pub fn indicators_frame(values: &[IndicatorValue]) -> PolarsResult<DataFrame> {
         "label" => values.iter().map(|v| v.label.as_str()).collect::<Vec<_>>(),
         "pipeline" => values.iter().map(|v| v.pipeline.as_str()).collect::<Vec<_>>(),
         "stale_since" => values.iter().map(|v| v.stale_since.as_deref()).collect::<Vec<_>>(),
+        "rows_rejected" => values.iter().map(|v| v.excluded.rows_rejected).collect::<Vec<_>>(),
+        "rows_duplicate" => values.iter().map(|v| v.excluded.rows_duplicate).collect::<Vec<_>>(),
+        "rows_out_of_period" => values.iter().map(|v| v.excluded.rows_out_of_period).collect::<Vec<_>>(),
+        "cells_excluded" => values.iter().map(|v| v.excluded.cells_excluded).collect::<Vec<_>>(),
     )
 }
 
@@ -185,6 +199,7 @@ pub fn findings_frame(findings: &[Finding]) -> PolarsResult<DataFrame> {
         "code" => s(|f| &f.code),
         "reason" => s(|f| &f.reason),
         "related" => s(|f| &f.related),
+        "excludes" => s(|f| &f.excludes),
     )
 }
 
@@ -194,7 +209,7 @@ pub fn findings_frame(findings: &[Finding]) -> PolarsResult<DataFrame> {
 /// column's name: they have none.)
 pub fn findings_csv(findings: &[Finding]) -> String {
     let mut s = String::from(
-        "\u{feff}pipeline,table,file,sheet,row,cell,column,header,value,severity,code,reason,related\n",
+        "\u{feff}pipeline,table,file,sheet,row,cell,column,header,value,severity,code,reason,related,excludes\n",
     );
     for f in findings {
         let sev = match f.severity {
@@ -215,6 +230,7 @@ pub fn findings_csv(findings: &[Finding]) -> String {
             csv_field(&f.code),
             csv_field(&f.reason),
             csv_field(&f.related),
+            csv_field(&f.excludes),
         ];
         s.push_str(&fields.join(","));
         s.push('\n');
@@ -224,16 +240,23 @@ pub fn findings_csv(findings: &[Finding]) -> String {
 
 /// `indicators_by_<by>.csv`: indicator, <by>, value, unit, label, pipeline.
 pub fn breakdown_csv(by: &str, rows: &[&crate::indicators::BreakdownRow]) -> String {
-    let mut s = format!("indicator,{by},value,unit,label,pipeline\n");
+    let mut s = format!(
+        "indicator,{by},value,unit,label,pipeline,rows_rejected,rows_duplicate,rows_out_of_period,cells_excluded\n"
+    );
     for r in rows {
+        let e = &r.excluded;
         s.push_str(&format!(
-            "{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}\n",
             csv_field(&r.id),
             csv_field(&r.key),
             r.value.map(plain_number).unwrap_or_default(),
             csv_field(&r.unit),
             csv_field(&r.label),
-            csv_field(&r.pipeline)
+            csv_field(&r.pipeline),
+            e.rows_rejected,
+            e.rows_duplicate,
+            e.rows_out_of_period,
+            e.cells_excluded
         ));
     }
     s
@@ -275,6 +298,34 @@ pub fn breakdown_frame(
             Series::new(
                 "pipeline".into(),
                 rows.iter().map(|r| r.pipeline.as_str()).collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "rows_rejected".into(),
+                rows.iter()
+                    .map(|r| r.excluded.rows_rejected)
+                    .collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "rows_duplicate".into(),
+                rows.iter()
+                    .map(|r| r.excluded.rows_duplicate)
+                    .collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "rows_out_of_period".into(),
+                rows.iter()
+                    .map(|r| r.excluded.rows_out_of_period)
+                    .collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "cells_excluded".into(),
+                rows.iter()
+                    .map(|r| r.excluded.cells_excluded)
+                    .collect::<Vec<_>>(),
             )
             .into(),
         ],

@@ -37,6 +37,13 @@ pub struct FileReport {
     pub rejected: u32,
     pub skipped: u32,
     pub warning_rows: u32,
+    /// Cells excluded on their own in accepted rows.
+    #[serde(default)]
+    pub cells_excluded: u32,
+    #[serde(default)]
+    pub totals_checked: u32,
+    #[serde(default)]
+    pub totals_mismatched: u32,
     pub sheets: Vec<SheetReport>,
 }
 
@@ -54,6 +61,14 @@ pub struct Totals {
     pub rejected: u64,
     pub skipped: u64,
     pub warning_rows: u64,
+    #[serde(default)]
+    pub cells_excluded: u64,
+    /// Total and subtotal rows compared with the detail rows they cover.
+    #[serde(default)]
+    pub totals_checked: u64,
+    /// Of those, the ones that differ (`total_mismatch` findings).
+    #[serde(default)]
+    pub totals_mismatched: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

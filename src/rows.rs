@@ -1,7 +1,10 @@
 //! One data row -> typed records, errors and warnings, each located at the
 //! cell it concerns. A long-layout row gives one record; a wide-layout row
-//! gives one record per group ("Trâu", "Bò", …). A row is accepted or rejected
-//! as a whole: one bad cell rejects all of its records.
+//! gives one record per group ("Trâu", "Bò", …). A long row is one fact and
+//! is accepted or rejected as a whole. In a wide row each count cell is its
+//! own fact: a bad count cell is excluded alone (its record keeps NULL there)
+//! and the village's other counts stand; a bad identifying cell still
+//! rejects the whole row.
 
 use crate::config::RunContext;
 use crate::ingest::Grid;
@@ -24,6 +27,9 @@ pub struct Located {
 pub struct RowOutcome {
     pub records: Vec<Vec<Value>>,
     pub errors: Vec<Located>,
+    /// Wide rows only: cells excluded on their own, with the values of the
+    /// record they belong to as far as they were readable.
+    pub cell_errors: Vec<(Vec<Value>, Located)>,
     pub warnings: Vec<Located>,
     /// A date marked `after_period = "skip"` lies after period.to: the row is
     /// outside this report (skipped and counted, whatever else is wrong with it).
@@ -175,14 +181,17 @@ pub fn convert_long_row(
     RowOutcome {
         records: vec![values],
         errors: locate_long(header, row, problems),
+        cell_errors: Vec::new(),
         warnings: locate_long(header, row, warnings),
         out_of_period,
     }
 }
 
 /// Convert one data row of a wide-layout sheet: one record per group. In a
-/// group, a blank measure next to a filled one is 0 (the clerk leaves zero
-/// counts empty); a group whose measures are all blank gives no record.
+/// group, a blank measure next to a readable one is 0 (the clerk leaves zero
+/// counts empty); a group whose measures are all blank gives no record. An
+/// unreadable measure is excluded alone: the record keeps NULL in it (and a
+/// group with no readable measure gives no record), the row is accepted.
 pub fn convert_wide_row(
     table: &Table,
     grid: &Grid,
@@ -195,6 +204,7 @@ pub fn convert_wide_row(
     let (base, base_problems, base_warnings) = convert_cells(table, grid, header, row, ctx);
     let mut errors = locate_long(header, row, base_problems);
     let mut warnings = locate_long(header, row, base_warnings);
+    let mut cell_errors = Vec::new();
     let mut records = Vec::new();
     let mut out_of_period = false;
     for g in &header.groups {
@@ -209,25 +219,32 @@ pub fn convert_wide_row(
                 },
                 problem: Problem::new("", ""),
             };
-        let mut any = false;
+        let mut good = false;
         let mut blanks = Vec::new();
+        let mut bad = Vec::new();
         for &(m, src) in &g.measures {
             match values::convert(grid.data(row, src), &table.columns[m], period) {
                 Ok(Value::Null) => blanks.push(m),
                 Ok(v) => {
-                    any = true;
+                    good = true;
                     values[m] = v;
                 }
-                Err(p) => {
-                    any = true;
-                    errors.push(Located {
-                        problem: p,
-                        ..group_header(m, Some((row, src)), Some(m))
-                    });
-                }
+                Err(p) => bad.push(Located {
+                    problem: p,
+                    ..group_header(m, Some((row, src)), Some(m))
+                }),
             }
         }
-        if !any {
+        if !good {
+            if let Ok(v) = values::convert(
+                &Data::String(g.label.clone()),
+                &table.columns[group_col],
+                period,
+            ) {
+                values[group_col] = v;
+            }
+            finish_record(table, &mut values, ctx, &mut Vec::new(), &mut Vec::new());
+            cell_errors.extend(bad.into_iter().map(|l| (values.clone(), l)));
             continue;
         }
         for m in blanks {
@@ -240,11 +257,18 @@ pub fn convert_wide_row(
         ) {
             Ok(v) => values[group_col] = v,
             // The group header itself is unknown ("Thỏ" not in the mapping):
-            // every row's records of that group are refused, loudly.
-            Err(p) => errors.push(Located {
-                problem: p,
-                ..group_header(group_col, Some((header.row, g.header_col)), None)
-            }),
+            // that group's cells are refused in every row, loudly; the
+            // row's other groups stand.
+            Err(p) => {
+                cell_errors.push((
+                    values.clone(),
+                    Located {
+                        problem: p,
+                        ..group_header(group_col, Some((header.row, g.header_col)), None)
+                    },
+                ));
+                continue;
+            }
         }
         let mut problems = Vec::new();
         let mut w = Vec::new();
@@ -252,11 +276,13 @@ pub fn convert_wide_row(
         errors.extend(locate_long(header, row, problems));
         cross_checks(table, &values, &mut w);
         warnings.extend(locate_long(header, row, w));
+        cell_errors.extend(bad.into_iter().map(|l| (values.clone(), l)));
         records.push(values);
     }
     RowOutcome {
         records,
         errors,
+        cell_errors,
         warnings,
         out_of_period,
     }

@@ -228,6 +228,7 @@ fn settle_duplicates(pipeline: &Pipeline, outcomes: &mut [&mut FileOutcome]) {
                     code: "duplicate".into(),
                     reason,
                     related: format!("{ffile}!{fsheet_name}!{frow}"),
+                    excludes: "row".into(),
                 });
             }
         }
@@ -586,8 +587,48 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         if status == PipelineStatus::NoWorkbooks {
             all_indicators.extend(no_figures(pipeline));
         } else {
-            let computed = timing::time(Phase::Indicators, || {
+            let mut computed = timing::time(Phase::Indicators, || {
                 indicators::compute(pipeline, &frames, config)
+            });
+            let mut shadows = Vec::new();
+            for (ti, table) in pipeline.tables.iter().enumerate() {
+                let names: Vec<Vec<String>> = mine.iter().map(|o| o.sheet_names()).collect();
+                let excluded: Vec<(&crate::extract::Excluded, &str, &[String])> = mine
+                    .iter()
+                    .zip(&names)
+                    .filter(|(o, _)| o.excluded.get(ti).is_some_and(|e| !e.is_empty()))
+                    .map(|(o, n)| (&o.excluded[ti], o.path.as_str(), n.as_slice()))
+                    .collect();
+                // The figures stand without this list: a failure here is
+                // logged and leaves their exclusion counts empty.
+                let shadow = mine_parts
+                    .iter()
+                    .zip(&mine)
+                    .filter(|(_, o)| o.batches[ti].keep.iter().any(|k| !k))
+                    .map(|(ps, o)| {
+                        let dropped: Vec<bool> = o.batches[ti].keep.iter().map(|k| !k).collect();
+                        crate::parts::read(&ps[ti], &o.path, &dropped)
+                    })
+                    .collect::<Result<Vec<_>>>()
+                    .and_then(|dups| Ok(crate::exclusions::shadow_frame(table, &excluded, dups)?));
+                match shadow {
+                    Ok(df) => shadows.push((table.name.clone(), df)),
+                    Err(e) => tracing::warn!(
+                        stage = "indicators",
+                        table = %table.name,
+                        error = %e,
+                        "cannot list the rows this table's figures lack"
+                    ),
+                }
+            }
+            timing::time(Phase::Indicators, || {
+                crate::exclusions::attach(
+                    pipeline,
+                    &shadows,
+                    config,
+                    &mut computed.indicators,
+                    &mut computed.breakdowns,
+                )
             });
             all_indicators.extend(computed.indicators);
             all_breakdowns.extend(computed.breakdowns);
@@ -622,6 +663,9 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                 rejected: sum(|s| s.rejected),
                 skipped: sum(|s| s.skipped),
                 warning_rows: sum(|s| s.warning_rows),
+                cells_excluded: sum(|s| s.cells_excluded),
+                totals_checked: sum(|s| s.totals_checked),
+                totals_mismatched: sum(|s| s.totals_mismatched),
                 sheets: o.sheets,
             }
         })
@@ -668,6 +712,9 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         totals.rejected += u64::from(fr.rejected);
         totals.skipped += u64::from(fr.skipped);
         totals.warning_rows += u64::from(fr.warning_rows);
+        totals.cells_excluded += u64::from(fr.cells_excluded);
+        totals.totals_checked += u64::from(fr.totals_checked);
+        totals.totals_mismatched += u64::from(fr.totals_mismatched);
     }
     findings.sort_by(|a, b| {
         (order(&a.pipeline), &a.file, &a.sheet, a.row, &a.cell).cmp(&(
@@ -841,6 +888,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
 /// zero.
 fn no_figures(pipeline: &Pipeline) -> impl Iterator<Item = IndicatorValue> + '_ {
     pipeline.indicators.iter().map(|ind| IndicatorValue {
+        excluded: Default::default(),
         id: ind.id.clone(),
         pipeline: pipeline.name.clone(),
         label: ind.label.clone(),

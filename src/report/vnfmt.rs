@@ -128,6 +128,19 @@ pub fn format_vn(v: f64, spec: &Spec) -> String {
     s
 }
 
+/// A figure in a sentence without a precision of its own: whole numbers as
+/// they are, others to two decimals ("21.957", "1,25").
+pub fn number(v: f64) -> String {
+    let decimals = if v.fract() == 0.0 { 0 } else { 2 };
+    format_vn(
+        v,
+        &Spec {
+            decimals,
+            ..Spec::default()
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -532,6 +532,10 @@ pub struct RowClassifier<'a> {
     /// a row numbered "2" followed by rows "2.1", "2.2" is their parent
     /// (a subtotal), not a row of its own.
     order_column: Option<u32>,
+    /// For the last row classified `Subtotal`: its cleaned, lower-case
+    /// marker ("cộng bản nà ngò"), or `None` for a parent row numbered over
+    /// its children.
+    pub subtotal_marker: Option<String>,
 }
 
 /// Header texts of an order-number column.
@@ -588,6 +592,7 @@ impl<'a> RowClassifier<'a> {
             in_footer: false,
             markers: std::collections::HashMap::new(),
             order_column,
+            subtotal_marker: None,
         }
     }
 
@@ -613,6 +618,7 @@ impl<'a> RowClassifier<'a> {
         }
         let mut any = false;
         let mut subtotal = false;
+        self.subtotal_marker = None;
         for col in 0..self.grid.width() {
             let d = self.grid.raw(row, col);
             if is_empty(d) {
@@ -636,6 +642,9 @@ impl<'a> RowClassifier<'a> {
                 if footer {
                     self.in_footer = true;
                     return RowKind::Footer;
+                }
+                if sub && !subtotal {
+                    self.subtotal_marker = Some(value_key(s));
                 }
                 subtotal |= sub;
             }

@@ -155,8 +155,15 @@ pub fn check_oracle(out: &Path, oracle_file: &str, prefix: &str) {
             for key in ["rows_read", "accepted", "rejected", "skipped"] {
                 assert_eq!(s[key], es[key], "{at}: {key}");
             }
-            if !es["warning_rows"].is_null() {
-                assert_eq!(s["warning_rows"], es["warning_rows"], "{at}: warning_rows");
+            for key in [
+                "warning_rows",
+                "cells_excluded",
+                "totals_checked",
+                "totals_mismatched",
+            ] {
+                if !es[key].is_null() {
+                    assert_eq!(s[key], es[key], "{at}: {key}");
+                }
             }
             let sum = s["accepted"].as_u64().unwrap()
                 + s["rejected"].as_u64().unwrap()
@@ -210,7 +217,7 @@ pub fn check_oracle(out: &Path, oracle_file: &str, prefix: &str) {
         col("severity"),
     );
     let row = df.column("row").unwrap().i64().unwrap().clone();
-    type Key = (String, String, i64, String);
+    type Key = (String, String, i64, String, String);
     let mut got: std::collections::HashMap<Key, (String, String, String)> =
         std::collections::HashMap::new();
     for i in 0..df.height() {
@@ -224,6 +231,7 @@ pub fn check_oracle(out: &Path, oracle_file: &str, prefix: &str) {
                 sheet.get(i).unwrap().to_string(),
                 row.get(i).unwrap(),
                 code.get(i).unwrap().to_string(),
+                cell.get(i).unwrap().to_string(),
             ),
             (
                 cell.get(i).unwrap().to_string(),
@@ -241,6 +249,7 @@ pub fn check_oracle(out: &Path, oracle_file: &str, prefix: &str) {
                 e["sheet"].as_str().unwrap().to_string(),
                 e["row"].as_i64().unwrap(),
                 e["code"].as_str().unwrap().to_string(),
+                e["cell"].as_str().unwrap().to_string(),
             );
             let (c, rel, sev) = got.get(&key).unwrap_or_else(|| {
                 panic!("{oracle_file}: expected {list} entry {key:?} not found")

@@ -119,15 +119,16 @@ fn wide_and_long_layouts_unpivot_to_one_table() {
     );
     let out = dir.path().join("out");
     let ind = indicators(&out);
-    // Main herd now: Pá Khoang 1204 + 60, Nà Ngò 190 + 10, Phiêng Cảm 44 + 1100.
-    // Hua Pầu's row is rejected ("nhiều"), the total row is skipped, poultry
-    // and the unknown species stay out.
-    assert_eq!(ind["livestock.main_herd"], "2608");
+    // Main herd now: Pá Khoang 1204 + 60, Nà Ngò 190 + 10, Hua Pầu 5,
+    // Phiêng Cảm 44 + 1100. Hua Pầu's "nhiều" (its buffaloes at the start)
+    // is excluded alone: its 5 buffaloes now count. The total row is
+    // skipped, poultry and the unknown species stay out.
+    assert_eq!(ind["livestock.main_herd"], "2613");
     assert_eq!(ind["livestock.main_herd_start"], "1390");
     assert_eq!(ind["livestock.main_herd_plan"], "500");
     let growth: f64 = ind["livestock.herd_growth_pct"].parse().unwrap();
     assert!(
-        (growth - 100.0 * (2608.0 - 1390.0) / 1390.0).abs() < 1e-9,
+        (growth - 100.0 * (2613.0 - 1390.0) / 1390.0).abs() < 1e-9,
         "{growth}"
     );
     let plan_pct: f64 = ind["livestock.herd_growth_plan_pct"].parse().unwrap();
@@ -141,7 +142,18 @@ fn wide_and_long_layouts_unpivot_to_one_table() {
     let s = &wide["sheets"][0];
     assert_eq!(
         (s["accepted"].as_u64(), s["rejected"].as_u64()),
-        (Some(2), Some(1)),
+        (Some(3), Some(0)),
+        "{s}"
+    );
+    assert_eq!(s["cells_excluded"], 1, "{s}");
+    // The clerk's total row, cross-footed: buffaloes now 1394 against the
+    // 1204 + 190 + 5 tonghop read; the others agree.
+    assert_eq!(
+        (
+            s["totals_checked"].as_u64(),
+            s["totals_mismatched"].as_u64()
+        ),
+        (Some(1), Some(1)),
         "{s}"
     );
     assert_eq!(s["skipped_by_kind"]["subtotal"], 1);
@@ -153,17 +165,30 @@ fn wide_and_long_layouts_unpivot_to_one_table() {
             .contains("Biểu 01,7,C7,head_start,Trâu / Số con đầu năm,nhiều,error,invalid_number"),
         "{rejects}"
     );
+    let cell_line = rejects.lines().find(|l| l.contains(",C7,")).unwrap();
+    assert!(cell_line.ends_with(",cell"), "{cell_line}");
+    let total = rejects
+        .lines()
+        .find(|l| l.contains("total_mismatch"))
+        .unwrap_or_else(|| panic!("{rejects}"));
+    assert!(
+        total.contains("Biểu 01,8,D8,head_now,Trâu / Số con hiện có,1394,warning"),
+        "{total}"
+    );
+    assert!(total.contains("Dòng tổng ghi 1.394, nhưng tổng các dòng chi tiết D5:D7 mà tonghop đọc được là 1.399 (chênh -5)"), "{total}");
+    assert_eq!(rejects.matches("total_mismatch").count(), 1, "{rejects}");
     assert!(
         rejects
             .contains("danh sách.xlsx,Danh sách,6,C6,species,Loại vật nuôi,Thỏ,error,unknown_enum"),
         "{rejects}"
     );
     let tables = report["tables"].as_array().unwrap();
-    // 2 wide rows × 3 species present (Nà Ngò has no poultry) + 3 long rows.
-    assert_eq!(tables[0]["rows"], 8, "{}", tables[0]);
+    // 2 wide rows × 3 species present (Nà Ngò has no poultry), Hua Pầu's
+    // buffaloes, + 3 long rows.
+    assert_eq!(tables[0]["rows"], 9, "{}", tables[0]);
     let by_species = read(&out.join("indicators_by_species.csv"));
     assert!(
-        by_species.contains("livestock.head_now,trau,1438,"),
+        by_species.contains("livestock.head_now,trau,1443,"),
         "{by_species}"
     );
     assert!(
