@@ -15,9 +15,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Bumped whenever what a workbook's outcome means changes within one
-/// version (2: wide rows keep their good cells; excluded records kept).
-const FORMAT: u32 = 2;
+/// Bumped whenever a workbook's outcome or the published outputs change
+/// within one version, so that neither the cache nor an unchanged-inputs
+/// republish hands back the old ones (3: wide rows keep their good cells,
+/// excluded records kept, figures say what they lack).
+pub const FORMAT: u32 = 3;
 
 pub struct Cache {
     dir: PathBuf,

@@ -631,12 +631,27 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
                 .map(move |t| (p.name.clone(), t.clone()))
         })
         .collect();
-    let r = crate::report::reconcile::reconcile(
+    let mut r = crate::report::reconcile::reconcile(
         &args.report.display().to_string(),
         &draft,
         &templates,
         &values,
     );
+    // What the run's figures lack, and the departments' totals that
+    // disagree with their rows: from the run's record and its findings.
+    if let Some(report) = std::fs::read(out.join("run.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<crate::record::RunReport>(&b).ok())
+    {
+        r.incomplete = crate::report::reconcile::incomplete_figures(&report.indicators);
+    }
+    let rejects = out.join("private/rejects.parquet");
+    for p in &pipelines {
+        if let Ok(found) = crate::carry::read_findings(&rejects, &p.name) {
+            r.total_mismatches
+                .extend(crate::report::reconcile::total_mismatches(&found));
+        }
+    }
     say!(
         "{:<10} {:<8} {:<40} {:>14} {:>14}",
         "kiểm tra",
@@ -675,6 +690,24 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
             a.stated,
             a.computed,
             a.line
+        );
+    }
+    for i in &r.incomplete {
+        say!(
+            "{:<10} {:<8} {:<40} {}",
+            "chưa đủ",
+            "lưu ý",
+            i.indicator,
+            i.lacks
+        );
+    }
+    for t in &r.total_mismatches {
+        say!(
+            "{:<10} {:<8} {:<40} {}",
+            "dòng tổng",
+            "lệch",
+            format!("{}!{}", t.sheet, t.cell),
+            t.reason
         );
     }
     let json = match serde_json::to_vec_pretty(&r) {

@@ -35,7 +35,7 @@ pub struct Exclusions {
     /// Unreadable cells excluded on their own (the rest of their row counts).
     pub cells_excluded: u64,
     /// The first unreadable cells and rejected rows, for people:
-    /// "Dê / Số con hiện có, Tên bản Hua Pầu (tệp.xls, Biểu!L12)".
+    /// "Dê / Số con hiện có, Tên bản: Hua Pầu – tệp.xls, Biểu!L12".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<String>,
 }
@@ -188,9 +188,10 @@ fn text_at(df: &DataFrame, name: &str, i: usize) -> String {
     }
 }
 
-/// "Dê / Số con hiện có, Tên bản Hua Pầu (tệp.xls, Biểu!L12)"; for a
-/// rejected row "dòng 12 (tệp.xls, Biểu)".
-fn example(df: &DataFrame, i: usize, dims: &[(String, String)]) -> String {
+/// "Dê / Số con hiện có, Tên bản: Hua Pầu – tệp.xls, Biểu!L12"; for a
+/// rejected row "dòng 12, Tên bản: Nà Ngò – tệp.xls, Biểu". A dimension
+/// already named by the header (the species of a wide group) is not repeated.
+fn example(df: &DataFrame, i: usize, dims: &[(String, String)], pipeline: &Pipeline) -> String {
     let file = text_at(df, "source_file", i);
     let file = file.split_once('/').map_or(file.as_str(), |(_, f)| f);
     let sheet = text_at(df, "source_sheet", i);
@@ -199,31 +200,32 @@ fn example(df: &DataFrame, i: usize, dims: &[(String, String)]) -> String {
     let mut place: Vec<String> = Vec::new();
     for (name, label) in dims {
         let v = text_at(df, &format!("_dim_{name}"), i);
-        if !v.is_empty() {
-            place.push(format!("{label} {v}"));
+        let shown = pipeline.member_label(name, &v).unwrap_or(&v).to_string();
+        if !shown.is_empty() && !what.contains(&shown) {
+            place.push(format!("{label}: {shown}"));
         }
     }
-    if cell.is_empty() {
-        let row = text_at(df, "_row", i);
-        let mut s = format!("dòng {row}");
-        for p in place {
-            s.push_str(", ");
-            s.push_str(&p);
-        }
-        format!("{s} ({file}, {sheet})")
+    let head = if cell.is_empty() {
+        format!("dòng {}", text_at(df, "_row", i))
     } else {
-        let mut s = what;
-        for p in place {
-            s.push_str(", ");
-            s.push_str(&p);
-        }
-        format!("{s} ({file}, {sheet}!{cell})")
+        what.clone()
+    };
+    let mut s = head;
+    for p in place {
+        s.push_str(", ");
+        s.push_str(&p);
+    }
+    if cell.is_empty() {
+        format!("{s} – {file}, {sheet}")
+    } else {
+        format!("{s} – {file}, {sheet}!{cell}")
     }
 }
 
 /// The shadow records a query would have counted: per key ("" for an
 /// indicator), what it lacks.
 fn tally(
+    pipeline: &Pipeline,
     ctx: &mut SQLContext,
     sql: &str,
     by: Option<&str>,
@@ -259,7 +261,7 @@ fn tally(
                 continue;
             }
             let wanted = kind == "cell" || kind == "rejected";
-            let e = wanted.then(|| example(&df, i, dims));
+            let e = wanted.then(|| example(&df, i, dims, pipeline));
             let key = if by.is_some() {
                 text_at(&df, "_key", i)
             } else {
@@ -314,7 +316,7 @@ pub fn attach(
         }
     }
     for ind in pipeline.indicators.iter() {
-        let mut t = tally(&mut ctx, &ind.sql, None, config, &tables, &dims);
+        let mut t = tally(pipeline, &mut ctx, &ind.sql, None, config, &tables, &dims);
         if let Some(e) = t.remove("")
             && let Some(v) = indicators
                 .iter_mut()
@@ -324,7 +326,15 @@ pub fn attach(
         }
     }
     for b in &pipeline.breakdowns {
-        let t = tally(&mut ctx, &b.sql, Some(&b.by), config, &tables, &[]);
+        let t = tally(
+            pipeline,
+            &mut ctx,
+            &b.sql,
+            Some(&b.by),
+            config,
+            &tables,
+            &[],
+        );
         for row in breakdowns
             .iter_mut()
             .filter(|r| r.id == b.id && r.pipeline == pipeline.name && r.by == b.by)

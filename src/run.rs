@@ -960,6 +960,7 @@ fn inputs_fingerprint(
         h.update(b"\n");
     };
     line(env!("CARGO_PKG_VERSION"));
+    line(&format!("format {}", crate::cache::FORMAT));
     line(&crate::pipeline::hex_digest(&Sha256::digest(
         std::fs::read(&config.path).unwrap_or_default(),
     )));

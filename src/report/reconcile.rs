@@ -52,12 +52,68 @@ pub struct ArithmeticCheck {
     pub ok: bool,
 }
 
+/// A figure the run could not compute from all of its rows and cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncompleteFigure {
+    pub indicator: String,
+    pub label: String,
+    pub excluded: crate::exclusions::Exclusions,
+    /// In Vietnamese: "chưa gồm 1 ô không đọc được (…)".
+    pub lacks: String,
+}
+
+/// A department's own total row that disagrees with what tonghop read.
+#[derive(Debug, Clone, Serialize)]
+pub struct TotalMismatch {
+    pub file: String,
+    pub sheet: String,
+    pub cell: String,
+    pub value: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Reconciliation {
     pub draft: String,
     pub templates: Vec<TemplateCheck>,
     pub arithmetic: Vec<ArithmeticCheck>,
+    /// Figures of the run that lack rejected rows or unreadable cells (they
+    /// do not fail the reconciliation: the draft may quote them knowingly).
+    pub incomplete: Vec<IncompleteFigure>,
+    /// Total rows of the departments' sheets that disagree with their rows.
+    pub total_mismatches: Vec<TotalMismatch>,
     pub passed: bool,
+}
+
+/// The incomplete figures among `indicators`.
+pub fn incomplete_figures(
+    indicators: &[crate::indicators::IndicatorValue],
+) -> Vec<IncompleteFigure> {
+    indicators
+        .iter()
+        .filter(|i| i.value.is_some() && i.excluded.incomplete())
+        .map(|i| IncompleteFigure {
+            indicator: i.id.clone(),
+            label: i.label.clone(),
+            excluded: i.excluded.clone(),
+            lacks: crate::report::text::lacks(&i.excluded),
+        })
+        .collect()
+}
+
+/// The `total_mismatch` findings among `findings`.
+pub fn total_mismatches(findings: &[crate::extract::Finding]) -> Vec<TotalMismatch> {
+    findings
+        .iter()
+        .filter(|f| f.code == "total_mismatch")
+        .map(|f| TotalMismatch {
+            file: f.file.clone(),
+            sheet: f.sheet.clone(),
+            cell: f.cell.clone(),
+            value: f.value.clone(),
+            reason: f.reason.clone(),
+        })
+        .collect()
 }
 
 /// The draft as compared: NFC, non-breaking and odd spaces made plain.
@@ -568,6 +624,8 @@ pub fn reconcile(
         draft: draft_name.to_string(),
         templates,
         arithmetic,
+        incomplete: Vec::new(),
+        total_mismatches: Vec::new(),
         passed,
     }
 }

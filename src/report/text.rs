@@ -91,9 +91,85 @@ pub fn report_markdown(
                 Ok(text) => s.push_str(&format!("- {text}\n")),
                 Err(e) => s.push_str(&format!("- (lỗi mẫu câu: {e})\n")),
             }
+            for note in incomplete_notes(t, indicators) {
+                s.push_str(&format!("  - _{note}_\n"));
+            }
         }
     }
     s
+}
+
+/// What the figures of one sentence lack, as one note: "Chưa đầy đủ: Tổng
+/// đàn gia súc chính, … chưa gồm 1 ô không đọc được (Dê / Số con hiện có,
+/// Tên bản: Hua Pầu – tệp.xls, Biểu!L12)." Figures that lack the same rows
+/// and cells are named together.
+pub fn incomplete_notes(template: &str, indicators: &[IndicatorValue]) -> Vec<String> {
+    let Ok(pieces) = parse_template(template) else {
+        return Vec::new();
+    };
+    let mut groups: Vec<(&crate::exclusions::Exclusions, Vec<&str>)> = Vec::new();
+    for piece in &pieces {
+        let Piece::Figure { id, .. } = piece else {
+            continue;
+        };
+        let Some(ind) = indicators.iter().find(|i| i.id == *id) else {
+            continue;
+        };
+        if !ind.excluded.incomplete() || ind.value.is_none() {
+            continue;
+        }
+        match groups.iter_mut().find(|(e, _)| **e == ind.excluded) {
+            Some((_, labels)) => {
+                if !labels.contains(&ind.label.as_str()) {
+                    labels.push(&ind.label);
+                }
+            }
+            None => groups.push((&ind.excluded, vec![&ind.label])),
+        }
+    }
+    if groups.is_empty() {
+        return Vec::new();
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|(e, labels)| format!("{} {}", labels.join(", "), lacks(e)))
+        .collect();
+    vec![format!(
+        "Chưa đầy đủ: {}. Chi tiết từng ô, từng dòng: private/rejects.csv.",
+        parts.join("; ")
+    )]
+}
+
+/// "chưa gồm 1 ô không đọc được (…)" / "chưa gồm 168 dòng bị loại". The
+/// unreadable cells are named (they are few, and each is one fix); rows only
+/// when there are three or fewer.
+pub fn lacks(e: &crate::exclusions::Exclusions) -> String {
+    let figure = |n: u64| crate::report::vnfmt::number(n as f64);
+    let mut parts = Vec::new();
+    let cells: Vec<&String> = e.examples.iter().filter(|x| x.contains('!')).collect();
+    let rows: Vec<&String> = e.examples.iter().filter(|x| !x.contains('!')).collect();
+    if e.cells_excluded > 0 {
+        let mut p = format!("{} ô không đọc được", figure(e.cells_excluded));
+        if !cells.is_empty() {
+            let more = e.cells_excluded > cells.len() as u64;
+            let named: Vec<&str> = cells.iter().map(|c| c.as_str()).collect();
+            p.push_str(&format!(
+                " ({}{})",
+                named.join("; "),
+                if more { "; …" } else { "" }
+            ));
+        }
+        parts.push(p);
+    }
+    if e.rows_rejected > 0 {
+        let mut p = format!("{} dòng bị loại", figure(e.rows_rejected));
+        if e.rows_rejected <= 3 && rows.len() as u64 == e.rows_rejected {
+            let named: Vec<&str> = rows.iter().map(|c| c.as_str()).collect();
+            p.push_str(&format!(" ({})", named.join("; ")));
+        }
+        parts.push(p);
+    }
+    format!("chưa gồm {}", parts.join(" và "))
 }
 
 #[cfg(test)]

@@ -74,6 +74,9 @@ pub struct SummaryContext<'a> {
     pub members: &'a BTreeMap<(String, String), String>,
 }
 
+/// The fill of a figure that lacks rows or cells (light orange).
+const INCOMPLETE_FILL: u32 = 0xFCE4D6;
+
 /// Rows of the title block above each sheet's table.
 const TITLE_ROWS: u32 = 3;
 
@@ -164,14 +167,22 @@ pub fn summary(
         ("Kế hoạch", 14.0),
         ("% kế hoạch", 12.0),
         ("Lĩnh vực", 36.0),
+        ("Chưa gồm (số liệu không dùng được)", 60.0),
     ];
+    // A figure that lacks rejected rows or unreadable cells is filled, and
+    // its last column says what it lacks.
+    let lacking = |f: &Format| f.clone().set_background_color(INCOMPLETE_FILL);
     title_block(ws, ctx, "CÁC CHỈ TIÊU", headers.len() as u16)?;
     set_up_at(ws, top, &headers, indicators.len() as u32)?;
     for (i, ind) in indicators.iter().enumerate() {
         let r = top + i as u32 + 1;
         ws.write_string_with_format(r, 0, &ind.id, &text)?;
         ws.write_string_with_format(r, 1, &ind.label, &text)?;
+        let incomplete = ind.excluded.incomplete();
         match ind.value {
+            Some(v) if incomplete => {
+                ws.write_number_with_format(r, 2, v, &lacking(fmt(number_format(v, &ind.unit))))?;
+            }
             Some(v) => {
                 ws.write_number_with_format(r, 2, v, fmt(number_format(v, &ind.unit)))?;
             }
@@ -207,6 +218,16 @@ pub fn summary(
             }
         }
         ws.write_string_with_format(r, 6, department(&ind.pipeline), &text)?;
+        if incomplete {
+            ws.write_string_with_format(
+                r,
+                7,
+                crate::report::text::lacks(&ind.excluded),
+                &lacking(&text),
+            )?;
+        } else {
+            ws.write_blank(r, 7, &text)?;
+        }
     }
 
     // One sheet per dimension, members down, indicators across.
@@ -244,18 +265,32 @@ pub fn summary(
                 .map_or(*key, String::as_str);
             ws.write_string_with_format(r, 0, shown, &text)?;
             for (ci, (id, _, unit)) in ids.iter().enumerate() {
-                match rows
-                    .iter()
-                    .find(|b| b.id == *id && b.key == *key)
-                    .and_then(|b| b.value)
-                {
+                let row = rows.iter().find(|b| b.id == *id && b.key == *key);
+                match row.and_then(|b| b.value) {
                     Some(v) => {
+                        let f = fmt(number_format(v, unit));
+                        let incomplete = row.is_some_and(|b| b.excluded.incomplete());
                         ws.write_number_with_format(
                             r,
                             ci as u16 + 1,
                             v,
-                            fmt(number_format(v, unit)),
+                            &if incomplete {
+                                f.clone().set_background_color(INCOMPLETE_FILL)
+                            } else {
+                                f.clone()
+                            },
                         )?;
+                        if let Some(b) = row.filter(|_| incomplete) {
+                            ws.insert_note(
+                                r,
+                                ci as u16 + 1,
+                                &rust_xlsxwriter::Note::new(format!(
+                                    "Chưa đầy đủ: {}",
+                                    crate::report::text::lacks(&b.excluded)
+                                ))
+                                .set_author("tonghop"),
+                            )?;
+                        }
                     }
                     None => {
                         ws.write_blank(r, ci as u16 + 1, &text)?;

@@ -31,6 +31,104 @@ fn report_text_in_the_reports_own_words() {
 }
 
 #[test]
+fn figures_say_what_they_lack() {
+    let run = run_fixtures();
+    let md = read(&run.out.join("bao-cao.md"));
+    assert!(
+        md.contains("  - _Chưa đầy đủ: Tổng đàn gia súc chính, Tổng đàn gia súc chính so với kế hoạch, Tốc độ tăng đàn gia súc, Tốc độ tăng đàn so với kế hoạch năm chưa gồm 1 ô không đọc được (Dê / Số con hiện có, Tên bản: Hua Pầu – Biểu chăn nuôi 6 tháng đầu năm 2026.xls, Biểu CN 6 tháng!L12)."),
+        "{md}"
+    );
+    // BHYT: every rejected row could have been a card.
+    assert!(
+        md.contains(
+            "_Chưa đầy đủ: Số người được cập nhật dữ liệu cấp thẻ BHYT chưa gồm 168 dòng bị loại;"
+        ),
+        "{md}"
+    );
+    // indicators.csv: the counts per figure, by reason.
+    let csv = read(&run.out.join("indicators.csv"));
+    let line = |id: &str| {
+        csv.lines()
+            .find(|l| l.starts_with(&format!("{id},")))
+            .unwrap_or_else(|| panic!("{id}\n{csv}"))
+            .rsplitn(5, ',')
+            .take(4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    // rows_rejected, rows_duplicate, rows_out_of_period, cells_excluded
+    assert_eq!(line("livestock.main_herd"), "0,0,0,1");
+    assert_eq!(line("livestock.main_herd_start"), "0,0,0,0");
+    assert_eq!(line("livestock.main_herd_plan"), "0,0,0,0");
+    // 272 BHYT rows rejected in all: 104 duplicates of an accepted card,
+    // 168 unreadable; no BHYT row lies after the period.
+    assert_eq!(line("bhyt.cards_total"), "168,104,0,0");
+    // Breakdown rows: only Hua Pầu's lacks its goat cell.
+    let by_village = read(&run.out.join("indicators_by_village.csv"));
+    for l in by_village
+        .lines()
+        .filter(|l| l.starts_with("livestock.main_herd,"))
+    {
+        let lacks = l.ends_with(",0,0,0,1");
+        assert_eq!(lacks, l.contains(",Hua Pầu,"), "{l}");
+    }
+}
+
+#[test]
+fn reconcile_lists_incomplete_figures_and_disagreeing_totals() {
+    let run = run_fixtures();
+    let out = tempdir();
+    for f in ["indicators.csv", "run.json", "private/rejects.parquet"] {
+        let to = out.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(run.out.join(f), &to).unwrap();
+    }
+    let draft = out.path().join("draft.txt");
+    std::fs::write(
+        &draft,
+        "Tổng đàn gia súc chính: 19.670 con/21.860 con, đạt 89,98% kế hoạch.\n",
+    )
+    .unwrap();
+    let (_, json, stdout) = reconcile(&draft, out.path());
+    let incomplete: Vec<&str> = json["incomplete"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["indicator"].as_str().unwrap())
+        .collect();
+    assert!(
+        incomplete.contains(&"livestock.main_herd"),
+        "{incomplete:?}"
+    );
+    assert!(
+        !incomplete.contains(&"livestock.main_herd_start"),
+        "{incomplete:?}"
+    );
+    let totals: Vec<String> = json["total_mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}!{} {}",
+                t["sheet"].as_str().unwrap(),
+                t["cell"].as_str().unwrap(),
+                t["value"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        totals,
+        ["Xử phạt VPHC!H13 2500000", "Biểu CN 6 tháng!L22 2040"],
+        "{stdout}"
+    );
+    assert!(stdout.contains("lệch     Biểu CN 6 tháng!L22"), "{stdout}");
+}
+
+#[test]
 fn summary_workbook_reads_back() {
     let run = run_fixtures();
     let path = run.out.join("tong-hop.xlsx");
@@ -72,6 +170,20 @@ fn summary_workbook_reads_back() {
         .find(|r| cell(&ws, *r, 0) == Data::String("livestock.main_herd".into()))
         .unwrap();
     assert_eq!(cell(&ws, row, 2), Data::Float(19670.0));
+    // The figure lacks Hua Pầu's goats (one unreadable cell): said in the
+    // last column; the start-of-year figure lacks nothing.
+    match cell(&ws, row, 7) {
+        Data::String(s) => assert!(
+            s.starts_with("chưa gồm 1 ô không đọc được (Dê / Số con hiện có, Tên bản: Hua Pầu – ")
+                && s.ends_with("!L12)"),
+            "{s}"
+        ),
+        other => panic!("lacks: {other:?}"),
+    }
+    let start = (1..ws.height() as u32)
+        .find(|r| cell(&ws, *r, 0) == Data::String("livestock.main_herd_start".into()))
+        .unwrap();
+    assert_eq!(cell(&ws, start, 7), Data::Empty);
     assert_eq!(cell(&ws, row, 3), Data::String("con".into()));
     assert_eq!(cell(&ws, row, 4), Data::Float(21860.0));
     match cell(&ws, row, 5) {
@@ -136,7 +248,7 @@ fn summary_workbook_reads_back() {
         "borders: {styles}"
     );
     assert!(
-        sheet1.contains("<mergeCell ref=\"A1:G1\"/>"),
+        sheet1.contains("<mergeCell ref=\"A1:H1\"/>"),
         "title merged"
     );
 }
