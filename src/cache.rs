@@ -32,13 +32,14 @@ impl Cache {
     /// `enabled = false` (`--full`) parses everything and refreshes the cache.
     pub fn new(out: &Path, ctx: &RunContext, enabled: bool) -> Cache {
         let context = format!(
-            "{}|{}|{}|{}|{:?}|{}",
+            "{}|{}|{}|{}|{:?}|{}|{}",
             env!("CARGO_PKG_VERSION"),
             FORMAT,
             ctx.period.from,
             ctx.period.to,
             ctx.params,
-            ctx.calendar.fingerprint()
+            ctx.calendar.fingerprint(),
+            ctx.villages.fingerprint()
         );
         Cache {
             dir: out.join("state").join("cache"),

@@ -28,6 +28,17 @@ struct RawConfig {
     /// enum's values (see [`Spellings`]).
     #[serde(default)]
     aliases: BTreeMap<String, RawSpellings>,
+    /// The commune's villages (bản, thôn), with the spellings accepted.
+    #[serde(default)]
+    villages: Vec<RawVillage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVillage {
+    name: String,
+    #[serde(default)]
+    variants: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +182,8 @@ pub struct Config {
     pub privacy_key_file: Option<PathBuf>,
     /// `[aliases]`: `pipeline.table.column` -> the commune's extra spellings.
     pub aliases: BTreeMap<String, Spellings>,
+    /// `[[villages]]`: empty when the config lists none (names then stay as written).
+    pub villages: std::sync::Arc<crate::villages::Villages>,
 }
 
 fn to_date(key: &str, v: &toml::value::Datetime) -> Result<NaiveDate, String> {
@@ -225,10 +238,22 @@ impl Config {
                 None
             }
         };
+        for v in &raw.villages {
+            if crate::villages::key(&v.name).is_empty() {
+                problems.push(format!("villages: name = {:?} is empty", v.name));
+            }
+        }
+        let villages = crate::villages::Villages::new(
+            &raw.villages
+                .iter()
+                .map(|v| (v.name.clone(), v.variants.clone()))
+                .collect::<Vec<_>>(),
+        );
         if !problems.is_empty() {
             return Err(format!("{}: {}", path.display(), problems.join("; ")));
         }
         Ok(Config {
+            villages: std::sync::Arc::new(villages),
             path: path.to_path_buf(),
             commune: Commune {
                 code,
@@ -324,6 +349,7 @@ pub struct RunContext {
     pub calendar: crate::calendar::Calendar,
     pub params: BTreeMap<String, f64>,
     pub limits: Limits,
+    pub villages: std::sync::Arc<crate::villages::Villages>,
 }
 
 impl RunContext {
@@ -334,6 +360,7 @@ impl RunContext {
             calendar: crate::calendar::Calendar::default(),
             params: BTreeMap::new(),
             limits: Limits::default(),
+            villages: Default::default(),
         }
     }
 
@@ -343,6 +370,7 @@ impl RunContext {
             calendar: crate::calendar::Calendar::load(&config.holidays)?,
             params: config.params.clone(),
             limits: config.limits,
+            villages: config.villages.clone(),
         })
     }
 }

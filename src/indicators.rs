@@ -245,7 +245,32 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                     excluded: Default::default(),
                 })
                 .collect();
-            rows.sort_by(|x, y| x.key.cmp(&y.key));
+            // One row per village of the commune's list, whether or not it
+            // has rows (a village with none has no figure, not 0).
+            let listed = pipeline
+                .tables
+                .iter()
+                .flat_map(|t| &t.columns)
+                .any(|c| c.name == b.by && c.list.is_some());
+            if listed {
+                for name in &config.villages.names {
+                    if !rows.iter().any(|r| r.key == *name) {
+                        rows.push(BreakdownRow {
+                            id: b.id.clone(),
+                            pipeline: pipeline.name.clone(),
+                            by: b.by.clone(),
+                            key: name.clone(),
+                            value: None,
+                            unit: b.unit.clone(),
+                            label: b.label.clone(),
+                            excluded: Default::default(),
+                        });
+                    }
+                }
+            }
+            // Members in Vietnamese order, by the names people read.
+            let shown = |key: &str| pipeline.member_label(&b.by, key).unwrap_or(key).to_string();
+            rows.sort_by(|x, y| crate::collate::vietnamese(&shown(&x.key), &shown(&y.key)));
             Ok(rows)
         });
         match result {

@@ -12,6 +12,7 @@ pub mod cache;
 pub mod calendar;
 pub mod carry;
 pub mod cli;
+pub mod collate;
 pub mod config;
 pub mod crossfoot;
 pub mod exclusions;
@@ -35,6 +36,7 @@ pub mod shape;
 pub mod table;
 pub mod timing;
 pub mod values;
+pub mod villages;
 pub mod xlsx_merges;
 
 #[cfg(test)]

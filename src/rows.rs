@@ -64,6 +64,34 @@ fn convert_cells(
                     ),
                 ));
             }
+            Ok(Value::Text(t)) if col.list.is_some() && !ctx.villages.is_empty() => {
+                use crate::villages::Match;
+                match ctx.villages.lookup(&t) {
+                    Match::Known(name) => values[i] = Value::Text(name.to_string()),
+                    Match::Unknown => warnings.push((
+                        i,
+                        Problem::new(
+                            "unknown_village",
+                            format!(
+                                "{} '{t}' không có trong danh sách bản của xã ([[villages]] trong tệp cấu hình); các bản: {}",
+                                col.label,
+                                ctx.villages.names.join(", ")
+                            ),
+                        ),
+                    )),
+                    Match::Ambiguous(names) => warnings.push((
+                        i,
+                        Problem::new(
+                            "unknown_village",
+                            format!(
+                                "{} '{t}' khớp với nhiều bản trong danh sách của xã: {}; ghi rõ tên bản",
+                                col.label,
+                                names.join(", ")
+                            ),
+                        ),
+                    )),
+                }
+            }
             Ok(v) => values[i] = v,
             Err(p) if col.warn_on_invalid => warnings.push((i, p)),
             Err(p) => problems.push((i, p)),

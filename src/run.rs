@@ -795,6 +795,15 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         .iter()
         .map(|p| (p.name.clone(), p.title.clone()))
         .collect();
+    // The first pipeline to name a dimension names it for the summary.
+    let mut dimension_labels = std::collections::BTreeMap::<String, String>::new();
+    for p in all_pipelines.iter() {
+        for b in &p.breakdowns {
+            dimension_labels
+                .entry(b.by.clone())
+                .or_insert_with(|| b.by_label.clone());
+        }
+    }
     let summary = crate::report::workbook::summary(
         &all_indicators,
         &all_breakdowns,
@@ -813,6 +822,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                     Some(((b.by.clone(), b.key.clone()), label.to_string()))
                 })
                 .collect(),
+            dimensions: &dimension_labels,
         },
     )
     .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;

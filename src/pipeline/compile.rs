@@ -194,9 +194,26 @@ pub fn compile_pipeline_with(
         if let Err(e) = check_sql(&b.sql) {
             errors.push(format!("{at}: sql does not parse: {e}"));
         }
+        let column_label = tables
+            .iter()
+            .flat_map(|t: &super::Table| &t.columns)
+            .find(|c| c.name == b.by)
+            .map(|c| c.label.clone());
+        let by_label = match (&b.by_label, column_label) {
+            (Some(l), _) => l.clone(),
+            (None, Some(l)) => l,
+            (None, None) => {
+                errors.push(format!(
+                    "{at}: by = {:?} is no column of a table: give by_label, the dimension's name for people",
+                    b.by
+                ));
+                b.by.clone()
+            }
+        };
         breakdowns.push(super::Breakdown {
             id: b.id.clone(),
             by: b.by.clone(),
+            by_label,
             label: b.label.clone(),
             unit: b.unit.clone(),
             sql: b.sql.clone(),
@@ -367,6 +384,20 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
                 },
                 min: c.min,
                 max: c.max,
+                list: match c.list.as_deref() {
+                    None => None,
+                    Some("villages") if c.kind == "text" => Some("villages".to_string()),
+                    Some("villages") => {
+                        errors.push(format!("{cat}: list = \"villages\" needs type = \"text\""));
+                        None
+                    }
+                    Some(other) => {
+                        errors.push(format!(
+                            "{cat}: list = {other:?}: the commune config has one list, \"villages\""
+                        ));
+                        None
+                    }
+                },
                 kind,
             });
         }

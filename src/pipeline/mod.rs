@@ -185,6 +185,9 @@ pub struct Column {
     /// Bounds for numeric columns.
     pub min: Option<f64>,
     pub max: Option<f64>,
+    /// A text column whose values are names from the commune's list
+    /// (`list = "villages"`): written spellings become the canonical name.
+    pub list: Option<String>,
     pub kind: ColumnKind,
 }
 
@@ -300,6 +303,8 @@ pub struct Indicator {
 pub struct Breakdown {
     pub id: String,
     pub by: String,
+    /// The dimension as people name it ("Bản").
+    pub by_label: String,
     pub label: String,
     pub unit: String,
     pub sql: String,

@@ -82,6 +82,8 @@ pub struct ColumnRaw {
     pub on_invalid: Option<String>,
     /// Personal data: "drop", "hash" or "year" in the public zone (default: kept).
     pub privacy: Option<String>,
+    /// Text matched against a list of the commune config: "villages".
+    pub list: Option<String>,
     // id, personal_id
     pub digits: Option<usize>,
     pub pad_numeric: Option<usize>,
@@ -144,6 +146,9 @@ pub struct BreakdownRaw {
     pub id: String,
     /// The dimension column the SQL returns beside `value` (e.g. "village").
     pub by: String,
+    /// How people name the dimension ("Bản", "Độ tuổi"); default: the label
+    /// of the table column named `by` (required when there is none).
+    pub by_label: Option<String>,
     pub label: String,
     pub unit: String,
     pub sql: String,

@@ -72,6 +72,9 @@ pub struct SummaryContext<'a> {
     pub titles: &'a BTreeMap<String, String>,
     /// (dimension, member) -> how people read the member ("trau" is "Trâu").
     pub members: &'a BTreeMap<(String, String), String>,
+    /// Dimension -> how people name it ("village" is "Bản"), from the
+    /// pipeline files.
+    pub dimensions: &'a BTreeMap<String, String>,
 }
 
 /// The fill of a figure that lacks rows or cells (light orange).
@@ -122,13 +125,14 @@ fn title_block(
     Ok(())
 }
 
-fn dimension_sheet_name(by: &str) -> String {
-    match by {
-        "village" => "Theo bản".into(),
-        "species" => "Theo loài".into(),
-        "age_band" => "Theo độ tuổi".into(),
-        other => format!("Theo {other}"),
-    }
+/// "Theo bản" for a dimension people call "Bản".
+fn dimension_sheet_name(label: &str) -> String {
+    let mut chars = label.chars();
+    let lower: String = match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    format!("Theo {lower}")
 }
 
 /// `tong-hop.xlsx` as bytes.
@@ -240,20 +244,21 @@ pub fn summary(
                 ids.push((&b.id, &b.label, &b.unit));
             }
         }
-        let keys: BTreeSet<&str> = rows.iter().map(|b| b.key.as_str()).collect();
-        let ws = wb.add_worksheet().set_name(dimension_sheet_name(by))?;
-        let first = match by {
-            "village" => "Bản",
-            "species" => "Loài",
-            "age_band" => "Nhóm tuổi",
-            other => other,
-        };
+        // Members in the order the breakdowns give them (Vietnamese order).
+        let mut keys: Vec<&str> = Vec::new();
+        for b in &rows {
+            if !keys.contains(&b.key.as_str()) {
+                keys.push(&b.key);
+            }
+        }
+        let first = ctx.dimensions.get(by).map_or(by, String::as_str);
+        let ws = wb.add_worksheet().set_name(dimension_sheet_name(first))?;
         let mut headers: Vec<(&str, f64)> = vec![(first, 24.0)];
         headers.extend(ids.iter().map(|(_, label, _)| (*label, 22.0)));
         title_block(
             ws,
             ctx,
-            &dimension_sheet_name(by).to_uppercase(),
+            &dimension_sheet_name(first).to_uppercase(),
             headers.len() as u16,
         )?;
         set_up_at(ws, top, &headers, keys.len() as u32)?;

@@ -98,3 +98,41 @@ fn parquet_has_declared_logical_types() {
     );
     assert!(ids.iter().any(|s| s.is_some_and(|s| s.starts_with('0'))));
 }
+
+/// One name per village: the Bản Lướt list writes its village five ways
+/// ("Bản Lướt", "Lướt", "bản Lướt", NFD, "BẢN LƯỚT"; see generate.py), and
+/// the breakdown has one row per village of the commune's list, in
+/// Vietnamese order, adding up to the commune's figure.
+#[test]
+fn one_row_per_village_of_the_commune_list() {
+    let run = run_fixtures();
+    let csv = std::fs::read_to_string(run.out.join("indicators_by_village.csv")).unwrap();
+    let rows: Vec<(String, String)> = csv
+        .lines()
+        .filter(|l| l.starts_with("bhyt.cards_total,"))
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].to_string(), f[2].to_string())
+        })
+        .collect();
+    let config =
+        tonghop::config::Config::load(&crate::common::repo().join("config/tonghop.toml")).unwrap();
+    let mut listed = config.villages.names.clone();
+    listed.sort_by(|a, b| tonghop::collate::vietnamese(a, b));
+    let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, listed.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(keys.first(), Some(&"Bản Lướt"));
+    assert_eq!(keys.last(), Some(&"Phiêng Cảm"));
+    // 1.763 accepted in the Bản Lướt list, all under one name.
+    assert!(
+        rows.contains(&("Bản Lướt".to_string(), "1763".to_string())),
+        "{rows:?}"
+    );
+    let sum: f64 = rows.iter().map(|(_, v)| v.parse::<f64>().unwrap()).sum();
+    assert_eq!(sum, 20213.0);
+    let rejects = std::fs::read_to_string(run.out.join("private/rejects.csv")).unwrap();
+    assert!(
+        !rejects.contains("unknown_village"),
+        "every fixture village is listed"
+    );
+}

@@ -212,13 +212,15 @@ fn summary_workbook_reads_back() {
         assert!(!names.contains(&Data::String(code.into())), "{names:?}");
     }
     // Every breakdown has a total row: the villages add up to the report's
-    // figures (2.581 / 1.529 / 10.879 / 10.260 / 19.670); a rate is not summed.
+    // figures (20.213 / 2.581 / 1.529 / 10.879 / 10.260 / 19.670); a rate is
+    // not summed.
     let last = village.height() as u32 - 1;
     assert_eq!(cell(&village, last, 0), Data::String("Tổng cộng".into()));
-    let totals: Vec<Data> = (1..=6).map(|c| cell(&village, last, c)).collect();
+    let totals: Vec<Data> = (1..=7).map(|c| cell(&village, last, c)).collect();
     assert_eq!(
         totals,
         vec![
+            Data::Float(20213.0),
             Data::Float(2581.0),
             Data::Float(1529.0),
             Data::Float(10879.0),
