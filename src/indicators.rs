@@ -270,7 +270,13 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
             }
             // Members in Vietnamese order, by the names people read.
             let shown = |key: &str| pipeline.member_label(&b.by, key).unwrap_or(key).to_string();
-            rows.sort_by(|x, y| crate::collate::vietnamese(&shown(&x.key), &shown(&y.key)));
+            // Rows whose member is unknown (NULL: an unlisted village) last.
+            rows.sort_by(|x, y| {
+                x.key
+                    .is_empty()
+                    .cmp(&y.key.is_empty())
+                    .then_with(|| crate::collate::vietnamese(&shown(&x.key), &shown(&y.key)))
+            });
             Ok(rows)
         });
         match result {

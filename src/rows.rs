@@ -371,13 +371,24 @@ fn cross_checks(table: &Table, values: &[Value], warnings: &mut Vec<(usize, Prob
                         ident::IdSex::Female => female,
                     };
                     if (v == male || v == female) && v != expected {
+                        // Say it in the file's words ("Nam", "Nữ"), not the codes.
+                        let shown = |code: &str| match &table.columns[*s].kind {
+                            ColumnKind::Enum { labels, .. } => labels
+                                .get(code)
+                                .cloned()
+                                .unwrap_or_else(|| code.to_string()),
+                            _ => code.to_string(),
+                        };
                         warnings.push((
                             i,
                             Problem::new(
                                 "id_sex_mismatch",
                                 format!(
-                                    "Giới tính theo {} là '{}', khác cột giới tính '{}'",
-                                    col.label, expected, v
+                                    "Giới tính theo {} là '{}', khác cột {} '{}'",
+                                    col.label,
+                                    shown(expected),
+                                    table.columns[*s].label.to_lowercase(),
+                                    shown(v)
                                 ),
                             ),
                         ));

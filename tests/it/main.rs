@@ -16,6 +16,7 @@ mod nightly;
 mod privacy;
 mod report;
 mod safety;
+mod statistician;
 mod vneid;
 mod vneid_rules;
 mod zones;

@@ -563,3 +563,124 @@ fn reject_reasons_quote_the_spellings_not_the_codes() {
         "{reasons:?}"
     );
 }
+
+/// The internal codes of the pipeline files: pipeline, table, column and
+/// dimension names, enum values, derived groups.
+fn internal_codes() -> std::collections::BTreeSet<String> {
+    use tonghop::pipeline::ColumnKind;
+    let mut codes = std::collections::BTreeSet::new();
+    for p in tonghop::pipeline::builtin().unwrap() {
+        codes.insert(p.name.clone());
+        for t in &p.tables {
+            codes.insert(t.name.clone());
+            for c in &t.columns {
+                codes.insert(c.name.clone());
+                match &c.kind {
+                    ColumnKind::Enum { labels, .. } => codes.extend(labels.keys().cloned()),
+                    ColumnKind::Derived { map, default, .. } => {
+                        codes.extend(map.values().cloned());
+                        codes.extend(default.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for b in &p.breakdowns {
+            codes.insert(b.by.clone());
+        }
+    }
+    // "cho" (the dog's code) is also the Vietnamese word "for".
+    codes.remove("cho");
+    codes
+}
+
+fn codes_in<'a>(text: &'a str, codes: &std::collections::BTreeSet<String>) -> Vec<&'a str> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| codes.contains(*w))
+        .collect()
+}
+
+/// Statisticians read Vietnamese words, not the pipeline files' codes: in
+/// the reasons of rejects.csv, in every cell of tong-hop.xlsx (but the
+/// indicator codes and the files' paths, which name them) and in bao-cao.md.
+#[test]
+fn no_internal_code_where_statisticians_read() {
+    let run = run_fixtures();
+    let codes = internal_codes();
+    for must in [
+        "trau",
+        "gia_cam",
+        "not_activated",
+        "nam",
+        "bhyt",
+        "village",
+        "main_herd",
+    ] {
+        assert!(codes.contains(must), "{must}: {codes:?}");
+    }
+    let md = read(&run.out.join("bao-cao.md"));
+    assert_eq!(codes_in(&md, &codes), Vec::<&str>::new(), "bao-cao.md");
+    let rejects = read(&run.out.join("private/rejects.csv"));
+    let header: Vec<&str> = rejects
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches('\u{feff}')
+        .split(',')
+        .collect();
+    let at = header.iter().position(|h| *h == "reason").unwrap();
+    let mut rdr = rejects
+        .lines()
+        .skip(1)
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>();
+    rdr.sort();
+    let mut bad = Vec::new();
+    for line in &rdr {
+        // the reason is the 12th field; it may be quoted and hold commas
+        let fields = split_csv(line);
+        let found = codes_in(&fields[at], &codes);
+        if !found.is_empty() {
+            bad.push(format!("{found:?}: {}", fields[at]));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "rejects.csv reasons: {}",
+        bad[..bad.len().min(10)].join("\n")
+    );
+    let mut wb: Xlsx<_> = open_workbook(run.out.join("tong-hop.xlsx")).unwrap();
+    for name in wb.sheet_names() {
+        let ws = wb.worksheet_range(&name).unwrap();
+        for (r, c, v) in ws.used_cells() {
+            let Data::String(s) = v else { continue };
+            // indicator codes (Chỉ tiêu!A) and source paths (Nguồn!A) name them
+            if c == 0 && (name == "Chỉ tiêu" || name == "Nguồn") && r > 3 {
+                continue;
+            }
+            assert_eq!(
+                codes_in(s, &codes),
+                Vec::<&str>::new(),
+                "tong-hop.xlsx {name}!r{r}c{c}: {s}"
+            );
+        }
+    }
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                out.last_mut().unwrap().push('"');
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            c => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}
