@@ -8,7 +8,7 @@
 //! current set of files, so a removed workbook's rows disappear.
 
 use crate::config::RunContext;
-use crate::extract::FileOutcome;
+use crate::outcome::FileOutcome;
 use crate::pipeline::Pipeline;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -135,14 +135,12 @@ impl Cache {
         let path = Self::json(&base);
         if !outcome.failed() {
             let pointer = self.last_good_path(pipeline, &outcome.path);
-            let _ = crate::publish::write_bytes_unsynced(
-                &pointer,
-                base.display().to_string().as_bytes(),
-            );
+            let _ =
+                crate::util::write_bytes_unsynced(&pointer, base.display().to_string().as_bytes());
         }
         match serde_json::to_vec(outcome) {
             Ok(bytes) => {
-                if let Err(e) = crate::publish::write_bytes_unsynced(&path, &bytes) {
+                if let Err(e) = crate::util::write_bytes_unsynced(&path, &bytes) {
                     tracing::warn!(stage = "ingest", error = %e, "cannot write the cache; the next run will parse again");
                 }
             }

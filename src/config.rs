@@ -144,23 +144,7 @@ pub struct Commune {
     pub province: String,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Period {
-    pub from: NaiveDate,
-    /// Also the reference date for ages and deadlines.
-    pub to: NaiveDate,
-}
-
-impl Period {
-    /// The Hive partition value, ASCII so every reader sees the same text.
-    pub fn partition(&self) -> String {
-        format!(
-            "{}_{}",
-            self.from.format("%Y-%m-%d"),
-            self.to.format("%Y-%m-%d")
-        )
-    }
-}
+pub use crate::model::Period;
 
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -16,7 +16,7 @@
 use crate::config::Period;
 use crate::ingest::Grid;
 use crate::pipeline::{ColumnKind, Table};
-use crate::values::{self, Value};
+use crate::values::Value;
 
 /// One compared cell that differs.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,19 +138,21 @@ impl<'a> CrossFoot<'a> {
             return;
         }
         for (k, (src, col, _)) in self.columns.iter().enumerate() {
-            let v =
-                match values::convert(grid.data(row, *src), &self.table.columns[*col], self.period)
-                {
-                    Ok(Value::Int(i)) => i as f64,
-                    Ok(Value::Float(f)) => f,
-                    Ok(_) => continue,
-                    Err(_) => {
-                        let a1 = crate::ingest::a1(row, *src);
-                        self.block.unreadable[k].push(a1.clone());
-                        self.all.unreadable[k].push(a1);
-                        continue;
-                    }
-                };
+            let v = match crate::cells::convert(
+                grid.data(row, *src),
+                &self.table.columns[*col],
+                self.period,
+            ) {
+                Ok(Value::Int(i)) => i as f64,
+                Ok(Value::Float(f)) => f,
+                Ok(_) => continue,
+                Err(_) => {
+                    let a1 = crate::ingest::a1(row, *src);
+                    self.block.unreadable[k].push(a1.clone());
+                    self.all.unreadable[k].push(a1);
+                    continue;
+                }
+            };
             self.block.sum[k] += v;
             self.all.sum[k] += v;
         }
@@ -164,7 +166,7 @@ impl<'a> CrossFoot<'a> {
         let mut any = false;
         for (k, (src, col, header)) in self.columns.iter().enumerate() {
             let cell = grid.data(row, *src);
-            let total = match values::convert(cell, &self.table.columns[*col], self.period) {
+            let total = match crate::cells::convert(cell, &self.table.columns[*col], self.period) {
                 Ok(Value::Int(i)) => i as f64,
                 Ok(Value::Float(f)) => f,
                 _ => continue,

@@ -8,63 +8,18 @@
 //! that column. So a bad poultry cell does not mark the main-herd figure,
 //! and a bad goat cell in bản Hua Pầu marks Hua Pầu's row of the breakdown.
 
+pub use crate::model::Exclusions;
+
 use crate::config::Config;
 use crate::extract::Exclusion;
 use crate::indicators::{BreakdownRow, IndicatorValue, placeholder, substitute_placeholders};
 use crate::pipeline::{Pipeline, Table};
 use polars::prelude::*;
 use polars::sql::SQLContext;
-use serde::{Deserialize, Serialize};
 use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement, TableFactor};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 use std::collections::{BTreeMap, HashSet};
-
-/// Examples kept per figure (for the report's note).
-const EXAMPLES: usize = 3;
-
-/// What one figure (or one breakdown row) could not use.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Exclusions {
-    /// Source rows rejected whole.
-    pub rows_rejected: u64,
-    /// Rows left out because their unique key was accepted earlier.
-    pub rows_duplicate: u64,
-    /// Rows dated after the period (outside this report, not a defect).
-    pub rows_out_of_period: u64,
-    /// Unreadable cells excluded on their own (the rest of their row counts).
-    pub cells_excluded: u64,
-    /// The first unreadable cells and rejected rows, for people:
-    /// "Dê / Số con hiện có, Tên bản: Hua Pầu – tệp.xls, Biểu!L12".
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub examples: Vec<String>,
-}
-
-impl Exclusions {
-    /// The figure lacks data it should have had: rejected rows or cells.
-    /// (Duplicates and rows after the period are rightly left out.)
-    pub fn incomplete(&self) -> bool {
-        self.rows_rejected > 0 || self.cells_excluded > 0
-    }
-
-    pub fn rows_excluded(&self) -> u64 {
-        self.rows_rejected + self.rows_duplicate + self.rows_out_of_period
-    }
-
-    fn add(&mut self, kind: &str, example: Option<String>) {
-        match kind {
-            "rejected" => self.rows_rejected += 1,
-            "duplicate" => self.rows_duplicate += 1,
-            "out_of_period" => self.rows_out_of_period += 1,
-            _ => self.cells_excluded += 1,
-        }
-        if let Some(e) = example
-            && self.examples.len() < EXAMPLES
-        {
-            self.examples.push(e);
-        }
-    }
-}
 
 /// The shadow table of `table`: its excluded records (`build_frame` layout)
 /// plus `_exclusion`, `_column`, `_cell` and `_what`.

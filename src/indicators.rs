@@ -2,67 +2,13 @@
 //! normalised tables. Figures are kept at full precision; rounding happens only
 //! when a figure is written as Vietnamese text.
 
+pub use crate::model::{BreakdownRow, CheckResult, IndicatorValue};
+pub use crate::pipeline::template::{placeholder_names, substitute_placeholders};
+
 use crate::config::Config;
 use crate::pipeline::Pipeline;
 use polars::prelude::*;
 use polars::sql::SQLContext;
-use serde::Serialize;
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct IndicatorValue {
-    pub id: String,
-    pub pipeline: String,
-    pub label: String,
-    pub unit: String,
-    /// `None` when the query failed or returned NULL; see `error`.
-    pub value: Option<f64>,
-    pub error: Option<String>,
-    /// Set when the figure is an earlier run's, carried forward because this
-    /// run had no workbooks for its pipeline: that run's id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stale_since: Option<String>,
-    /// What the figure could not use (see `exclusions`).
-    #[serde(default)]
-    pub excluded: crate::exclusions::Exclusions,
-}
-
-/// Replace `{name}` placeholders using `lookup`. Unknown names are an error.
-pub fn substitute_placeholders(
-    sql: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, String> {
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            return Err("unclosed '{' in sql".into());
-        };
-        let name = after[..close].trim();
-        match lookup(name) {
-            Some(v) => out.push_str(&v),
-            None => {
-                return Err(format!(
-                    "unknown placeholder {{{name}}} (use period.from, period.to, commune.code or targets.<key>)"
-                ));
-            }
-        }
-        rest = &after[close + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// The placeholder names used in `sql` (`{period.to}` -> "period.to").
-pub fn placeholder_names(sql: &str) -> Vec<String> {
-    let out = std::cell::RefCell::new(Vec::new());
-    let _ = substitute_placeholders(sql, &|n| {
-        out.borrow_mut().push(n.to_string());
-        Some(String::new())
-    });
-    out.into_inner()
-}
 
 /// Targets and parameters that the selected pipelines need and the config
 /// lacks, as (pipeline, "[section] \"key\"") pairs. Checked before anything runs: a missing plan figure
@@ -135,35 +81,6 @@ fn first_value(df: &DataFrame) -> Result<Option<f64>, String> {
     let as_f = col.cast(&DataType::Float64).map_err(|e| e.to_string())?;
     let v = as_f.f64().map_err(|e| e.to_string())?.get(0);
     Ok(v)
-}
-
-/// One row of a breakdown: an indicator's value for one member of a dimension.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct BreakdownRow {
-    pub id: String,
-    pub pipeline: String,
-    /// The dimension ("village").
-    pub by: String,
-    /// The member ("Pá Khoang"); empty for NULL.
-    pub key: String,
-    pub value: Option<f64>,
-    pub unit: String,
-    pub label: String,
-    #[serde(default)]
-    pub excluded: crate::exclusions::Exclusions,
-}
-
-/// The outcome of a data check: the rows that break the rule.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct CheckResult {
-    pub id: String,
-    pub pipeline: String,
-    pub description: String,
-    pub passed: bool,
-    pub violations: usize,
-    /// The first violating rows, rendered as text.
-    pub examples: Vec<String>,
-    pub error: Option<String>,
 }
 
 /// Everything computed from one pipeline's normalised tables.

@@ -9,21 +9,9 @@ use calamine::{Data, Dimensions, Ods, Range, Reader, SheetType, SheetVisible, Xl
 use std::collections::HashMap;
 use std::io::Cursor;
 
-type Source = Cursor<Vec<u8>>;
+pub use crate::model::Format;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Xlsx,
-    Xls,
-    Xlsb,
-    Ods,
-    /// An HTML table saved as `.xls` (web systems' "Excel" exports).
-    Html,
-    /// An Excel 2003 XML Spreadsheet, usually saved as `.xls`.
-    #[serde(rename = "spreadsheetml")]
-    SpreadsheetMl,
-}
+type Source = Cursor<Vec<u8>>;
 
 /// Why a workbook could not be read. The message is for a statistician:
 /// Vietnamese first, then the technical detail.

@@ -8,7 +8,7 @@
 //! `source_file`: the same bytes may sit at another path next run, so the
 //! path is added when the table is published.
 
-use crate::extract::FileOutcome;
+use crate::outcome::FileOutcome;
 use crate::pipeline::Pipeline;
 use crate::table::{SourcedBatch, build_frame};
 use anyhow::{Context, Result};
@@ -62,7 +62,7 @@ fn write(path: &Path, df: &mut DataFrame) -> Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let tmp = crate::publish::temp_for(path);
+    let tmp = crate::util::temp_for(path);
     let f =
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     ParquetWriter::new(f)
@@ -71,7 +71,7 @@ fn write(path: &Path, df: &mut DataFrame) -> Result<()> {
         .with_statistics(StatisticsOptions::empty())
         .finish(df)
         .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;
-    crate::publish::finish_atomic(&tmp, path)
+    crate::util::finish_atomic(&tmp, path)
 }
 
 /// A part, with `source_file` put back in its place (after the table's own

@@ -2,8 +2,7 @@
 //! computed, and which run computed each pipeline's published figures.
 //! Typed both ways: a run reads the previous record back as these types.
 
-use crate::extract::SheetReport;
-use crate::indicators::{self, IndicatorValue};
+use crate::model::{self as indicators, IndicatorValue, SheetReport};
 use crate::timing::Phase;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +18,7 @@ pub struct FileReport {
     pub path: String,
     pub sha256: String,
     pub bytes: u64,
-    pub format: Option<crate::ingest::Format>,
+    pub format: Option<crate::model::Format>,
     pub status: String,
     /// Read back from the cache of an earlier run instead of parsed.
     pub reused: bool,

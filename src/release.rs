@@ -250,7 +250,7 @@ impl Release {
     /// in the history, and prune old releases.
     pub fn commit(mut self, run_json: &[u8]) -> Result<()> {
         crate::privacy::open_public(&self.dir)?;
-        crate::publish::write_bytes(&self.dir.join(COMPLETE), b"")?;
+        crate::util::write_bytes(&self.dir.join(COMPLETE), b"")?;
         sync_dir(&self.dir);
         fault_point("complete");
         let tmp = self
@@ -296,7 +296,7 @@ impl Release {
             .with_context(|| format!("cannot create {}", runs.display()))?;
         set_public_dir(&runs)?;
         let record = runs.join(format!("{}.json", self.id));
-        crate::publish::write_bytes(&record, run_json)?;
+        crate::util::write_bytes(&record, run_json)?;
         {
             use std::os::unix::fs::PermissionsExt as _;
             let (_, mode) = crate::privacy::public_modes();

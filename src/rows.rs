@@ -54,7 +54,7 @@ fn convert_cells(
         let Some(src) = header.columns[i] else {
             continue;
         };
-        match values::convert(grid.data(row, src), col, &ctx.period) {
+        match crate::cells::convert(grid.data(row, src), col, &ctx.period) {
             Ok(Value::Null) if col.required => {
                 problems.push((
                     i,
@@ -114,7 +114,7 @@ fn finish_record(
     for (i, col) in table.columns.iter().enumerate() {
         match &col.kind {
             ColumnKind::Derived { from, .. } => {
-                values[i] = values::derive(&values[*from], &col.kind);
+                values[i] = crate::cells::derive(&values[*from], &col.kind);
             }
             ColumnKind::Deadline {
                 from,
@@ -251,7 +251,7 @@ pub fn convert_wide_row(
         let mut blanks = Vec::new();
         let mut bad = Vec::new();
         for &(m, src) in &g.measures {
-            match values::convert(grid.data(row, src), &table.columns[m], period) {
+            match crate::cells::convert(grid.data(row, src), &table.columns[m], period) {
                 Ok(Value::Null) => blanks.push(m),
                 Ok(v) => {
                     good = true;
@@ -264,7 +264,7 @@ pub fn convert_wide_row(
             }
         }
         if !good {
-            if let Ok(v) = values::convert(
+            if let Ok(v) = crate::cells::convert(
                 &Data::String(g.label.clone()),
                 &table.columns[group_col],
                 period,
@@ -278,7 +278,7 @@ pub fn convert_wide_row(
         for m in blanks {
             values[m] = Value::Int(0);
         }
-        match values::convert(
+        match crate::cells::convert(
             &Data::String(g.label.clone()),
             &table.columns[group_col],
             period,

@@ -235,7 +235,7 @@ pub fn compile_pipeline_with(
         });
     }
     for (pi, p) in raw.paragraphs.iter().enumerate() {
-        if let Err(e) = crate::report::text::parse_template(&p.template) {
+        if let Err(e) = super::template::parse_template(&p.template) {
             errors.push(format!("{origin}: paragraphs[{pi}]: {e}"));
         }
     }
@@ -268,7 +268,7 @@ pub fn compile_pipeline_with(
 fn check_sql(sql: &str) -> Result<(), String> {
     use sqlparser::dialect::GenericDialect;
     use sqlparser::parser::Parser;
-    let probe = crate::indicators::substitute_placeholders(sql, &|_| Some("0".to_string()))?;
+    let probe = super::template::substitute_placeholders(sql, &|_| Some("0".to_string()))?;
     let statements = Parser::parse_sql(&GenericDialect {}, &probe).map_err(|e| e.to_string())?;
     match statements.as_slice() {
         [sqlparser::ast::Statement::Query(_)] => Ok(()),

@@ -7,6 +7,7 @@
 
 mod compile;
 mod raw;
+pub mod template;
 
 pub use compile::{compile_pipeline, compile_pipeline_with, hex as hex_digest, hex_into, load_dir};
 

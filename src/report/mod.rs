@@ -5,5 +5,7 @@
 
 pub mod reconcile;
 pub mod text;
-pub mod vnfmt;
+/// Figures written the Vietnamese way (in `values`, which the pipeline files
+/// also need to check their sentences).
+pub use crate::values::vnfmt;
 pub mod workbook;

@@ -2,48 +2,10 @@
 //! `{indicator:format}` placeholders, rendered with Vietnamese number format.
 //! The same parsed template is used backwards by `reconcile`.
 
-use super::vnfmt::{Spec, format_vn};
 use crate::indicators::IndicatorValue;
+pub use crate::pipeline::template::{Piece, parse_template};
+use crate::values::vnfmt::format_vn;
 use std::collections::HashMap;
-
-/// A piece of a template.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Piece {
-    Text(String),
-    Figure { id: String, spec: Spec },
-}
-
-/// Split a template into text and placeholders.
-pub fn parse_template(t: &str) -> Result<Vec<Piece>, String> {
-    let mut out = Vec::new();
-    let mut rest = t;
-    while let Some(open) = rest.find('{') {
-        if open > 0 {
-            out.push(Piece::Text(rest[..open].to_string()));
-        }
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| format!("unclosed '{{' in {t:?}"))?;
-        let inner = &after[..close];
-        let (id, spec) = match inner.split_once(':') {
-            Some((id, spec)) => (id.trim(), Spec::parse(spec)?),
-            None => (inner.trim(), Spec::default()),
-        };
-        if id.is_empty() {
-            return Err(format!("empty placeholder in {t:?}"));
-        }
-        out.push(Piece::Figure {
-            id: id.to_string(),
-            spec,
-        });
-        rest = &after[close + 1..];
-    }
-    if !rest.is_empty() {
-        out.push(Piece::Text(rest.to_string()));
-    }
-    Ok(out)
-}
 
 /// Render one template; a figure with no value is written "(chưa có số liệu)".
 pub fn render(template: &str, values: &HashMap<&str, Option<f64>>) -> Result<String, String> {

@@ -8,7 +8,7 @@
 
 use crate::extract::{Finding, Severity};
 use crate::indicators::{BreakdownRow, IndicatorValue};
-use crate::run::FileReport;
+use crate::record::FileReport;
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -11,8 +11,8 @@
 use crate::ingest::Grid;
 use crate::pipeline::Table;
 use crate::values::text::{clean, header_key, value_key};
+pub use crate::values::{cell_text, is_empty};
 use calamine::Data;
-use std::borrow::Cow;
 
 mod wide;
 pub use wide::find_wide_header;
@@ -57,31 +57,6 @@ impl HeaderMatch {
     /// First row that may hold data.
     pub fn data_start(&self) -> u32 {
         self.row + self.height + u32::from(self.numbering_row)
-    }
-}
-
-/// The text of a cell as a person sees it, borrowed when it is text.
-pub fn cell_text(d: &Data) -> Cow<'_, str> {
-    match d {
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => Cow::Borrowed(s.as_str()),
-        Data::Float(f) => Cow::Owned(if f.fract() == 0.0 && f.abs() < 1e15 {
-            format!("{}", *f as i64)
-        } else {
-            f.to_string()
-        }),
-        Data::Int(i) => Cow::Owned(i.to_string()),
-        Data::Bool(b) => Cow::Owned(b.to_string()),
-        Data::DateTime(dt) => Cow::Owned(dt.as_f64().to_string()),
-        Data::Error(e) => Cow::Owned(format!("#{e:?}")),
-        Data::Empty => Cow::Borrowed(""),
-    }
-}
-
-pub fn is_empty(d: &Data) -> bool {
-    match d {
-        Data::Empty => true,
-        Data::String(s) => crate::values::text::is_blank(s),
-        _ => false,
     }
 }
 

@@ -8,6 +8,7 @@ mod corpus;
 mod formats;
 mod land;
 mod land_rules;
+mod layers;
 mod legacy;
 mod limits;
 mod livestock;
