@@ -1,6 +1,8 @@
 //! Command-line interface. Exit codes: 0 every workbook was read (rejected
-//! rows are normal), 1 some workbook (or indicator) failed while the rest was
-//! still processed and published, 2 usage or configuration error (nothing run).
+//! rows are normal), 1 some workbook (or indicator, or an error-severity
+//! check) failed while the rest was still processed and published, 2 usage
+//! or configuration error (nothing run), 3 another run holds the output
+//! folder, 4 the run itself failed (nothing published).
 
 use crate::config::Config;
 use crate::pipeline::{self, Pipeline};
@@ -20,6 +22,9 @@ pub const EXIT_FAILED_WORKBOOK: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Another run holds the output folder; nothing was touched.
 pub const EXIT_BUSY: i32 = 3;
+/// The run itself failed (a full disk, an output that cannot be written):
+/// nothing was published, the published release is unchanged.
+pub const EXIT_FATAL: i32 = 4;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,11 +34,11 @@ pub const EXIT_BUSY: i32 = 3;
     long_about = "tonghop (\"tổng hợp\") reads the workbooks departments drop in an inbox \
 (<inbox>/<pipeline>/**/*.xlsx|xlsm|xls|xlsb|ods), normalises them into typed Parquet, \
 rejects bad rows naming the exact cell, and computes the figures the commune report quotes.\n\n\
-Exit codes: 0 all workbooks read; 1 some workbook failed, or a pipeline's workbooks all vanished, \
-or publishing failed (e.g. a full disk: the published release is unchanged); the others are still \
-processed and published; 2 usage or configuration error, unwritable output folder, or a changed \
-HMAC key without --rekey (nothing run); 3 another run is publishing to the same output folder \
-(nothing touched).\n\n\
+Exit codes: 0 all workbooks read; 1 some workbook failed, a pipeline's workbooks all vanished, \
+or a check of severity \"error\" failed; the others are still processed and published; 2 usage or \
+configuration error, unwritable output folder, or a changed HMAC key without --rekey (nothing \
+run); 3 another run is publishing to the same output folder (nothing touched); 4 the run itself \
+failed, e.g. a full disk while publishing (nothing published, the published release unchanged).\n\n\
 Logging: RUST_LOG-style filter in the RUST_LOG environment variable (default: warn)."
 )]
 pub struct Cli {
@@ -379,7 +384,7 @@ fn run_command(args: RunArgs) -> i32 {
             eprintln!(
                 "tonghop: run failed: {e:#}; the published release is unchanged and this run's unfinished one was removed"
             );
-            EXIT_FAILED_WORKBOOK
+            EXIT_FATAL
         }
     }
 }

@@ -227,6 +227,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                     })
                     .collect();
                 CheckResult {
+                    severity: c.severity,
                     id: c.id.clone(),
                     pipeline: pipeline.name.clone(),
                     description: c.description.clone(),
@@ -237,6 +238,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                 }
             }
             Err(e) => CheckResult {
+                severity: c.severity,
                 id: c.id.clone(),
                 pipeline: pipeline.name.clone(),
                 description: c.description.clone(),
@@ -275,6 +277,49 @@ pub fn plain_number(v: f64) -> String {
     }
 }
 
+/// The columns a set of queries may read: every identifier they name, or
+/// `None` when one selects a wildcard (`SELECT *`, `t.*`), so that all
+/// columns are needed. Read from sqlparser's tokens, so `100.0 * SUM(x)`
+/// and `COUNT(*)` are no wildcard.
+pub fn columns_read<'a>(
+    sqls: impl IntoIterator<Item = &'a str>,
+) -> Option<std::collections::HashSet<String>> {
+    use sqlparser::dialect::GenericDialect;
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let mut words = std::collections::HashSet::new();
+    for sql in sqls {
+        let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
+            // The pipeline file was checked when loaded; be safe anyway.
+            return None;
+        };
+        let mut prev: Option<&Token> = None;
+        for t in tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_))) {
+            match t {
+                Token::Word(w) => {
+                    words.insert(w.value.to_lowercase());
+                }
+                Token::Mul => {
+                    let wildcard = match prev {
+                        None | Some(Token::Comma | Token::Period) => true,
+                        Some(Token::Word(w)) => matches!(
+                            w.keyword,
+                            Keyword::SELECT | Keyword::DISTINCT | Keyword::ALL
+                        ),
+                        _ => false,
+                    };
+                    if wildcard {
+                        return None;
+                    }
+                }
+                _ => {}
+            }
+            prev = Some(t);
+        }
+    }
+    Some(words)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +338,26 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown placeholder {nope}")
         );
+    }
+
+    #[test]
+    fn columns_read_from_the_tokens() {
+        let read = columns_read([
+            "SELECT 100.0 * SUM(head_now) / {targets.x} AS value FROM herd WHERE herd_group = 'main_herd'",
+            "SELECT COUNT(*) AS value FROM persons",
+        ])
+        .unwrap();
+        for w in ["head_now", "herd_group", "herd", "persons"] {
+            assert!(read.contains(w), "{w}: {read:?}");
+        }
+        assert!(
+            !read.contains("main_herd"),
+            "a string is no column: {read:?}"
+        );
+        assert!(columns_read(["SELECT * FROM herd"]).is_none());
+        assert!(columns_read(["SELECT DISTINCT * FROM herd"]).is_none());
+        assert!(columns_read(["SELECT village, t.* FROM herd AS t"]).is_none());
+        assert!(columns_read(["SELECT a * b AS value FROM t"]).is_some());
     }
 
     #[test]

@@ -39,10 +39,11 @@ pub enum Format {
     SpreadsheetMl,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
+    #[default]
     Warning,
 }
 
@@ -226,6 +227,9 @@ pub struct CheckResult {
     /// The first violating rows, rendered as text.
     pub examples: Vec<String>,
     pub error: Option<String>,
+    /// From the pipeline file: an error-severity failure fails the run.
+    #[serde(default)]
+    pub severity: Severity,
 }
 
 /// What one figure (or one breakdown row) could not use.

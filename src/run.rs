@@ -630,6 +630,13 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
                     &mut computed.breakdowns,
                 )
             });
+            findings.extend(
+                computed
+                    .checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(check_finding),
+            );
             all_indicators.extend(computed.indicators);
             all_breakdowns.extend(computed.breakdowns);
             all_checks.extend(computed.checks);
@@ -846,7 +853,11 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     let missing_inputs = statuses
         .iter()
         .any(|s| s.status == PipelineStatus::MissingInputs);
-    let exit_code = if totals.files_failed > 0 || indicator_failed || missing_inputs {
+    let check_failed = all_checks
+        .iter()
+        .any(|c| !c.passed && c.severity == Severity::Error);
+    let exit_code = if totals.files_failed > 0 || indicator_failed || missing_inputs || check_failed
+    {
         1
     } else {
         0
@@ -896,6 +907,48 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
 
 /// A pipeline's indicators with no value: no workbooks is no figure, not a
 /// zero.
+/// A failed `[[checks]]` rule as a finding: no cell of its own, the rule's
+/// id as the header, the violations and the first examples in the reason.
+fn check_finding(c: &crate::indicators::CheckResult) -> Finding {
+    let reason = match &c.error {
+        Some(e) => format!("{}: không chạy được kiểm tra ({e})", c.description),
+        None => format!(
+            "{}: {} dòng vi phạm{}",
+            c.description,
+            c.violations,
+            if c.examples.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (ví dụ: {})",
+                    c.examples
+                        .iter()
+                        .take(3)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            }
+        ),
+    };
+    Finding {
+        pipeline: c.pipeline.clone(),
+        table: String::new(),
+        file: String::new(),
+        sheet: String::new(),
+        row: 0,
+        cell: String::new(),
+        column: String::new(),
+        header: c.id.clone(),
+        value: c.violations.to_string(),
+        severity: c.severity,
+        code: "check_failed".into(),
+        reason,
+        related: String::new(),
+        excludes: String::new(),
+    }
+}
+
 fn no_figures(pipeline: &Pipeline) -> impl Iterator<Item = IndicatorValue> + '_ {
     pipeline.indicators.iter().map(|ind| IndicatorValue {
         excluded: Default::default(),
@@ -915,30 +968,20 @@ fn no_figures(pipeline: &Pipeline) -> impl Iterator<Item = IndicatorValue> + '_ 
 /// two queried columns are a fraction of it). A query with `*` gets the lazy
 /// scan of everything.
 fn sql_input(pipeline: &Pipeline, lazy: LazyFrame) -> Result<LazyFrame> {
-    let sqls: Vec<&str> = pipeline
+    let sqls = pipeline
         .indicators
         .iter()
         .map(|i| i.sql.as_str())
         .chain(pipeline.breakdowns.iter().map(|b| b.sql.as_str()))
-        .chain(pipeline.checks.iter().map(|c| c.sql.as_str()))
-        .collect();
-    let star = sqls.iter().any(|q| {
-        q.split("COUNT(*)")
-            .flat_map(|x| x.split("count(*)"))
-            .any(|x| x.contains('*'))
-    });
-    if star {
+        .chain(pipeline.checks.iter().map(|c| c.sql.as_str()));
+    let Some(words) = indicators::columns_read(sqls) else {
         return Ok(lazy);
-    }
-    let words: std::collections::HashSet<&str> = sqls
-        .iter()
-        .flat_map(|q| q.split(|c: char| !(c.is_alphanumeric() || c == '_')))
-        .collect();
+    };
     let mut lazy = lazy;
     let schema = lazy.collect_schema()?;
     let used: Vec<Expr> = schema
         .iter_names()
-        .filter(|n| words.contains(n.as_str()))
+        .filter(|n| words.contains(&n.to_lowercase()))
         .map(|n| col(n.clone()))
         .collect();
     if used.is_empty() {

@@ -228,10 +228,21 @@ pub fn compile_pipeline_with(
         if let Err(e) = check_sql(&c.sql) {
             errors.push(format!("{at}: sql does not parse: {e}"));
         }
+        let severity = match c.severity.as_deref() {
+            None | Some("warning") => crate::model::Severity::Warning,
+            Some("error") => crate::model::Severity::Error,
+            Some(other) => {
+                errors.push(format!(
+                    "{at}: severity = {other:?}: use \"warning\" or \"error\""
+                ));
+                crate::model::Severity::Warning
+            }
+        };
         checks.push(super::Check {
             id: c.id.clone(),
             description: c.description.clone(),
             sql: c.sql.clone(),
+            severity,
         });
     }
     for (pi, p) in raw.paragraphs.iter().enumerate() {

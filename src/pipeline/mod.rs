@@ -316,6 +316,8 @@ pub struct Check {
     pub id: String,
     pub description: String,
     pub sql: String,
+    /// A failed check is a finding of this severity; an error fails the run.
+    pub severity: crate::model::Severity,
 }
 
 /// Keep the row but flag it when `column` equals `equals` and `missing` is empty.

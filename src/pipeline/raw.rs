@@ -162,6 +162,8 @@ pub struct CheckRaw {
     pub description: String,
     /// Returns the rows that break the rule; no rows is a pass.
     pub sql: String,
+    /// "warning" (default: reported) or "error" (also fails the run, exit 1).
+    pub severity: Option<String>,
 }
 
 /// A wide table: one source row per entity, a merged group cell ("Trâu")

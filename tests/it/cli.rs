@@ -440,3 +440,50 @@ fn the_summary_reads_like_the_report() {
     assert!(err.contains("INFO"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err}");
 }
+
+/// `[[checks]]` with a severity: a failed rule is a finding in rejects.csv
+/// (its id, the violations, examples); an error fails the run (exit 1), a
+/// warning does not.
+#[test]
+fn failed_checks_are_findings_and_errors_fail_the_run() {
+    for (severity, code) in [("error", 1), ("warning", 0)] {
+        let dir = tempdir();
+        let pipelines = dir.path().join("pipelines");
+        std::fs::create_dir_all(&pipelines).unwrap();
+        let mut text =
+            std::fs::read_to_string(crate::common::repo().join("pipelines/livestock.toml"))
+                .unwrap();
+        text.push_str(&format!(
+            "\n[[checks]]\nid = \"livestock.no_village_over_3000\"\ndescription = \"Không bản nào quá 3.000 con gia súc chính\"\nseverity = \"{severity}\"\nsql = \"SELECT village, SUM(head_now) AS n FROM herd WHERE herd_group = 'main_herd' GROUP BY village HAVING SUM(head_now) > 3000\"\n"
+        ));
+        std::fs::write(pipelines.join("livestock.toml"), text).unwrap();
+        let inbox = crate::common::repo().join("fixtures/inbox");
+        let cfg = crate::common::config_for(
+            dir.path(),
+            &inbox,
+            "[targets]\n\"livestock.main_herd\" = 21860\n\"livestock.herd_growth_pct\" = 16.5\n",
+        );
+        // point the run at the edited pipeline folder
+        let mut c = std::fs::read_to_string(&cfg).unwrap();
+        c = c.replace(
+            "out = \"out\"\n",
+            &format!("out = \"out\"\npipelines = \"{}\"\n", pipelines.display()),
+        );
+        std::fs::write(&cfg, c).unwrap();
+        let r = tonghop(&["run", "--config", cfg.to_str().unwrap()]);
+        assert_eq!(r.exit_code, code, "{severity}: {}\n{}", r.stdout, r.stderr);
+        let rejects = read(&dir.path().join("out/private/rejects.csv"));
+        let line = rejects
+            .lines()
+            .find(|l| l.contains("check_failed"))
+            .unwrap_or_else(|| panic!("{rejects}"));
+        // Pá Khoang: 3.176 head of main herd (the fixture's only village over 3.000)
+        assert!(
+            line.contains(&format!(
+                ",livestock.no_village_over_3000,1,{severity},check_failed,"
+            )),
+            "{line}"
+        );
+        assert!(line.contains("Không bản nào quá 3.000 con gia súc chính: 1 dòng vi phạm (ví dụ: village=Pá Khoang, n=3176)"), "{line}");
+    }
+}

@@ -450,7 +450,8 @@ fn a_full_disk_keeps_the_previous_release_and_the_next_run_succeeds() {
     let filler = dir.path().join("disk/filler");
     std::fs::write(&filler, vec![0u8; (st - 1_500_000) as usize]).unwrap();
     let r = run(&cfg, &["--full"]);
-    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    // A fatal run error: its own exit code, not a workbook's.
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains("đĩa đầy / disk full: tmpfs mounted at"),
         "{}",
