@@ -16,6 +16,8 @@ pub mod cli;
 pub mod collate;
 pub mod config;
 pub mod crossfoot;
+pub mod dedupe;
+pub mod discover;
 pub mod exclusions;
 pub mod extract;
 pub mod indicators;

@@ -133,3 +133,33 @@ impl FileOutcome {
         self.sheets.iter().map(|s| s.name.clone()).collect()
     }
 }
+
+impl FileOutcome {
+    /// Its line in `run.json`: the counts of its sheets summed.
+    pub fn into_report(self) -> crate::record::FileReport {
+        let o = self;
+        let sum = |f: fn(&SheetReport) -> u32| o.sheets.iter().map(f).sum::<u32>();
+        crate::record::FileReport {
+            pipeline: o.pipeline.clone(),
+            path: o.path.clone(),
+            sha256: o.sha256.clone(),
+            bytes: o.bytes,
+            format: o.format,
+            status: if o.failed() { "failed" } else { "ok" }.to_string(),
+            reused: o.reused,
+            stale: o.stale,
+            carried: false,
+            errors: o.errors.clone(),
+            unknown_columns: o.unknown_columns.clone(),
+            rows_read: sum(|s| s.rows_read),
+            accepted: sum(|s| s.accepted),
+            rejected: sum(|s| s.rejected),
+            skipped: sum(|s| s.skipped),
+            warning_rows: sum(|s| s.warning_rows),
+            cells_excluded: sum(|s| s.cells_excluded),
+            totals_checked: sum(|s| s.totals_checked),
+            totals_mismatched: sum(|s| s.totals_mismatched),
+            sheets: o.sheets,
+        }
+    }
+}

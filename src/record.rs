@@ -70,6 +70,29 @@ pub struct Totals {
     pub totals_mismatched: u64,
 }
 
+impl Totals {
+    /// Count one workbook in.
+    pub fn add(&mut self, f: &FileReport) {
+        self.files += 1;
+        if f.carried {
+            self.files_carried += 1;
+        } else if f.reused {
+            self.files_reused += 1;
+        } else {
+            self.files_parsed += 1;
+        }
+        self.files_failed += usize::from(f.status == "failed" && !f.carried);
+        self.rows_read += u64::from(f.rows_read);
+        self.accepted += u64::from(f.accepted);
+        self.rejected += u64::from(f.rejected);
+        self.skipped += u64::from(f.skipped);
+        self.warning_rows += u64::from(f.warning_rows);
+        self.cells_excluded += u64::from(f.cells_excluded);
+        self.totals_checked += u64::from(f.totals_checked);
+        self.totals_mismatched += u64::from(f.totals_mismatched);
+    }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TableOutput {
     pub pipeline: String,

@@ -350,3 +350,51 @@ pub fn new_run_id() -> String {
         std::process::id()
     )
 }
+
+/// One line of `tonghop history`.
+#[derive(Debug)]
+pub struct HistoryLine {
+    pub run_id: String,
+    pub started: String,
+    pub duration_ms: u64,
+    pub files_parsed: u64,
+    pub files_reused: u64,
+    pub files_failed: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub changed: usize,
+    pub exit_code: i64,
+}
+
+/// The recorded runs under `<out>/runs/`, newest last.
+pub fn history(out: &Path) -> Vec<HistoryLine> {
+    let Ok(rd) = std::fs::read_dir(out.join("runs")) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .filter_map(|p| {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
+            let t = &v["totals"];
+            let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
+            Some(HistoryLine {
+                run_id: v["run_id"].as_str().unwrap_or("").to_string(),
+                started: v["started"].as_str().unwrap_or("").to_string(),
+                duration_ms: n(&v["duration_ms"]),
+                files_parsed: n(&t["files_parsed"]),
+                files_reused: n(&t["files_reused"]),
+                files_failed: n(&t["files_failed"]),
+                accepted: n(&t["accepted"]),
+                rejected: n(&t["rejected"]),
+                changed: v["indicator_changes"].as_array().map_or(0, |a| a.len()),
+                exit_code: v["exit_code"].as_i64().unwrap_or(-1),
+            })
+        })
+        .collect()
+}

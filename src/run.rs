@@ -3,11 +3,13 @@
 //! the work lives in `extract`, `indicators` and `publish`.
 
 use crate::config::{Config, RunContext};
-use crate::extract::{FileOutcome, Finding, Severity, SheetReport, process_file};
+pub use crate::discover::{WORKBOOK_EXTENSIONS, discover};
+use crate::extract::{FileOutcome, Finding, Severity, process_file};
 use crate::indicators::{self, IndicatorValue};
 use crate::pipeline::Pipeline;
 use crate::publish;
 pub use crate::record::*;
+pub use crate::release::{HistoryLine, history};
 use crate::table::build_frame;
 use crate::timing::{self, Phase};
 use anyhow::{Context, Result};
@@ -16,224 +18,6 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Extensions read as workbooks (compared case-insensitively).
-pub const WORKBOOK_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xls", "xlsb", "ods"];
-
-fn rel_string(p: &Path) -> String {
-    p.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// Every file under `dir`, recursively, sorted by relative path.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            match e.file_type() {
-                Ok(t) if t.is_dir() => stack.push(p),
-                Ok(_) => out.push(p),
-                Err(_) => {}
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Split an inbox into the workbooks of each selected pipeline and the files
-/// that are ignored (with why): besides the pipelines' own folders, files at
-/// the top of the inbox and in folders that are no pipeline's (`known`: all
-/// pipeline names) are listed, so a workbook dropped in the wrong place is
-/// seen, not silently skipped.
-pub fn discover(
-    inbox: &Path,
-    pipelines: &[&Pipeline],
-    known: &[&str],
-) -> (Vec<(usize, PathBuf, String)>, Vec<IgnoredFile>) {
-    let mut work = Vec::new();
-    let mut ignored = Vec::new();
-    let folders = known
-        .iter()
-        .map(|k| format!("{k}/"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut top: Vec<_> = std::fs::read_dir(inbox)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .collect();
-    top.sort_by_key(|e| e.file_name());
-    for e in top {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-        if name.starts_with('.') || (is_dir && known.contains(&name.as_str())) {
-            continue;
-        }
-        let reason = if is_dir {
-            format!(
-                "ở thư mục không thuộc bộ phận nào / in folder {name}/, which is no pipeline's (known: {folders})"
-            )
-        } else {
-            format!(
-                "ở ngoài thư mục các bộ phận / at the top of the inbox, not in a pipeline folder ({folders}): move it into one"
-            )
-        };
-        let paths = if is_dir {
-            walk(&e.path())
-        } else {
-            vec![e.path()]
-        };
-        for path in paths {
-            ignored.push(IgnoredFile {
-                path: rel_string(path.strip_prefix(inbox).unwrap_or(&path)),
-                reason: reason.clone(),
-            });
-        }
-    }
-    for (pi, p) in pipelines.iter().enumerate() {
-        let dir = inbox.join(&p.name);
-        for path in walk(&dir) {
-            let rel = rel_string(path.strip_prefix(inbox).unwrap_or(&path));
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let ext = path
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
-            if name.starts_with("~$") {
-                ignored.push(IgnoredFile {
-                    path: rel,
-                    reason: "Excel owner (lock) file".into(),
-                });
-            } else if name.starts_with('.') {
-                ignored.push(IgnoredFile {
-                    path: rel,
-                    reason: "hidden file".into(),
-                });
-            } else if WORKBOOK_EXTENSIONS.contains(&ext.as_str()) {
-                work.push((pi, path, rel));
-            } else {
-                ignored.push(IgnoredFile {
-                    path: rel,
-                    reason: format!(
-                        "not a workbook extension ({})",
-                        if ext.is_empty() { "none" } else { &ext }
-                    ),
-                });
-            }
-        }
-    }
-    (work, ignored)
-}
-
-/// Reject later rows whose unique key was already accepted, in file order
-/// (files are already sorted by relative path; sheets and rows in order).
-fn settle_duplicates(pipeline: &Pipeline, outcomes: &mut [&mut FileOutcome]) {
-    for (ti, table) in pipeline.tables.iter().enumerate() {
-        let Some(u) = table.unique else { continue };
-        let label = &table.columns[u].label;
-        // Find every duplicate first, keys borrowed from the outcomes…
-        let mut dups: Vec<(usize, usize, (usize, u32, u32))> = Vec::new();
-        {
-            let rows: usize = outcomes.iter().map(|o| o.batches[ti].len()).sum();
-            let mut first: HashMap<&str, (usize, u32, u32), foldhash::fast::RandomState> =
-                HashMap::with_capacity_and_hasher(rows, foldhash::fast::RandomState::default());
-            for (oi, o) in outcomes.iter().enumerate() {
-                let batch = &o.batches[ti];
-                for i in 0..batch.len() {
-                    let Some(key) = batch.columns[u].text(i) else {
-                        continue;
-                    };
-                    match first.entry(key) {
-                        std::collections::hash_map::Entry::Occupied(f) => {
-                            dups.push((oi, i, *f.get()))
-                        }
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert((oi, batch.sheet[i], batch.row[i]));
-                        }
-                    }
-                }
-            }
-        }
-        // …then reject them.
-        for (oi, i, (fo, fsheet, frow)) in dups {
-            {
-                let (ffile, fsheet_name) = {
-                    let o = &outcomes[fo];
-                    (o.path.clone(), o.sheets[fsheet as usize].name.clone())
-                };
-                let o = &mut *outcomes[oi];
-                let batch = &mut o.batches[ti];
-                batch.keep[i] = false;
-                let (sheet_idx, row) = (batch.sheet[i] as usize, batch.row[i]);
-                let key = batch.columns[u].text(i).unwrap_or_default().to_string();
-                let sheet_name = o.sheets[sheet_idx].name.clone();
-                // The row's warnings belonged to an accepted row; it is a duplicate now.
-                let had_warnings = o.findings.iter().any(|f| {
-                    f.severity == Severity::Warning && f.sheet == sheet_name && f.row == row
-                });
-                o.findings.retain(|f| {
-                    !(f.severity == Severity::Warning && f.sheet == sheet_name && f.row == row)
-                });
-                let s = &mut o.sheets[sheet_idx];
-                s.accepted -= 1;
-                s.rejected += 1;
-                if had_warnings {
-                    s.warning_rows -= 1;
-                }
-                let file_short = ffile
-                    .split_once('/')
-                    .map(|(_, r)| r)
-                    .unwrap_or(&ffile)
-                    .to_string();
-                let same_file = fo == oi;
-                let reason = if same_file {
-                    format!("Trùng {label} với dòng {frow} của sheet {fsheet_name}")
-                } else {
-                    format!(
-                        "Trùng {label} với dòng {frow} của sheet {fsheet_name} (tệp {file_short})"
-                    )
-                };
-                let col = u;
-                let header_cell = o.sheets[sheet_idx]
-                    .columns
-                    .get(&table.columns[col].name)
-                    .cloned()
-                    .unwrap_or_default();
-                o.findings.push(Finding {
-                    pipeline: pipeline.name.clone(),
-                    table: table.name.clone(),
-                    file: o.path.clone(),
-                    sheet: sheet_name,
-                    row,
-                    cell: if header_cell.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{header_cell}{row}")
-                    },
-                    column: table.columns[col].name.clone(),
-                    header: table.columns[col].label.clone(),
-                    value: key,
-                    severity: Severity::Error,
-                    code: "duplicate".into(),
-                    reason,
-                    related: format!("{ffile}!{fsheet_name}!{frow}"),
-                    excludes: "row".into(),
-                });
-            }
-        }
-    }
-}
 
 pub struct RunOutcome {
     pub report: RunReport,
@@ -338,49 +122,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     {
         return Err(Refusal::OnlyAcrossScopes { why }.into());
     }
-    let previous_key = previous
-        .as_ref()
-        .map(|p| p.report.key_fingerprint.clone())
-        .filter(|k| !k.is_empty());
-    let loaded = crate::privacy::Pseudonymizer::load(
-        config.privacy_key_file.as_deref(),
-        &config.out,
-        previous_key.is_none() || opts.rekey,
-    )?;
-    let run_of_previous = || {
-        previous
-            .as_ref()
-            .map(|p| p.report.run_id.clone())
-            .unwrap_or_default()
-    };
-    let Some((pseudonymizer, key_source)) = loaded else {
-        return Err(Refusal::KeyMissing {
-            path: config.out.join("state/hmac.key").display().to_string(),
-            run: run_of_previous(),
-            previous: previous_key.unwrap_or_default(),
-        }
-        .into());
-    };
-    let key_fingerprint = pseudonymizer.fingerprint();
-    if let Some(prev) = &previous_key
-        && *prev != key_fingerprint
-        && !opts.rekey
-    {
-        return Err(Refusal::KeyChanged {
-            run: run_of_previous(),
-            previous: prev.clone(),
-            now: key_fingerprint,
-            key_source: key_source.describe(),
-        }
-        .into());
-    }
-    if let crate::privacy::KeySource::Generated(path) = &key_source {
-        // Said once (a warning, so the default log level shows it).
-        tracing::warn!(
-            key = %path.display(),
-            "generated the HMAC key for the public zone's hashed IDs (mode 0600); keep this file (or set TONGHOP_HMAC_KEY) so hashes stay stable"
-        );
-    }
+    let pseudonymizer = load_key(config, previous.as_ref(), opts)?;
     let run_id = crate::release::new_run_id();
     let release = crate::release::Release::begin(&config.out, &run_id)?;
     // Everything is written into this run's release; `commit` publishes it.
@@ -434,68 +176,14 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         parallel_map(&work, |wi, (pi, abs, rel)| {
             let _span =
                 tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
-            let p = pipelines[*pi];
-            let n = p.tables.len();
-            let spill = |o: FileOutcome, base: &Path| {
-                timing::time(Phase::Frame, || crate::parts::spill(p, o, base))
+            let reader = Reader {
+                config,
+                ctx: &ctx,
+                opts,
+                cache: &cache,
+                parts_dir: &parts_dir,
             };
-            let read_at = Instant::now();
-            let cached = hashes[wi]
-                .as_deref()
-                .and_then(|sha| cache.load(p, sha, rel));
-            timing::add(Phase::Read, read_at);
-            let (o, parts) = match (cached, hashes[wi].as_deref()) {
-                (Some(x), _) => x,
-                (None, None) => {
-                    // Unreadable: process_file reports why.
-                    let base = parts_dir.join(format!("{wi:06}"));
-                    let o = spill(process_file(p, abs, rel, &ctx), &base)?;
-                    (o, crate::parts::paths(&base, n))
-                }
-                (None, Some(sha)) => {
-                    // The rows go straight to the cache's parts.
-                    let base = cache.base(p, sha);
-                    let mut o = match &opts.isolate {
-                        Some((exe, cfg)) => {
-                            let (o, written) = crate::isolate::process_in_child(
-                                exe,
-                                cfg,
-                                p,
-                                abs,
-                                rel,
-                                &ctx.limits,
-                                &base,
-                            );
-                            if written { o } else { spill(o, &base)? }
-                        }
-                        None => spill(process_file(p, abs, rel, &ctx), &base)?,
-                    };
-                    o.path = rel.clone();
-                    // Bytes that changed since they were hashed are not
-                    // cached under the old hash (the next run parses them).
-                    // A reader that died reports no hash: the bytes are the
-                    // ones hashed, and its failure is cached like any other.
-                    let same_bytes = o.sha256.is_empty() || o.sha256 == sha;
-                    if o.sha256.is_empty() {
-                        o.sha256 = sha.to_string();
-                    }
-                    if same_bytes {
-                        timing::time(Phase::CacheStore, || cache.store(p, sha, &o));
-                    }
-                    // A workbook that read before and fails now keeps its
-                    // last good rows, marked stale, rather than vanishing.
-                    match (o.failed() && config.keep_stale)
-                        .then(|| cache.last_good(p, rel))
-                        .flatten()
-                    {
-                        Some((mut last, last_parts)) => {
-                            last.errors = o.errors;
-                            (last, last_parts)
-                        }
-                        None => (o, crate::parts::paths(&base, n)),
-                    }
-                }
-            };
+            let (o, parts) = reader.read(pipelines[*pi], wi, abs, rel, hashes[wi].as_deref())?;
             for e in &o.errors {
                 tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
             }
@@ -536,111 +224,31 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             .filter(|(_, w)| w.0 == pi)
             .map(|(o, _)| o)
             .collect();
-        timing::time(Phase::Dedupe, || settle_duplicates(pipeline, &mut mine));
+        timing::time(Phase::Dedupe, || {
+            crate::dedupe::settle_duplicates(pipeline, &mut mine)
+        });
         let mine_parts: Vec<&Vec<PathBuf>> = parts
             .iter()
             .zip(&work)
             .filter(|(_, w)| w.0 == pi)
             .map(|(p, _)| p)
             .collect();
-        let mut frames = Vec::new();
-        for (ti, table) in pipeline.tables.iter().enumerate() {
-            let rel = format!(
-                "tables/{}_{}/commune={}/period={}/part-0.parquet",
-                pipeline.name,
-                table.name,
-                config.commune.code,
-                config.period.partition()
-            );
-            let private_path = out.join("private").join(&rel);
-            let table_parts: Vec<(&Path, &str, &[bool])> = mine_parts
-                .iter()
-                .zip(&mine)
-                .map(|(ps, o)| {
-                    (
-                        ps[ti].as_path(),
-                        o.path.as_str(),
-                        o.batches[ti].keep.as_slice(),
-                    )
-                })
-                .collect();
-            let rows = stream_table(
-                table,
-                &table_parts,
-                &private_path,
-                &out.join("public").join(&rel),
-                &pseudonymizer,
-            )
-            .with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
-            table_outputs.push(TableOutput {
-                pipeline: pipeline.name.clone(),
-                table: table.name.clone(),
-                rows,
-                path: format!("private/{rel}"),
-            });
-            let lazy = LazyFrame::scan_parquet(
-                PlRefPath::try_from_path(&private_path)?,
-                ScanArgsParquet::default(),
-            )?;
-            frames.push((table.name.clone(), sql_input(pipeline, lazy)?));
-        }
-        if status == PipelineStatus::NoWorkbooks {
-            all_indicators.extend(no_figures(pipeline));
-        } else {
-            let mut computed = timing::time(Phase::Indicators, || {
-                indicators::compute(pipeline, &frames, config)
-            });
-            let mut shadows = Vec::new();
-            for (ti, table) in pipeline.tables.iter().enumerate() {
-                let names: Vec<Vec<String>> = mine.iter().map(|o| o.sheet_names()).collect();
-                let excluded: Vec<(&crate::extract::Excluded, &str, &[String])> = mine
-                    .iter()
-                    .zip(&names)
-                    .filter(|(o, _)| o.excluded.get(ti).is_some_and(|e| !e.is_empty()))
-                    .map(|(o, n)| (&o.excluded[ti], o.path.as_str(), n.as_slice()))
-                    .collect();
-                // The figures stand without this list: a failure here is
-                // logged and leaves their exclusion counts empty.
-                let shadow = mine_parts
-                    .iter()
-                    .zip(&mine)
-                    .filter(|(_, o)| o.batches[ti].keep.iter().any(|k| !k))
-                    .map(|(ps, o)| {
-                        let dropped: Vec<bool> = o.batches[ti].keep.iter().map(|k| !k).collect();
-                        crate::parts::read(&ps[ti], &o.path, &dropped)
-                    })
-                    .collect::<Result<Vec<_>>>()
-                    .and_then(|dups| Ok(crate::exclusions::shadow_frame(table, &excluded, dups)?));
-                match shadow {
-                    Ok(df) => shadows.push((table.name.clone(), df)),
-                    Err(e) => tracing::warn!(
-                        stage = "indicators",
-                        table = %table.name,
-                        error = %e,
-                        "cannot list the rows this table's figures lack"
-                    ),
-                }
-            }
-            timing::time(Phase::Indicators, || {
-                crate::exclusions::attach(
-                    pipeline,
-                    &shadows,
-                    config,
-                    &mut computed.indicators,
-                    &mut computed.breakdowns,
-                )
-            });
-            findings.extend(
-                computed
-                    .checks
-                    .iter()
-                    .filter(|c| !c.passed)
-                    .map(check_finding),
-            );
-            all_indicators.extend(computed.indicators);
-            all_breakdowns.extend(computed.breakdowns);
-            all_checks.extend(computed.checks);
-        }
+        compute_pipeline(
+            pipeline,
+            status,
+            &mine,
+            &mine_parts,
+            config,
+            out,
+            &pseudonymizer,
+            &mut Acc {
+                indicators: &mut all_indicators,
+                breakdowns: &mut all_breakdowns,
+                checks: &mut all_checks,
+                tables: &mut table_outputs,
+                findings: &mut findings,
+            },
+        )?;
         for o in mine.iter_mut() {
             findings.append(&mut o.findings);
         }
@@ -649,34 +257,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     let outputs_at = Instant::now();
 
     let mut totals = Totals::default();
-    let mut files: Vec<FileReport> = outcomes
-        .into_iter()
-        .map(|o| {
-            let sum = |f: fn(&SheetReport) -> u32| o.sheets.iter().map(f).sum::<u32>();
-            FileReport {
-                pipeline: o.pipeline.clone(),
-                path: o.path.clone(),
-                sha256: o.sha256.clone(),
-                bytes: o.bytes,
-                format: o.format,
-                status: if o.failed() { "failed" } else { "ok" }.to_string(),
-                reused: o.reused,
-                stale: o.stale,
-                carried: false,
-                errors: o.errors.clone(),
-                unknown_columns: o.unknown_columns.clone(),
-                rows_read: sum(|s| s.rows_read),
-                accepted: sum(|s| s.accepted),
-                rejected: sum(|s| s.rejected),
-                skipped: sum(|s| s.skipped),
-                warning_rows: sum(|s| s.warning_rows),
-                cells_excluded: sum(|s| s.cells_excluded),
-                totals_checked: sum(|s| s.totals_checked),
-                totals_mismatched: sum(|s| s.totals_mismatched),
-                sheets: o.sheets,
-            }
-        })
-        .collect();
+    let mut files: Vec<FileReport> = outcomes.into_iter().map(FileOutcome::into_report).collect();
     // Pipelines this run did not compute keep the previous release's outputs.
     if let Some(prev) = &previous {
         for st in statuses.iter().filter(|s| s.status.is_carried()) {
@@ -705,23 +286,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     all_breakdowns.sort_by_key(|b| order(&b.pipeline));
     all_checks.sort_by_key(|c| order(&c.pipeline));
     for fr in &files {
-        totals.files += 1;
-        if fr.carried {
-            totals.files_carried += 1;
-        } else if fr.reused {
-            totals.files_reused += 1;
-        } else {
-            totals.files_parsed += 1;
-        }
-        totals.files_failed += usize::from(fr.status == "failed" && !fr.carried);
-        totals.rows_read += u64::from(fr.rows_read);
-        totals.accepted += u64::from(fr.accepted);
-        totals.rejected += u64::from(fr.rejected);
-        totals.skipped += u64::from(fr.skipped);
-        totals.warning_rows += u64::from(fr.warning_rows);
-        totals.cells_excluded += u64::from(fr.cells_excluded);
-        totals.totals_checked += u64::from(fr.totals_checked);
-        totals.totals_mismatched += u64::from(fr.totals_mismatched);
+        totals.add(fr);
     }
     findings.sort_by(|a, b| {
         (order(&a.pipeline), &a.file, &a.sheet, a.row, &a.cell).cmp(&(
@@ -733,108 +298,19 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         ))
     });
 
-    publish::write_bytes(
-        &out.join("indicators.csv"),
-        publish::indicators_csv(&all_indicators).as_bytes(),
-    )?;
-    publish::write_parquet(
-        &out.join("indicators.parquet"),
-        &mut publish::indicators_frame(&all_indicators)?,
-    )?;
-    publish::write_parquet(
-        &out.join("private/rejects.parquet"),
-        &mut publish::findings_frame(&findings)?,
-    )?;
-    publish::write_bytes(
-        &out.join("private/rejects.csv"),
-        publish::findings_csv(&findings).as_bytes(),
-    )?;
-    // One file per dimension: indicators_by_village.csv, …
-    let mut dimensions: Vec<&str> = all_pipelines
-        .iter()
-        .filter(|p| {
-            statuses
-                .iter()
-                .any(|s| s.name == p.name && s.computed_by.is_some())
-        })
-        .flat_map(|p| p.breakdowns.iter().map(|b| b.by.as_str()))
-        .collect();
-    dimensions.sort_unstable();
-    dimensions.dedup();
-    for by in dimensions {
-        let rows: Vec<&indicators::BreakdownRow> =
-            all_breakdowns.iter().filter(|b| b.by == by).collect();
-        publish::write_bytes(
-            &out.join(format!("indicators_by_{by}.csv")),
-            publish::breakdown_csv(by, &rows).as_bytes(),
-        )?;
-        publish::write_parquet(
-            &out.join(format!("indicators_by_{by}.parquet")),
-            &mut publish::breakdown_frame(by, &rows)?,
-        )?;
-    }
-    // What the statistician reads: every pipeline that has figures.
-    let reported: Vec<&Pipeline> = all_pipelines
-        .iter()
-        .copied()
-        .filter(|p| {
-            statuses
-                .iter()
-                .any(|s| s.name == p.name && s.status != PipelineStatus::NotRun)
-        })
-        .collect();
-    let notes: Vec<(String, String)> = statuses
-        .iter()
-        .filter_map(|s| Some((s.name.clone(), crate::carry::report_note(s)?)))
-        .collect();
-    publish::write_bytes(
-        &out.join("bao-cao.md"),
-        crate::report::text::report_markdown(
-            &config.commune.name,
-            &config.period,
-            &reported,
-            &all_indicators,
-            &notes,
-        )
-        .as_bytes(),
-    )?;
-    let titles: std::collections::BTreeMap<String, String> = all_pipelines
-        .iter()
-        .map(|p| (p.name.clone(), p.title.clone()))
-        .collect();
-    // The first pipeline to name a dimension names it for the summary.
-    let mut dimension_labels = std::collections::BTreeMap::<String, String>::new();
-    for p in all_pipelines.iter() {
-        for b in &p.breakdowns {
-            dimension_labels
-                .entry(b.by.clone())
-                .or_insert_with(|| b.by_label.clone());
-        }
-    }
-    let summary = crate::report::workbook::summary(
-        &all_indicators,
-        &all_breakdowns,
-        &files,
-        &config.targets,
-        &crate::report::workbook::SummaryContext {
-            commune: &config.commune.name,
-            period: &config.period,
-            made: started_at,
-            titles: &titles,
-            members: &all_breakdowns
-                .iter()
-                .filter_map(|b| {
-                    let p = all_pipelines.iter().find(|p| p.name == b.pipeline)?;
-                    let label = p.member_label(&b.by, &b.key)?;
-                    Some(((b.by.clone(), b.key.clone()), label.to_string()))
-                })
-                .collect(),
-            dimensions: &dimension_labels,
+    write_outputs(
+        out,
+        config,
+        all_pipelines,
+        &statuses,
+        Figures {
+            indicators: &all_indicators,
+            breakdowns: &all_breakdowns,
+            findings: &findings,
+            files: &files,
         },
-    )
-    .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
-    publish::write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
-    write_feedback(out, &files, &findings, &config.period)?;
+        started_at,
+    )?;
     // A pipeline whose workbooks are missing keeps its cache for their return.
     cache.prune(
         &statuses
@@ -907,6 +383,389 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
 
 /// A pipeline's indicators with no value: no workbooks is no figure, not a
 /// zero.
+/// Where the computed outputs of the pipelines gather.
+struct Acc<'a> {
+    indicators: &'a mut Vec<IndicatorValue>,
+    breakdowns: &'a mut Vec<indicators::BreakdownRow>,
+    checks: &'a mut Vec<indicators::CheckResult>,
+    tables: &'a mut Vec<TableOutput>,
+    findings: &'a mut Vec<Finding>,
+}
+
+/// One pipeline computed now: its tables streamed from the parts (private
+/// and public), its figures, what they lack, its checks.
+#[allow(clippy::too_many_arguments)]
+fn compute_pipeline(
+    pipeline: &Pipeline,
+    status: PipelineStatus,
+    mine: &[&mut FileOutcome],
+    mine_parts: &[&Vec<PathBuf>],
+    config: &Config,
+    out: &Path,
+    pseudonymizer: &crate::privacy::Pseudonymizer,
+    acc: &mut Acc<'_>,
+) -> Result<()> {
+    let mut frames = Vec::new();
+    for (ti, table) in pipeline.tables.iter().enumerate() {
+        let rel = format!(
+            "tables/{}_{}/commune={}/period={}/part-0.parquet",
+            pipeline.name,
+            table.name,
+            config.commune.code,
+            config.period.partition()
+        );
+        let private_path = out.join("private").join(&rel);
+        let table_parts: Vec<(&Path, &str, &[bool])> = mine_parts
+            .iter()
+            .zip(mine.iter())
+            .map(|(ps, o)| {
+                (
+                    ps[ti].as_path(),
+                    o.path.as_str(),
+                    o.batches[ti].keep.as_slice(),
+                )
+            })
+            .collect();
+        let rows = stream_table(
+            table,
+            &table_parts,
+            &private_path,
+            &out.join("public").join(&rel),
+            pseudonymizer,
+        )
+        .with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
+        acc.tables.push(TableOutput {
+            pipeline: pipeline.name.clone(),
+            table: table.name.clone(),
+            rows,
+            path: format!("private/{rel}"),
+        });
+        let lazy = LazyFrame::scan_parquet(
+            PlRefPath::try_from_path(&private_path)?,
+            ScanArgsParquet::default(),
+        )?;
+        frames.push((table.name.clone(), sql_input(pipeline, lazy)?));
+    }
+    if status == PipelineStatus::NoWorkbooks {
+        acc.indicators.extend(no_figures(pipeline));
+    } else {
+        let mut computed = timing::time(Phase::Indicators, || {
+            indicators::compute(pipeline, &frames, config)
+        });
+        let mut shadows = Vec::new();
+        for (ti, table) in pipeline.tables.iter().enumerate() {
+            let names: Vec<Vec<String>> = mine.iter().map(|o| o.sheet_names()).collect();
+            let excluded: Vec<(&crate::extract::Excluded, &str, &[String])> = mine
+                .iter()
+                .zip(&names)
+                .filter(|(o, _)| o.excluded.get(ti).is_some_and(|e| !e.is_empty()))
+                .map(|(o, n)| (&o.excluded[ti], o.path.as_str(), n.as_slice()))
+                .collect();
+            // The figures stand without this list: a failure here is
+            // logged and leaves their exclusion counts empty.
+            let shadow = mine_parts
+                .iter()
+                .zip(mine.iter())
+                .filter(|(_, o)| o.batches[ti].keep.iter().any(|k| !k))
+                .map(|(ps, o)| {
+                    let dropped: Vec<bool> = o.batches[ti].keep.iter().map(|k| !k).collect();
+                    crate::parts::read(&ps[ti], &o.path, &dropped)
+                })
+                .collect::<Result<Vec<_>>>()
+                .and_then(|dups| Ok(crate::exclusions::shadow_frame(table, &excluded, dups)?));
+            match shadow {
+                Ok(df) => shadows.push((table.name.clone(), df)),
+                Err(e) => tracing::warn!(
+                    stage = "indicators",
+                    table = %table.name,
+                    error = %e,
+                    "cannot list the rows this table's figures lack"
+                ),
+            }
+        }
+        timing::time(Phase::Indicators, || {
+            crate::exclusions::attach(
+                pipeline,
+                &shadows,
+                config,
+                &mut computed.indicators,
+                &mut computed.breakdowns,
+            )
+        });
+        acc.findings.extend(
+            computed
+                .checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(check_finding),
+        );
+        acc.indicators.extend(computed.indicators);
+        acc.breakdowns.extend(computed.breakdowns);
+        acc.checks.extend(computed.checks);
+    }
+    Ok(())
+}
+
+/// What reading one workbook needs from the run.
+struct Reader<'a> {
+    config: &'a Config,
+    ctx: &'a RunContext,
+    opts: &'a RunOptions,
+    cache: &'a crate::cache::Cache,
+    parts_dir: &'a Path,
+}
+
+impl Reader<'_> {
+    /// One workbook: from the cache when its bytes (`sha`) were read before,
+    /// else parsed (in a child process with `--isolate`), its rows spilled to
+    /// parts, stored in the cache; a workbook that fails now keeps its last
+    /// good rows, marked stale.
+    fn read(
+        &self,
+        p: &Pipeline,
+        wi: usize,
+        abs: &Path,
+        rel: &str,
+        sha: Option<&str>,
+    ) -> Result<(FileOutcome, Vec<PathBuf>)> {
+        let n = p.tables.len();
+        let spill = |o: FileOutcome, base: &Path| {
+            timing::time(Phase::Frame, || crate::parts::spill(p, o, base))
+        };
+        let read_at = Instant::now();
+        let cached = sha.and_then(|sha| self.cache.load(p, sha, rel));
+        timing::add(Phase::Read, read_at);
+        let out = match (cached, sha) {
+            (Some(x), _) => x,
+            (None, None) => {
+                // Unreadable: process_file reports why.
+                let base = self.parts_dir.join(format!("{wi:06}"));
+                let o = spill(process_file(p, abs, rel, self.ctx), &base)?;
+                (o, crate::parts::paths(&base, n))
+            }
+            (None, Some(sha)) => {
+                // The rows go straight to the cache's parts.
+                let base = self.cache.base(p, sha);
+                let mut o = match &self.opts.isolate {
+                    Some((exe, cfg)) => {
+                        let (o, written) = crate::isolate::process_in_child(
+                            exe,
+                            cfg,
+                            p,
+                            abs,
+                            rel,
+                            &self.ctx.limits,
+                            &base,
+                        );
+                        if written { o } else { spill(o, &base)? }
+                    }
+                    None => spill(process_file(p, abs, rel, self.ctx), &base)?,
+                };
+                o.path = rel.to_string();
+                // Bytes that changed since they were hashed are not
+                // cached under the old hash (the next run parses them).
+                // A reader that died reports no hash: the bytes are the
+                // ones hashed, and its failure is cached like any other.
+                let same_bytes = o.sha256.is_empty() || o.sha256 == sha;
+                if o.sha256.is_empty() {
+                    o.sha256 = sha.to_string();
+                }
+                if same_bytes {
+                    timing::time(Phase::CacheStore, || self.cache.store(p, sha, &o));
+                }
+                // A workbook that read before and fails now keeps its
+                // last good rows, marked stale, rather than vanishing.
+                match (o.failed() && self.config.keep_stale)
+                    .then(|| self.cache.last_good(p, rel))
+                    .flatten()
+                {
+                    Some((mut last, last_parts)) => {
+                        last.errors = o.errors;
+                        (last, last_parts)
+                    }
+                    None => (o, crate::parts::paths(&base, n)),
+                }
+            }
+        };
+        Ok(out)
+    }
+}
+
+/// The HMAC key of the public zone's hashed IDs; refused when it changed (or vanished) since the published release,
+/// unless `--rekey`.
+fn load_key(
+    config: &Config,
+    previous: Option<&crate::carry::Previous>,
+    opts: &RunOptions,
+) -> Result<crate::privacy::Pseudonymizer> {
+    let previous_key = previous
+        .map(|p| p.report.key_fingerprint.clone())
+        .filter(|k| !k.is_empty());
+    let loaded = crate::privacy::Pseudonymizer::load(
+        config.privacy_key_file.as_deref(),
+        &config.out,
+        previous_key.is_none() || opts.rekey,
+    )?;
+    let run_of_previous = || {
+        previous
+            .map(|p| p.report.run_id.clone())
+            .unwrap_or_default()
+    };
+    let Some((pseudonymizer, key_source)) = loaded else {
+        return Err(Refusal::KeyMissing {
+            path: config.out.join("state/hmac.key").display().to_string(),
+            run: run_of_previous(),
+            previous: previous_key.unwrap_or_default(),
+        }
+        .into());
+    };
+    let key_fingerprint = pseudonymizer.fingerprint();
+    if let Some(prev) = &previous_key
+        && *prev != key_fingerprint
+        && !opts.rekey
+    {
+        return Err(Refusal::KeyChanged {
+            run: run_of_previous(),
+            previous: prev.clone(),
+            now: key_fingerprint,
+            key_source: key_source.describe(),
+        }
+        .into());
+    }
+    if let crate::privacy::KeySource::Generated(path) = &key_source {
+        // Said once (a warning, so the default log level shows it).
+        tracing::warn!(
+            key = %path.display(),
+            "generated the HMAC key for the public zone's hashed IDs (mode 0600); keep this file (or set TONGHOP_HMAC_KEY) so hashes stay stable"
+        );
+    }
+    Ok(pseudonymizer)
+}
+
+/// What the outputs are written from.
+struct Figures<'a> {
+    indicators: &'a [IndicatorValue],
+    breakdowns: &'a [indicators::BreakdownRow],
+    findings: &'a [Finding],
+    files: &'a [FileReport],
+}
+
+/// Every output of the release but run.json: indicators (CSV, Parquet),
+/// breakdowns per dimension, rejects, bao-cao.md, tong-hop.xlsx, feedback.
+fn write_outputs(
+    out: &Path,
+    config: &Config,
+    all_pipelines: &[&Pipeline],
+    statuses: &[PipelineRef],
+    figures: Figures<'_>,
+    started_at: chrono::DateTime<chrono::Local>,
+) -> Result<()> {
+    publish::write_bytes(
+        &out.join("indicators.csv"),
+        publish::indicators_csv(figures.indicators).as_bytes(),
+    )?;
+    publish::write_parquet(
+        &out.join("indicators.parquet"),
+        &mut publish::indicators_frame(figures.indicators)?,
+    )?;
+    publish::write_parquet(
+        &out.join("private/rejects.parquet"),
+        &mut publish::findings_frame(figures.findings)?,
+    )?;
+    publish::write_bytes(
+        &out.join("private/rejects.csv"),
+        publish::findings_csv(figures.findings).as_bytes(),
+    )?;
+    // One file per dimension: indicators_by_village.csv, …
+    let mut dimensions: Vec<&str> = all_pipelines
+        .iter()
+        .filter(|p| {
+            statuses
+                .iter()
+                .any(|s| s.name == p.name && s.computed_by.is_some())
+        })
+        .flat_map(|p| p.breakdowns.iter().map(|b| b.by.as_str()))
+        .collect();
+    dimensions.sort_unstable();
+    dimensions.dedup();
+    for by in dimensions {
+        let rows: Vec<&indicators::BreakdownRow> =
+            figures.breakdowns.iter().filter(|b| b.by == by).collect();
+        publish::write_bytes(
+            &out.join(format!("indicators_by_{by}.csv")),
+            publish::breakdown_csv(by, &rows).as_bytes(),
+        )?;
+        publish::write_parquet(
+            &out.join(format!("indicators_by_{by}.parquet")),
+            &mut publish::breakdown_frame(by, &rows)?,
+        )?;
+    }
+    // What the statistician reads: every pipeline that has figures.
+    let reported: Vec<&Pipeline> = all_pipelines
+        .iter()
+        .copied()
+        .filter(|p| {
+            statuses
+                .iter()
+                .any(|s| s.name == p.name && s.status != PipelineStatus::NotRun)
+        })
+        .collect();
+    let notes: Vec<(String, String)> = statuses
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), crate::carry::report_note(s)?)))
+        .collect();
+    publish::write_bytes(
+        &out.join("bao-cao.md"),
+        crate::report::text::report_markdown(
+            &config.commune.name,
+            &config.period,
+            &reported,
+            figures.indicators,
+            &notes,
+        )
+        .as_bytes(),
+    )?;
+    let titles: std::collections::BTreeMap<String, String> = all_pipelines
+        .iter()
+        .map(|p| (p.name.clone(), p.title.clone()))
+        .collect();
+    // The first pipeline to name a dimension names it for the summary.
+    let mut dimension_labels = std::collections::BTreeMap::<String, String>::new();
+    for p in all_pipelines.iter() {
+        for b in &p.breakdowns {
+            dimension_labels
+                .entry(b.by.clone())
+                .or_insert_with(|| b.by_label.clone());
+        }
+    }
+    let summary = crate::report::workbook::summary(
+        figures.indicators,
+        figures.breakdowns,
+        figures.files,
+        &config.targets,
+        &crate::report::workbook::SummaryContext {
+            commune: &config.commune.name,
+            period: &config.period,
+            made: started_at,
+            titles: &titles,
+            members: &figures
+                .breakdowns
+                .iter()
+                .filter_map(|b| {
+                    let p = all_pipelines.iter().find(|p| p.name == b.pipeline)?;
+                    let label = p.member_label(&b.by, &b.key)?;
+                    Some(((b.by.clone(), b.key.clone()), label.to_string()))
+                })
+                .collect(),
+            dimensions: &dimension_labels,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
+    publish::write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
+    write_feedback(out, figures.files, figures.findings, &config.period)?;
+    Ok(())
+}
+
 /// A failed `[[checks]]` rule as a finding: no cell of its own, the rule's
 /// id as the header, the violations and the first examples in the reason.
 fn check_finding(c: &crate::indicators::CheckResult) -> Finding {
@@ -1236,54 +1095,6 @@ fn changes_since_previous(
                 previous,
                 current: i.value,
                 delta: previous.zip(i.value).map(|(a, b)| b - a),
-            })
-        })
-        .collect()
-}
-
-/// One line of `tonghop history`.
-#[derive(Debug)]
-pub struct HistoryLine {
-    pub run_id: String,
-    pub started: String,
-    pub duration_ms: u64,
-    pub files_parsed: u64,
-    pub files_reused: u64,
-    pub files_failed: u64,
-    pub accepted: u64,
-    pub rejected: u64,
-    pub changed: usize,
-    pub exit_code: i64,
-}
-
-/// The recorded runs under `<out>/runs/`, newest last.
-pub fn history(out: &Path) -> Vec<HistoryLine> {
-    let Ok(rd) = std::fs::read_dir(out.join("runs")) else {
-        return Vec::new();
-    };
-    let mut paths: Vec<PathBuf> = rd
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .filter_map(|p| {
-            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).ok()?).ok()?;
-            let t = &v["totals"];
-            let n = |x: &serde_json::Value| x.as_u64().unwrap_or(0);
-            Some(HistoryLine {
-                run_id: v["run_id"].as_str().unwrap_or("").to_string(),
-                started: v["started"].as_str().unwrap_or("").to_string(),
-                duration_ms: n(&v["duration_ms"]),
-                files_parsed: n(&t["files_parsed"]),
-                files_reused: n(&t["files_reused"]),
-                files_failed: n(&t["files_failed"]),
-                accepted: n(&t["accepted"]),
-                rejected: n(&t["rejected"]),
-                changed: v["indicator_changes"].as_array().map_or(0, |a| a.len()),
-                exit_code: v["exit_code"].as_i64().unwrap_or(-1),
             })
         })
         .collect()

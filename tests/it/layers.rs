@@ -26,11 +26,20 @@ const LAYERS: &[(&str, &[&str])] = &[
             "table",
             "cells",
             "outcome",
+            "discover",
         ],
     ),
     (
         "3 validate · state",
-        &["rows", "crossfoot", "cache", "parts", "release", "privacy"],
+        &[
+            "rows",
+            "crossfoot",
+            "dedupe",
+            "cache",
+            "parts",
+            "release",
+            "privacy",
+        ],
     ),
     ("4 the per-workbook pass", &["extract", "isolate"]),
     (
