@@ -7,13 +7,18 @@
 //! Duplicates across files and indicators are always recomputed from the
 //! current set of files, so a removed workbook's rows disappear.
 
+use crate::config::Config;
 use crate::config::RunContext;
 use crate::outcome::FileOutcome;
 use crate::pipeline::Pipeline;
+use crate::record::IgnoredFile;
+use crate::timing::{self, Phase};
+use crate::util::parallel_map;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Instant;
 
 /// Bumped whenever a workbook's outcome or the published outputs change
 /// within one version, so that neither the cache nor an unchanged-inputs
@@ -165,4 +170,55 @@ impl Cache {
             }
         }
     }
+}
+
+/// What the published outputs are a function of; see
+/// [`RunReport::inputs_fingerprint`]. Hashes every workbook (in parallel).
+pub fn inputs_fingerprint(
+    config: &Config,
+    pipelines: &[&Pipeline],
+    ctx: &RunContext,
+    pseudonymizer: &crate::privacy::Pseudonymizer,
+    work: &[(usize, PathBuf, String)],
+    ignored: &[IgnoredFile],
+    allow_empty: &[String],
+) -> (String, Vec<Option<String>>) {
+    use sha2::{Digest, Sha256};
+    let at = Instant::now();
+    let hashes = parallel_map(work, |_, (_, abs, _)| {
+        std::fs::read(abs).map(|b| crate::pipeline::hex_digest(&sha2::Sha256::digest(&b)))
+    });
+    timing::add(Phase::Read, at);
+    let mut h = Sha256::new();
+    let mut line = |s: &str| {
+        h.update(s.as_bytes());
+        h.update(b"\n");
+    };
+    line(env!("CARGO_PKG_VERSION"));
+    line(&format!("format {}", crate::cache::FORMAT));
+    line(&crate::pipeline::hex_digest(&Sha256::digest(
+        std::fs::read(&config.path).unwrap_or_default(),
+    )));
+    line(&format!("{:?}|{:?}", ctx.period, ctx.params));
+    line(&ctx.calendar.fingerprint());
+    // Identifies the hashing key without revealing it.
+    line(&pseudonymizer.hash("tonghop: key identity"));
+    for p in pipelines {
+        line(&format!("pipeline {} {}", p.name, p.fingerprint));
+    }
+    for ((pi, _, rel), sha) in work.iter().zip(&hashes) {
+        let sha = match sha {
+            Ok(s) => s.clone(),
+            Err(e) => format!("unreadable: {e}"),
+        };
+        line(&format!("file {} {rel} {sha}", pipelines[*pi].name));
+    }
+    for i in ignored {
+        line(&format!("ignored {} {}", i.path, i.reason));
+    }
+    line(&format!("allow-empty {allow_empty:?}"));
+    (
+        crate::pipeline::hex_digest(&h.finalize()),
+        hashes.into_iter().map(Result::ok).collect(),
+    )
 }

@@ -11,10 +11,15 @@ use crate::config::Config;
 use crate::extract::{Finding, Severity};
 use crate::indicators::{BreakdownRow, CheckResult, IndicatorValue};
 use crate::pipeline::Pipeline;
+use crate::publish;
 use crate::record::{FileReport, PipelineRef, PipelineStatus, RunReport, TableOutput};
+use crate::record::{IndicatorChange, RunOutcome};
+use crate::timing;
 use anyhow::{Context, Result};
 use polars::prelude::*;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// The release `current` points at, with its run record.
 pub struct Previous {
@@ -336,18 +341,89 @@ If the department really has no files any more, run with --allow-empty {}",
         .collect()
 }
 
-/// The line `bao-cao.md` adds under a pipeline whose figures are not this
-/// run's own, in Vietnamese.
-pub fn report_note(s: &PipelineRef) -> Option<String> {
-    let run = s.computed_by.as_deref().unwrap_or("");
-    match s.status {
-        PipelineStatus::MissingInputs if !run.is_empty() => Some(format!(
-            "Lưu ý: lần chạy này không có tệp nào của bộ phận; số liệu dưới đây là của lần chạy {run} (số liệu cũ)."
-        )),
-        PipelineStatus::MissingInputs => {
-            Some("Lưu ý: lần chạy này không có tệp nào của bộ phận; chưa có số liệu.".into())
+/// Nothing changed since the current release: publish its outputs again as
+/// this run's (hard links, so no copy), with a run record that says so.
+pub fn republish(
+    config: &Config,
+    release: crate::release::Release,
+    prev: crate::carry::Previous,
+    started_at: chrono::DateTime<chrono::Local>,
+    clock: Instant,
+) -> Result<RunOutcome> {
+    for e in std::fs::read_dir(&prev.dir)?.flatten() {
+        let name = e.file_name();
+        let n = name.to_string_lossy();
+        if n.starts_with('.') || n == "run.json" {
+            continue;
         }
-        PipelineStatus::NoWorkbooks => Some("Chưa có tệp nào của bộ phận; chưa có số liệu.".into()),
-        _ => None,
+        let (src, dst) = (e.path(), release.dir.join(&name));
+        if e.file_type()?.is_dir() {
+            crate::carry::link_tree(&src, &dst)?;
+        } else if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst).with_context(|| format!("cannot copy {}", src.display()))?;
+        }
     }
+    let mut report = prev.report;
+    report.unchanged_since = Some(
+        report
+            .unchanged_since
+            .take()
+            .unwrap_or(report.run_id.clone()),
+    );
+    report.run_id = release.id.clone();
+    report.started = started_at.to_rfc3339();
+    report.finished = chrono::Local::now().to_rfc3339();
+    report.duration_ms = clock.elapsed().as_millis();
+    report.timings_ms = timing::snapshot();
+    report.config = config.path.display().to_string();
+    report.inbox = config.inbox.display().to_string();
+    report.out = config.out.display().to_string();
+    for f in report.files.iter_mut().filter(|f| !f.carried) {
+        f.reused = true;
+    }
+    report.totals.files_parsed = 0;
+    report.totals.files_reused = report.files.iter().filter(|f| !f.carried).count();
+    report.indicator_changes = Vec::new();
+    tracing::info!(
+        since = report.unchanged_since.as_deref().unwrap_or(""),
+        "inputs unchanged: the outputs of the earlier run are published again"
+    );
+    let json = serde_json::to_vec_pretty(&report)?;
+    publish::write_bytes(&release.dir.join("run.json"), &json)?;
+    crate::privacy::restrict(&release.dir.join("private"))?;
+    release.commit(&json)?;
+    let exit_code = report.exit_code;
+    Ok(RunOutcome { report, exit_code })
+}
+
+/// Compare with the run record of the release published before this run.
+pub fn changes_since_previous(
+    previous: Option<&crate::carry::Previous>,
+    now: &[IndicatorValue],
+) -> Vec<IndicatorChange> {
+    let Some(prev) = previous else {
+        return Vec::new();
+    };
+    let before: HashMap<&str, Option<f64>> = prev
+        .report
+        .indicators
+        .iter()
+        .map(|i| (i.id.as_str(), i.value))
+        .collect();
+    now.iter()
+        .filter_map(|i| {
+            let previous = before.get(i.id.as_str()).copied().flatten();
+            let changed = match (previous, i.value) {
+                (Some(a), Some(b)) => (a - b).abs() > 1e-12,
+                (None, None) => false,
+                _ => true,
+            };
+            changed.then(|| IndicatorChange {
+                indicator: i.id.clone(),
+                previous,
+                current: i.value,
+                delta: previous.zip(i.value).map(|(a, b)| b - a),
+            })
+        })
+        .collect()
 }

@@ -2,6 +2,7 @@
 //! normalised tables. Figures are kept at full precision; rounding happens only
 //! when a figure is written as Vietnamese text.
 
+use crate::extract::Finding;
 pub use crate::model::{BreakdownRow, CheckResult, IndicatorValue};
 pub use crate::pipeline::template::{placeholder_names, substitute_placeholders};
 
@@ -318,6 +319,91 @@ pub fn columns_read<'a>(
         }
     }
     Some(words)
+}
+
+/// A failed `[[checks]]` rule as a finding: no cell of its own, the rule's
+/// id as the header, the violations and the first examples in the reason.
+pub fn check_finding(c: &crate::indicators::CheckResult) -> Finding {
+    let reason = match &c.error {
+        Some(e) => format!("{}: không chạy được kiểm tra ({e})", c.description),
+        None => format!(
+            "{}: {} dòng vi phạm{}",
+            c.description,
+            c.violations,
+            if c.examples.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (ví dụ: {})",
+                    c.examples
+                        .iter()
+                        .take(3)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            }
+        ),
+    };
+    Finding {
+        pipeline: c.pipeline.clone(),
+        table: String::new(),
+        file: String::new(),
+        sheet: String::new(),
+        row: 0,
+        cell: String::new(),
+        column: String::new(),
+        header: c.id.clone(),
+        value: c.violations.to_string(),
+        severity: c.severity,
+        code: "check_failed".into(),
+        reason,
+        related: String::new(),
+        excludes: String::new(),
+    }
+}
+
+/// A pipeline's indicators with no value: no workbooks is no figure, not a
+/// zero.
+pub fn no_figures(pipeline: &Pipeline) -> impl Iterator<Item = IndicatorValue> + '_ {
+    pipeline.indicators.iter().map(|ind| IndicatorValue {
+        excluded: Default::default(),
+        id: ind.id.clone(),
+        pipeline: pipeline.name.clone(),
+        label: ind.label.clone(),
+        unit: ind.unit.clone(),
+        value: None,
+        error: None,
+        stale_since: None,
+    })
+}
+
+/// The table as the pipeline's SQL reads it: the written Parquet, narrowed
+/// to the columns the queries name and read once, instead of scanned again
+/// by every indicator (a province's table is millions of rows; its one or
+/// two queried columns are a fraction of it). A query with `*` gets the lazy
+/// scan of everything.
+pub fn sql_input(pipeline: &Pipeline, lazy: LazyFrame) -> anyhow::Result<LazyFrame> {
+    let sqls = pipeline
+        .indicators
+        .iter()
+        .map(|i| i.sql.as_str())
+        .chain(pipeline.breakdowns.iter().map(|b| b.sql.as_str()))
+        .chain(pipeline.checks.iter().map(|c| c.sql.as_str()));
+    let Some(words) = columns_read(sqls) else {
+        return Ok(lazy);
+    };
+    let mut lazy = lazy;
+    let schema = lazy.collect_schema()?;
+    let used: Vec<Expr> = schema
+        .iter_names()
+        .filter(|n| words.contains(&n.to_lowercase()))
+        .map(|n| col(n.clone()))
+        .collect();
+    if used.is_empty() {
+        return Ok(lazy);
+    }
+    Ok(lazy.select(used).collect()?.lazy())
 }
 
 #[cfg(test)]

@@ -2,10 +2,21 @@
 //! that writes files. Each file is written under a temporary name in its
 //! folder and renamed into place, so a reader never opens a half-written file.
 
+use crate::config::Config;
 use crate::extract::Finding;
+use crate::indicators::{self};
 use crate::indicators::{IndicatorValue, plain_number};
+use crate::pipeline::Pipeline;
+use crate::record::PipelineStatus;
+use crate::record::{FileReport, PipelineRef};
+use crate::table::build_frame;
+use crate::timing::{self, Phase};
 pub use crate::util::{ParquetSink, write_bytes, write_bytes_unsynced, write_parquet};
+use anyhow::{Context, Result};
 use polars::prelude::*;
+use rayon::prelude::*;
+use std::path::Path;
+use std::time::Instant;
 
 /// RFC 4180 quoting when needed.
 pub fn csv_field(s: &str) -> String {
@@ -208,4 +219,210 @@ pub fn breakdown_frame(
             .into(),
         ],
     )
+}
+
+/// What the outputs are written from.
+pub struct Figures<'a> {
+    pub indicators: &'a [IndicatorValue],
+    pub breakdowns: &'a [indicators::BreakdownRow],
+    pub findings: &'a [Finding],
+    pub files: &'a [FileReport],
+}
+
+/// Every output of the release but run.json: indicators (CSV, Parquet),
+/// breakdowns per dimension, rejects, bao-cao.md, tong-hop.xlsx, feedback.
+pub fn write_outputs(
+    out: &Path,
+    config: &Config,
+    all_pipelines: &[&Pipeline],
+    statuses: &[PipelineRef],
+    figures: Figures<'_>,
+    started_at: chrono::DateTime<chrono::Local>,
+) -> Result<()> {
+    write_bytes(
+        &out.join("indicators.csv"),
+        indicators_csv(figures.indicators).as_bytes(),
+    )?;
+    write_parquet(
+        &out.join("indicators.parquet"),
+        &mut indicators_frame(figures.indicators)?,
+    )?;
+    write_parquet(
+        &out.join("private/rejects.parquet"),
+        &mut findings_frame(figures.findings)?,
+    )?;
+    write_bytes(
+        &out.join("private/rejects.csv"),
+        findings_csv(figures.findings).as_bytes(),
+    )?;
+    // One file per dimension: indicators_by_village.csv, …
+    let mut dimensions: Vec<&str> = all_pipelines
+        .iter()
+        .filter(|p| {
+            statuses
+                .iter()
+                .any(|s| s.name == p.name && s.computed_by.is_some())
+        })
+        .flat_map(|p| p.breakdowns.iter().map(|b| b.by.as_str()))
+        .collect();
+    dimensions.sort_unstable();
+    dimensions.dedup();
+    for by in dimensions {
+        let rows: Vec<&indicators::BreakdownRow> =
+            figures.breakdowns.iter().filter(|b| b.by == by).collect();
+        write_bytes(
+            &out.join(format!("indicators_by_{by}.csv")),
+            breakdown_csv(by, &rows).as_bytes(),
+        )?;
+        write_parquet(
+            &out.join(format!("indicators_by_{by}.parquet")),
+            &mut breakdown_frame(by, &rows)?,
+        )?;
+    }
+    // What the statistician reads: every pipeline that has figures.
+    let reported: Vec<&Pipeline> = all_pipelines
+        .iter()
+        .copied()
+        .filter(|p| {
+            statuses
+                .iter()
+                .any(|s| s.name == p.name && s.status != PipelineStatus::NotRun)
+        })
+        .collect();
+    let notes: Vec<(String, String)> = statuses
+        .iter()
+        .filter_map(|s| Some((s.name.clone(), crate::report::text::report_note(s)?)))
+        .collect();
+    write_bytes(
+        &out.join("bao-cao.md"),
+        crate::report::text::report_markdown(
+            &config.commune.name,
+            &config.period,
+            &reported,
+            figures.indicators,
+            &notes,
+        )
+        .as_bytes(),
+    )?;
+    let titles: std::collections::BTreeMap<String, String> = all_pipelines
+        .iter()
+        .map(|p| (p.name.clone(), p.title.clone()))
+        .collect();
+    // The first pipeline to name a dimension names it for the summary.
+    let mut dimension_labels = std::collections::BTreeMap::<String, String>::new();
+    for p in all_pipelines.iter() {
+        for b in &p.breakdowns {
+            dimension_labels
+                .entry(b.by.clone())
+                .or_insert_with(|| b.by_label.clone());
+        }
+    }
+    let summary = crate::report::workbook::summary(
+        figures.indicators,
+        figures.breakdowns,
+        figures.files,
+        &config.targets,
+        &crate::report::workbook::SummaryContext {
+            commune: &config.commune.name,
+            period: &config.period,
+            made: started_at,
+            titles: &titles,
+            members: &figures
+                .breakdowns
+                .iter()
+                .filter_map(|b| {
+                    let p = all_pipelines.iter().find(|p| p.name == b.pipeline)?;
+                    let label = p.member_label(&b.by, &b.key)?;
+                    Some(((b.by.clone(), b.key.clone()), label.to_string()))
+                })
+                .collect(),
+            dimensions: &dimension_labels,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
+    write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
+    write_feedback(out, figures.files, figures.findings, &config.period)?;
+    Ok(())
+}
+
+/// The private and public Parquet of one table from its workbooks' parts, in
+/// workbook order, without duplicates (`keep`). A few workbooks at a time are
+/// read and pseudonymised in parallel, then appended in order: memory holds
+/// those few, never the whole table. Returns the number of rows.
+pub fn stream_table(
+    table: &crate::pipeline::Table,
+    parts: &[(&Path, &str, &[bool])],
+    private: &Path,
+    public: &Path,
+    pseudonymizer: &crate::privacy::Pseudonymizer,
+) -> Result<usize> {
+    let empty = build_frame(table, &[])?;
+    let empty_public = crate::privacy::public_frame(table, &empty, pseudonymizer)?;
+    let mut private_sink = ParquetSink::create(private, empty.schema(), 3)?;
+    let mut public_sink = ParquetSink::create(public, empty_public.schema(), 1)?;
+    let group = rayon::current_num_threads().max(1) * 2;
+    let prepare = |chunk: &[(&Path, &str, &[bool])]| -> Vec<Result<(DataFrame, DataFrame)>> {
+        chunk
+            .par_iter()
+            .map(|(path, file, keep)| {
+                let at = Instant::now();
+                let df = crate::parts::read(path, file, keep)?;
+                timing::add(Phase::Frame, at);
+                let at = Instant::now();
+                let public = crate::privacy::public_frame(table, &df, pseudonymizer)?;
+                timing::add(Phase::Public, at);
+                Ok((df, public))
+            })
+            .collect()
+    };
+    let mut write = |frames: Vec<Result<(DataFrame, DataFrame)>>| -> Result<()> {
+        for f in frames {
+            let (df, public) = f?;
+            timing::time(Phase::ParquetPrivate, || private_sink.write(&df))?;
+            timing::time(Phase::Public, || public_sink.write(&public))?;
+        }
+        Ok(())
+    };
+    // Read and pseudonymise the next few workbooks while the previous ones
+    // are encoded: the two overlap, and memory holds two groups at most.
+    let mut ready: Vec<Result<(DataFrame, DataFrame)>> = Vec::new();
+    for chunk in parts.chunks(group) {
+        let previous = std::mem::take(&mut ready);
+        let (next, wrote) = rayon::join(|| prepare(chunk), || write(previous));
+        wrote?;
+        ready = next;
+    }
+    write(ready)?;
+    let rows = private_sink.rows;
+    timing::time(Phase::ParquetPrivate, || private_sink.finish())?;
+    timing::time(Phase::Public, || public_sink.finish())?;
+    Ok(rows)
+}
+
+/// `phan-hoi/`: one workbook per source file with findings. Feedback from an
+/// earlier run is removed first, so a fixed file leaves no stale feedback.
+pub fn write_feedback(
+    out: &Path,
+    files: &[FileReport],
+    findings: &[Finding],
+    period: &crate::config::Period,
+) -> Result<()> {
+    let dir = out.join("private").join("phan-hoi");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    // Files with findings, and files that failed (they are told why).
+    let to_tell: Vec<&FileReport> = files
+        .iter()
+        .filter(|f| f.status == "failed" || findings.iter().any(|x| x.file == f.path))
+        .collect();
+    let paths: Vec<&str> = to_tell.iter().map(|f| f.path.as_str()).collect();
+    let names = crate::report::workbook::feedback_names(&paths);
+    for (f, name) in to_tell.iter().zip(names) {
+        let mine: Vec<&Finding> = findings.iter().filter(|x| x.file == f.path).collect();
+        let bytes = crate::report::workbook::feedback(f, &mine, period)
+            .map_err(|e| anyhow::anyhow!("cannot build feedback for {}: {e}", f.path))?;
+        write_bytes(&dir.join(name), &bytes)?;
+    }
+    Ok(())
 }

@@ -202,3 +202,9 @@ pub struct IndicatorChange {
     /// current − previous, when both exist.
     pub delta: Option<f64>,
 }
+
+/// What a run returns: its record and the exit code it earned.
+pub struct RunOutcome {
+    pub report: RunReport,
+    pub exit_code: i32,
+}

@@ -2,27 +2,23 @@
 //! across files in a fixed order, compute indicators, publish. Thin on purpose:
 //! the work lives in `extract`, `indicators` and `publish`.
 
+use crate::cache::inputs_fingerprint;
+use crate::carry::{changes_since_previous, republish};
 use crate::config::{Config, RunContext};
 pub use crate::discover::{WORKBOOK_EXTENSIONS, discover};
 use crate::extract::{FileOutcome, Finding, Severity, process_file};
 use crate::indicators::{self, IndicatorValue};
+use crate::indicators::{check_finding, no_figures, sql_input};
 use crate::pipeline::Pipeline;
-use crate::publish;
+use crate::publish::{self, Figures, stream_table, write_outputs};
 pub use crate::record::*;
 pub use crate::release::{HistoryLine, history};
-use crate::table::build_frame;
 use crate::timing::{self, Phase};
+use crate::util::parallel_map;
 use anyhow::{Context, Result};
-use polars::prelude::{DataFrame, Expr, IntoLazy, LazyFrame, PlRefPath, ScanArgsParquet, col};
-use rayon::prelude::*;
-use std::collections::HashMap;
+use polars::prelude::{LazyFrame, PlRefPath, ScanArgsParquet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-pub struct RunOutcome {
-    pub report: RunReport,
-    pub exit_code: i32,
-}
 
 /// Run the selected pipelines over the inbox and publish to `config.out`.
 pub fn run(config: &Config, pipelines: &[&Pipeline]) -> Result<RunOutcome> {
@@ -161,46 +157,14 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     std::fs::create_dir_all(&parts_dir)
         .with_context(|| format!("cannot create {}", parts_dir.display()))?;
     let cache = crate::cache::Cache::new(&config.out, &ctx, !opts.full);
-    let bar = if opts.progress {
-        let b = indicatif::ProgressBar::new(work.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} tệp · {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
+    let reader = Reader {
+        config,
+        ctx: &ctx,
+        opts,
+        cache: &cache,
+        parts_dir: &parts_dir,
     };
-    let rows_seen = std::sync::atomic::AtomicU64::new(0);
-    let spilled: Vec<Result<(FileOutcome, Vec<PathBuf>)>> =
-        parallel_map(&work, |wi, (pi, abs, rel)| {
-            let _span =
-                tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
-            let reader = Reader {
-                config,
-                ctx: &ctx,
-                opts,
-                cache: &cache,
-                parts_dir: &parts_dir,
-            };
-            let (o, parts) = reader.read(pipelines[*pi], wi, abs, rel, hashes[wi].as_deref())?;
-            for e in &o.errors {
-                tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
-            }
-            let rows: u64 = o.sheets.iter().map(|s| u64::from(s.rows_read)).sum();
-            let total = rows_seen.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
-            bar.set_message(format!("{total} dòng"));
-            bar.inc(1);
-            Ok((o, parts))
-        });
-    bar.finish_and_clear();
-    let mut outcomes = Vec::with_capacity(spilled.len());
-    let mut parts = Vec::with_capacity(spilled.len());
-    for r in spilled {
-        let (o, ps) = r?;
-        outcomes.push(o);
-        parts.push(ps);
-    }
+    let (mut outcomes, parts) = read_all(&reader, pipelines, &work, &hashes)?;
 
     crate::release::fault_point("read");
 
@@ -325,19 +289,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             .collect::<Vec<_>>(),
     );
     let indicator_changes = changes_since_previous(previous.as_ref(), &all_indicators);
-    let indicator_failed = all_indicators.iter().any(|i| i.error.is_some());
-    let missing_inputs = statuses
-        .iter()
-        .any(|s| s.status == PipelineStatus::MissingInputs);
-    let check_failed = all_checks
-        .iter()
-        .any(|c| !c.passed && c.severity == Severity::Error);
-    let exit_code = if totals.files_failed > 0 || indicator_failed || missing_inputs || check_failed
-    {
-        1
-    } else {
-        0
-    };
+    let exit_code = exit_code(&totals, &all_indicators, &statuses, &all_checks);
     timing::add(Phase::Outputs, outputs_at);
     let timings_ms: Vec<(Phase, f64)> = timing::snapshot();
     tracing::info!(timings_ms = ?timings_ms, "time by phase (per-workbook phases summed over threads)");
@@ -381,8 +333,71 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     Ok(RunOutcome { report, exit_code })
 }
 
-/// A pipeline's indicators with no value: no workbooks is no figure, not a
-/// zero.
+/// Every workbook, in parallel (a few at a time, memory bounded by the
+/// workbooks in flight), with a progress bar on a terminal: the outcomes and
+/// their parts, in the order of `work`.
+fn read_all(
+    reader: &Reader<'_>,
+    pipelines: &[&Pipeline],
+    work: &[(usize, PathBuf, String)],
+    hashes: &[Option<String>],
+) -> Result<(Vec<FileOutcome>, Vec<Vec<PathBuf>>)> {
+    let bar = if reader.opts.progress {
+        let b = indicatif::ProgressBar::new(work.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} tệp · {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let rows_seen = std::sync::atomic::AtomicU64::new(0);
+    let spilled: Vec<Result<(FileOutcome, Vec<PathBuf>)>> =
+        parallel_map(work, |wi, (pi, abs, rel)| {
+            let _span =
+                tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
+            let (o, parts) = reader.read(pipelines[*pi], wi, abs, rel, hashes[wi].as_deref())?;
+            for e in &o.errors {
+                tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
+            }
+            let rows: u64 = o.sheets.iter().map(|s| u64::from(s.rows_read)).sum();
+            let total = rows_seen.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
+            bar.set_message(format!("{total} dòng"));
+            bar.inc(1);
+            Ok((o, parts))
+        });
+    bar.finish_and_clear();
+    let mut outcomes = Vec::with_capacity(spilled.len());
+    let mut parts = Vec::with_capacity(spilled.len());
+    for r in spilled {
+        let (o, ps) = r?;
+        outcomes.push(o);
+        parts.push(ps);
+    }
+
+    Ok((outcomes, parts))
+}
+
+/// 1 when the operator must look: a workbook failed, a figure could not be
+/// computed, a pipeline's workbooks all vanished, or an error-severity check
+/// failed; else 0.
+fn exit_code(
+    totals: &Totals,
+    indicators: &[IndicatorValue],
+    statuses: &[PipelineRef],
+    checks: &[indicators::CheckResult],
+) -> i32 {
+    let indicator_failed = indicators.iter().any(|i| i.error.is_some());
+    let missing_inputs = statuses
+        .iter()
+        .any(|s| s.status == PipelineStatus::MissingInputs);
+    let check_failed = checks
+        .iter()
+        .any(|c| !c.passed && c.severity == Severity::Error);
+    i32::from(totals.files_failed > 0 || indicator_failed || missing_inputs || check_failed)
+}
+
 /// Where the computed outputs of the pipelines gather.
 struct Acc<'a> {
     indicators: &'a mut Vec<IndicatorValue>,
@@ -640,462 +655,4 @@ fn load_key(
         );
     }
     Ok(pseudonymizer)
-}
-
-/// What the outputs are written from.
-struct Figures<'a> {
-    indicators: &'a [IndicatorValue],
-    breakdowns: &'a [indicators::BreakdownRow],
-    findings: &'a [Finding],
-    files: &'a [FileReport],
-}
-
-/// Every output of the release but run.json: indicators (CSV, Parquet),
-/// breakdowns per dimension, rejects, bao-cao.md, tong-hop.xlsx, feedback.
-fn write_outputs(
-    out: &Path,
-    config: &Config,
-    all_pipelines: &[&Pipeline],
-    statuses: &[PipelineRef],
-    figures: Figures<'_>,
-    started_at: chrono::DateTime<chrono::Local>,
-) -> Result<()> {
-    publish::write_bytes(
-        &out.join("indicators.csv"),
-        publish::indicators_csv(figures.indicators).as_bytes(),
-    )?;
-    publish::write_parquet(
-        &out.join("indicators.parquet"),
-        &mut publish::indicators_frame(figures.indicators)?,
-    )?;
-    publish::write_parquet(
-        &out.join("private/rejects.parquet"),
-        &mut publish::findings_frame(figures.findings)?,
-    )?;
-    publish::write_bytes(
-        &out.join("private/rejects.csv"),
-        publish::findings_csv(figures.findings).as_bytes(),
-    )?;
-    // One file per dimension: indicators_by_village.csv, …
-    let mut dimensions: Vec<&str> = all_pipelines
-        .iter()
-        .filter(|p| {
-            statuses
-                .iter()
-                .any(|s| s.name == p.name && s.computed_by.is_some())
-        })
-        .flat_map(|p| p.breakdowns.iter().map(|b| b.by.as_str()))
-        .collect();
-    dimensions.sort_unstable();
-    dimensions.dedup();
-    for by in dimensions {
-        let rows: Vec<&indicators::BreakdownRow> =
-            figures.breakdowns.iter().filter(|b| b.by == by).collect();
-        publish::write_bytes(
-            &out.join(format!("indicators_by_{by}.csv")),
-            publish::breakdown_csv(by, &rows).as_bytes(),
-        )?;
-        publish::write_parquet(
-            &out.join(format!("indicators_by_{by}.parquet")),
-            &mut publish::breakdown_frame(by, &rows)?,
-        )?;
-    }
-    // What the statistician reads: every pipeline that has figures.
-    let reported: Vec<&Pipeline> = all_pipelines
-        .iter()
-        .copied()
-        .filter(|p| {
-            statuses
-                .iter()
-                .any(|s| s.name == p.name && s.status != PipelineStatus::NotRun)
-        })
-        .collect();
-    let notes: Vec<(String, String)> = statuses
-        .iter()
-        .filter_map(|s| Some((s.name.clone(), crate::carry::report_note(s)?)))
-        .collect();
-    publish::write_bytes(
-        &out.join("bao-cao.md"),
-        crate::report::text::report_markdown(
-            &config.commune.name,
-            &config.period,
-            &reported,
-            figures.indicators,
-            &notes,
-        )
-        .as_bytes(),
-    )?;
-    let titles: std::collections::BTreeMap<String, String> = all_pipelines
-        .iter()
-        .map(|p| (p.name.clone(), p.title.clone()))
-        .collect();
-    // The first pipeline to name a dimension names it for the summary.
-    let mut dimension_labels = std::collections::BTreeMap::<String, String>::new();
-    for p in all_pipelines.iter() {
-        for b in &p.breakdowns {
-            dimension_labels
-                .entry(b.by.clone())
-                .or_insert_with(|| b.by_label.clone());
-        }
-    }
-    let summary = crate::report::workbook::summary(
-        figures.indicators,
-        figures.breakdowns,
-        figures.files,
-        &config.targets,
-        &crate::report::workbook::SummaryContext {
-            commune: &config.commune.name,
-            period: &config.period,
-            made: started_at,
-            titles: &titles,
-            members: &figures
-                .breakdowns
-                .iter()
-                .filter_map(|b| {
-                    let p = all_pipelines.iter().find(|p| p.name == b.pipeline)?;
-                    let label = p.member_label(&b.by, &b.key)?;
-                    Some(((b.by.clone(), b.key.clone()), label.to_string()))
-                })
-                .collect(),
-            dimensions: &dimension_labels,
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
-    publish::write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
-    write_feedback(out, figures.files, figures.findings, &config.period)?;
-    Ok(())
-}
-
-/// A failed `[[checks]]` rule as a finding: no cell of its own, the rule's
-/// id as the header, the violations and the first examples in the reason.
-fn check_finding(c: &crate::indicators::CheckResult) -> Finding {
-    let reason = match &c.error {
-        Some(e) => format!("{}: không chạy được kiểm tra ({e})", c.description),
-        None => format!(
-            "{}: {} dòng vi phạm{}",
-            c.description,
-            c.violations,
-            if c.examples.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (ví dụ: {})",
-                    c.examples
-                        .iter()
-                        .take(3)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            }
-        ),
-    };
-    Finding {
-        pipeline: c.pipeline.clone(),
-        table: String::new(),
-        file: String::new(),
-        sheet: String::new(),
-        row: 0,
-        cell: String::new(),
-        column: String::new(),
-        header: c.id.clone(),
-        value: c.violations.to_string(),
-        severity: c.severity,
-        code: "check_failed".into(),
-        reason,
-        related: String::new(),
-        excludes: String::new(),
-    }
-}
-
-fn no_figures(pipeline: &Pipeline) -> impl Iterator<Item = IndicatorValue> + '_ {
-    pipeline.indicators.iter().map(|ind| IndicatorValue {
-        excluded: Default::default(),
-        id: ind.id.clone(),
-        pipeline: pipeline.name.clone(),
-        label: ind.label.clone(),
-        unit: ind.unit.clone(),
-        value: None,
-        error: None,
-        stale_since: None,
-    })
-}
-
-/// The table as the pipeline's SQL reads it: the written Parquet, narrowed
-/// to the columns the queries name and read once, instead of scanned again
-/// by every indicator (a province's table is millions of rows; its one or
-/// two queried columns are a fraction of it). A query with `*` gets the lazy
-/// scan of everything.
-fn sql_input(pipeline: &Pipeline, lazy: LazyFrame) -> Result<LazyFrame> {
-    let sqls = pipeline
-        .indicators
-        .iter()
-        .map(|i| i.sql.as_str())
-        .chain(pipeline.breakdowns.iter().map(|b| b.sql.as_str()))
-        .chain(pipeline.checks.iter().map(|c| c.sql.as_str()));
-    let Some(words) = indicators::columns_read(sqls) else {
-        return Ok(lazy);
-    };
-    let mut lazy = lazy;
-    let schema = lazy.collect_schema()?;
-    let used: Vec<Expr> = schema
-        .iter_names()
-        .filter(|n| words.contains(&n.to_lowercase()))
-        .map(|n| col(n.clone()))
-        .collect();
-    if used.is_empty() {
-        return Ok(lazy);
-    }
-    Ok(lazy.select(used).collect()?.lazy())
-}
-
-/// What the published outputs are a function of; see
-/// [`RunReport::inputs_fingerprint`]. Hashes every workbook (in parallel).
-fn inputs_fingerprint(
-    config: &Config,
-    pipelines: &[&Pipeline],
-    ctx: &RunContext,
-    pseudonymizer: &crate::privacy::Pseudonymizer,
-    work: &[(usize, PathBuf, String)],
-    ignored: &[IgnoredFile],
-    allow_empty: &[String],
-) -> (String, Vec<Option<String>>) {
-    use sha2::{Digest, Sha256};
-    let at = Instant::now();
-    let hashes = parallel_map(work, |_, (_, abs, _)| {
-        std::fs::read(abs).map(|b| crate::extract::sha256_hex(&b))
-    });
-    timing::add(Phase::Read, at);
-    let mut h = Sha256::new();
-    let mut line = |s: &str| {
-        h.update(s.as_bytes());
-        h.update(b"\n");
-    };
-    line(env!("CARGO_PKG_VERSION"));
-    line(&format!("format {}", crate::cache::FORMAT));
-    line(&crate::pipeline::hex_digest(&Sha256::digest(
-        std::fs::read(&config.path).unwrap_or_default(),
-    )));
-    line(&format!("{:?}|{:?}", ctx.period, ctx.params));
-    line(&ctx.calendar.fingerprint());
-    // Identifies the hashing key without revealing it.
-    line(&pseudonymizer.hash("tonghop: key identity"));
-    for p in pipelines {
-        line(&format!("pipeline {} {}", p.name, p.fingerprint));
-    }
-    for ((pi, _, rel), sha) in work.iter().zip(&hashes) {
-        let sha = match sha {
-            Ok(s) => s.clone(),
-            Err(e) => format!("unreadable: {e}"),
-        };
-        line(&format!("file {} {rel} {sha}", pipelines[*pi].name));
-    }
-    for i in ignored {
-        line(&format!("ignored {} {}", i.path, i.reason));
-    }
-    line(&format!("allow-empty {allow_empty:?}"));
-    (
-        crate::pipeline::hex_digest(&h.finalize()),
-        hashes.into_iter().map(Result::ok).collect(),
-    )
-}
-
-/// Nothing changed since the current release: publish its outputs again as
-/// this run's (hard links, so no copy), with a run record that says so.
-fn republish(
-    config: &Config,
-    release: crate::release::Release,
-    prev: crate::carry::Previous,
-    started_at: chrono::DateTime<chrono::Local>,
-    clock: Instant,
-) -> Result<RunOutcome> {
-    for e in std::fs::read_dir(&prev.dir)?.flatten() {
-        let name = e.file_name();
-        let n = name.to_string_lossy();
-        if n.starts_with('.') || n == "run.json" {
-            continue;
-        }
-        let (src, dst) = (e.path(), release.dir.join(&name));
-        if e.file_type()?.is_dir() {
-            crate::carry::link_tree(&src, &dst)?;
-        } else if std::fs::hard_link(&src, &dst).is_err() {
-            std::fs::copy(&src, &dst).with_context(|| format!("cannot copy {}", src.display()))?;
-        }
-    }
-    let mut report = prev.report;
-    report.unchanged_since = Some(
-        report
-            .unchanged_since
-            .take()
-            .unwrap_or(report.run_id.clone()),
-    );
-    report.run_id = release.id.clone();
-    report.started = started_at.to_rfc3339();
-    report.finished = chrono::Local::now().to_rfc3339();
-    report.duration_ms = clock.elapsed().as_millis();
-    report.timings_ms = timing::snapshot();
-    report.config = config.path.display().to_string();
-    report.inbox = config.inbox.display().to_string();
-    report.out = config.out.display().to_string();
-    for f in report.files.iter_mut().filter(|f| !f.carried) {
-        f.reused = true;
-    }
-    report.totals.files_parsed = 0;
-    report.totals.files_reused = report.files.iter().filter(|f| !f.carried).count();
-    report.indicator_changes = Vec::new();
-    tracing::info!(
-        since = report.unchanged_since.as_deref().unwrap_or(""),
-        "inputs unchanged: the outputs of the earlier run are published again"
-    );
-    let json = serde_json::to_vec_pretty(&report)?;
-    publish::write_bytes(&release.dir.join("run.json"), &json)?;
-    crate::privacy::restrict(&release.dir.join("private"))?;
-    release.commit(&json)?;
-    let exit_code = report.exit_code;
-    Ok(RunOutcome { report, exit_code })
-}
-
-/// `f` over `items` on as many plain threads as rayon would use, results in
-/// item order. Not rayon's pool: a rayon worker that waits for polars' pool
-/// (writing a part) steals the next workbook meanwhile, and with enough
-/// workbooks nearly all of them were half-read in memory at once. A plain
-/// thread just waits, so memory holds one workbook per thread.
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
-    let threads = rayon::current_num_threads().clamp(1, items.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break };
-                        mine.push((i, f(i, item)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
-}
-
-/// The private and public Parquet of one table from its workbooks' parts, in
-/// workbook order, without duplicates (`keep`). A few workbooks at a time are
-/// read and pseudonymised in parallel, then appended in order: memory holds
-/// those few, never the whole table. Returns the number of rows.
-fn stream_table(
-    table: &crate::pipeline::Table,
-    parts: &[(&Path, &str, &[bool])],
-    private: &Path,
-    public: &Path,
-    pseudonymizer: &crate::privacy::Pseudonymizer,
-) -> Result<usize> {
-    let empty = build_frame(table, &[])?;
-    let empty_public = crate::privacy::public_frame(table, &empty, pseudonymizer)?;
-    let mut private_sink = publish::ParquetSink::create(private, empty.schema(), 3)?;
-    let mut public_sink = publish::ParquetSink::create(public, empty_public.schema(), 1)?;
-    let group = rayon::current_num_threads().max(1) * 2;
-    let prepare = |chunk: &[(&Path, &str, &[bool])]| -> Vec<Result<(DataFrame, DataFrame)>> {
-        chunk
-            .par_iter()
-            .map(|(path, file, keep)| {
-                let at = Instant::now();
-                let df = crate::parts::read(path, file, keep)?;
-                timing::add(Phase::Frame, at);
-                let at = Instant::now();
-                let public = crate::privacy::public_frame(table, &df, pseudonymizer)?;
-                timing::add(Phase::Public, at);
-                Ok((df, public))
-            })
-            .collect()
-    };
-    let mut write = |frames: Vec<Result<(DataFrame, DataFrame)>>| -> Result<()> {
-        for f in frames {
-            let (df, public) = f?;
-            timing::time(Phase::ParquetPrivate, || private_sink.write(&df))?;
-            timing::time(Phase::Public, || public_sink.write(&public))?;
-        }
-        Ok(())
-    };
-    // Read and pseudonymise the next few workbooks while the previous ones
-    // are encoded: the two overlap, and memory holds two groups at most.
-    let mut ready: Vec<Result<(DataFrame, DataFrame)>> = Vec::new();
-    for chunk in parts.chunks(group) {
-        let previous = std::mem::take(&mut ready);
-        let (next, wrote) = rayon::join(|| prepare(chunk), || write(previous));
-        wrote?;
-        ready = next;
-    }
-    write(ready)?;
-    let rows = private_sink.rows;
-    timing::time(Phase::ParquetPrivate, || private_sink.finish())?;
-    timing::time(Phase::Public, || public_sink.finish())?;
-    Ok(rows)
-}
-
-/// `phan-hoi/`: one workbook per source file with findings. Feedback from an
-/// earlier run is removed first, so a fixed file leaves no stale feedback.
-fn write_feedback(
-    out: &Path,
-    files: &[FileReport],
-    findings: &[Finding],
-    period: &crate::config::Period,
-) -> Result<()> {
-    let dir = out.join("private").join("phan-hoi");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
-    }
-    // Files with findings, and files that failed (they are told why).
-    let to_tell: Vec<&FileReport> = files
-        .iter()
-        .filter(|f| f.status == "failed" || findings.iter().any(|x| x.file == f.path))
-        .collect();
-    let paths: Vec<&str> = to_tell.iter().map(|f| f.path.as_str()).collect();
-    let names = crate::report::workbook::feedback_names(&paths);
-    for (f, name) in to_tell.iter().zip(names) {
-        let mine: Vec<&Finding> = findings.iter().filter(|x| x.file == f.path).collect();
-        let bytes = crate::report::workbook::feedback(f, &mine, period)
-            .map_err(|e| anyhow::anyhow!("cannot build feedback for {}: {e}", f.path))?;
-        publish::write_bytes(&dir.join(name), &bytes)?;
-    }
-    Ok(())
-}
-
-/// Compare with the run record of the release published before this run.
-fn changes_since_previous(
-    previous: Option<&crate::carry::Previous>,
-    now: &[IndicatorValue],
-) -> Vec<IndicatorChange> {
-    let Some(prev) = previous else {
-        return Vec::new();
-    };
-    let before: HashMap<&str, Option<f64>> = prev
-        .report
-        .indicators
-        .iter()
-        .map(|i| (i.id.as_str(), i.value))
-        .collect();
-    now.iter()
-        .filter_map(|i| {
-            let previous = before.get(i.id.as_str()).copied().flatten();
-            let changed = match (previous, i.value) {
-                (Some(a), Some(b)) => (a - b).abs() > 1e-12,
-                (None, None) => false,
-                _ => true,
-            };
-            changed.then(|| IndicatorChange {
-                indicator: i.id.clone(),
-                previous,
-                current: i.value,
-                delta: previous.zip(i.value).map(|(a, b)| b - a),
-            })
-        })
-        .collect()
 }

@@ -125,3 +125,34 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<u64> {
     finish_atomic(&tmp, path)?;
     Ok(size)
 }
+
+/// `f` over `items` on as many plain threads as rayon would use, results in
+/// item order. Not rayon's pool: a rayon worker that waits for polars' pool
+/// (writing a part) steals the next workbook meanwhile, and with enough
+/// workbooks nearly all of them were half-read in memory at once. A plain
+/// thread just waits, so memory holds one workbook per thread.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    let threads = rayon::current_num_threads().clamp(1, items.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        mine.push((i, f(i, item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}

@@ -4,6 +4,7 @@
 
 use crate::indicators::IndicatorValue;
 pub use crate::pipeline::template::{Piece, parse_template};
+use crate::record::{PipelineRef, PipelineStatus};
 use crate::values::vnfmt::format_vn;
 use std::collections::HashMap;
 
@@ -132,6 +133,22 @@ pub fn lacks(e: &crate::exclusions::Exclusions) -> String {
         parts.push(p);
     }
     format!("chưa gồm {}", parts.join(" và "))
+}
+
+/// The line `bao-cao.md` adds under a pipeline whose figures are not this
+/// run's own, in Vietnamese.
+pub fn report_note(s: &PipelineRef) -> Option<String> {
+    let run = s.computed_by.as_deref().unwrap_or("");
+    match s.status {
+        PipelineStatus::MissingInputs if !run.is_empty() => Some(format!(
+            "Lưu ý: lần chạy này không có tệp nào của bộ phận; số liệu dưới đây là của lần chạy {run} (số liệu cũ)."
+        )),
+        PipelineStatus::MissingInputs => {
+            Some("Lưu ý: lần chạy này không có tệp nào của bộ phận; chưa có số liệu.".into())
+        }
+        PipelineStatus::NoWorkbooks => Some("Chưa có tệp nào của bộ phận; chưa có số liệu.".into()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
