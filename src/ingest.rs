@@ -393,6 +393,22 @@ impl Grid {
         self.range.end().map(|(_, c)| c + 1).unwrap_or(0)
     }
 
+    /// The merged regions: (first row, first column, last row, last column).
+    pub fn merges(&self) -> Vec<(u32, u32, u32, u32)> {
+        let mut regions: HashMap<(u32, u32), (u32, u32)> = HashMap::new();
+        for (&(r, c), &(anchor, _)) in &self.covered {
+            let e = regions.entry(anchor).or_insert(anchor);
+            e.0 = e.0.max(r);
+            e.1 = e.1.max(c);
+        }
+        let mut out: Vec<(u32, u32, u32, u32)> = regions
+            .into_iter()
+            .map(|((r0, c0), (r1, c1))| (r0, c0, r1, c1))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// The cell as stored, ignoring merges.
     pub fn raw(&self, row: u32, col: u32) -> &Data {
         if row < self.origin.0 || col < self.origin.1 {
@@ -442,6 +458,20 @@ pub fn a1(row: u32, col: u32) -> String {
     format!("{}{}", String::from_utf8(letters).expect("ascii"), row + 1)
 }
 
+/// The 0-based cell of an "A1" address; `None` for anything else.
+pub fn parse_a1(s: &str) -> Option<(u32, u32)> {
+    let letters = s.bytes().take_while(u8::is_ascii_uppercase).count();
+    if letters == 0 || letters > 3 || letters == s.len() {
+        return None;
+    }
+    let (l, d) = s.split_at(letters);
+    let row: u32 = d.parse().ok().filter(|r| *r > 0)?;
+    let col = l
+        .bytes()
+        .fold(0u32, |acc, b| acc * 26 + u32::from(b - b'A' + 1));
+    Some((row - 1, col - 1))
+}
+
 /// Column letters of a 0-based column.
 pub fn column_letters(col: u32) -> String {
     let s = a1(0, col);
@@ -451,6 +481,17 @@ pub fn column_letters(col: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a1_round_trips() {
+        for (r, c) in [(0, 0), (11, 11), (104, 3), (9, 26), (0, 701), (0, 702)] {
+            assert_eq!(parse_a1(&a1(r, c)), Some((r, c)), "{}", a1(r, c));
+        }
+        assert_eq!(parse_a1("L12"), Some((11, 11)));
+        for bad in ["", "12", "L", "L0", "l12", "L12x", "ABCD1"] {
+            assert_eq!(parse_a1(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn a1_addresses() {

@@ -15,6 +15,7 @@ pub use crate::util::{ParquetSink, write_bytes, write_bytes_unsynced, write_parq
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use rayon::prelude::*;
+use sha2::Digest as _;
 use std::path::Path;
 use std::time::Instant;
 
@@ -341,7 +342,13 @@ pub fn write_outputs(
     )
     .map_err(|e| anyhow::anyhow!("cannot build tong-hop.xlsx: {e}"))?;
     write_bytes(&out.join("tong-hop.xlsx"), &summary)?;
-    write_feedback(out, figures.files, figures.findings, &config.period)?;
+    write_feedback(
+        out,
+        &config.inbox,
+        figures.files,
+        figures.findings,
+        &config.period,
+    )?;
     Ok(())
 }
 
@@ -401,8 +408,53 @@ pub fn stream_table(
 
 /// `phan-hoi/`: one workbook per source file with findings. Feedback from an
 /// earlier run is removed first, so a fixed file leaves no stale feedback.
+/// Cells copied into a feedback workbook at most, per sheet.
+const MAX_COPY_CELLS: u64 = 2_000_000;
+
+/// The source sheets that have findings on a cell, read again from the
+/// inbox (the same bytes as this run read: checked by their hash), for the
+/// feedback workbook's copies. None when the file changed or cannot be read:
+/// the feedback list still says everything.
+fn source_sheets(
+    inbox: &Path,
+    f: &FileReport,
+    findings: &[&Finding],
+) -> Vec<(String, crate::ingest::Grid)> {
+    if f.status == "failed" || f.carried {
+        return Vec::new();
+    }
+    let path = inbox.join(&f.path);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Vec::new();
+    };
+    if crate::pipeline::hex_digest(&sha2::Sha256::digest(&bytes)) != f.sha256 {
+        tracing::info!(path = %f.path, "changed since it was read: its feedback has no sheet copies");
+        return Vec::new();
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let Ok(mut wb) = crate::ingest::open(bytes, &ext) else {
+        return Vec::new();
+    };
+    // In the workbook's own order.
+    f.sheets
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| findings.iter().any(|x| x.sheet == *n && !x.cell.is_empty()))
+        .filter_map(|n| {
+            let g = wb.grid(n).ok()?;
+            (u64::from(g.height()) * u64::from(g.width()) <= MAX_COPY_CELLS)
+                .then(|| (n.to_string(), g))
+        })
+        .collect()
+}
+
 pub fn write_feedback(
     out: &Path,
+    inbox: &Path,
     files: &[FileReport],
     findings: &[Finding],
     period: &crate::config::Period,
@@ -418,11 +470,17 @@ pub fn write_feedback(
         .collect();
     let paths: Vec<&str> = to_tell.iter().map(|f| f.path.as_str()).collect();
     let names = crate::report::workbook::feedback_names(&paths);
-    for (f, name) in to_tell.iter().zip(names) {
-        let mine: Vec<&Finding> = findings.iter().filter(|x| x.file == f.path).collect();
-        let bytes = crate::report::workbook::feedback(f, &mine, period)
-            .map_err(|e| anyhow::anyhow!("cannot build feedback for {}: {e}", f.path))?;
-        write_bytes(&dir.join(name), &bytes)?;
-    }
+    // In parallel: each is built from its own source sheets and written alone.
+    to_tell
+        .par_iter()
+        .zip(names.par_iter())
+        .map(|(f, name)| {
+            let mine: Vec<&Finding> = findings.iter().filter(|x| x.file == f.path).collect();
+            let sources = source_sheets(inbox, f, &mine);
+            let bytes = crate::report::workbook::feedback(f, &mine, period, &sources)
+                .map_err(|e| anyhow::anyhow!("cannot build feedback for {}: {e}", f.path))?;
+            write_bytes(&dir.join(name), &bytes)
+        })
+        .collect::<Result<Vec<()>>>()?;
     Ok(())
 }

@@ -453,6 +453,7 @@ pub fn feedback(
     file: &FileReport,
     findings: &[&Finding],
     period: &crate::config::Period,
+    sources: &[(String, crate::ingest::Grid)],
 ) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     guide(
@@ -461,6 +462,16 @@ pub fn feedback(
         findings,
         period,
     )?;
+    let mut taken: Vec<String> = vec!["Hướng dẫn".into(), "Phản hồi".into()];
+    for (sheet, grid) in sources {
+        let mine: Vec<&&Finding> = findings.iter().filter(|f| f.sheet == *sheet).collect();
+        if mine.iter().all(|f| f.cell.is_empty()) {
+            continue;
+        }
+        let name = copy_sheet_name(sheet, &taken);
+        taken.push(name.clone());
+        copy_sheet(wb.add_worksheet().set_name(&name)?, grid, &mine)?;
+    }
     let file = file.path.as_str();
     let ws = wb.add_worksheet().set_name("Phản hồi")?;
     set_up(
@@ -511,6 +522,178 @@ pub fn feedback(
         ws.write_string(r, 7, &f.related)?;
     }
     wb.save_to_buffer()
+}
+
+/// A worksheet name for the copy of `sheet`: Excel's 31 characters, none
+/// of `[]:*?/\\`, unique in the workbook.
+fn copy_sheet_name(sheet: &str, taken: &[String]) -> String {
+    let clean: String = sheet
+        .chars()
+        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .collect();
+    let base: String = clean.chars().take(31).collect();
+    let mut name = base.clone();
+    let mut n = 2;
+    while taken
+        .iter()
+        .any(|t| t.to_lowercase() == name.to_lowercase())
+    {
+        let suffix = format!(" ({n})");
+        name = format!(
+            "{}{suffix}",
+            base.chars()
+                .take(31 - suffix.chars().count())
+                .collect::<String>()
+        );
+        n += 1;
+    }
+    name
+}
+
+/// The source sheet in its own layout (values, merged cells, widths from
+/// its content), every cell with a finding filled (errors red, warnings
+/// yellow) and holding a note with the reasons, so the clerk fixes the
+/// sheet they know. Values are written as values, never as formulas.
+fn copy_sheet(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    grid: &crate::ingest::Grid,
+    findings: &[&&Finding],
+) -> Result<(), XlsxError> {
+    use calamine::{Data, DataType};
+    let error_fill = Format::new()
+        .set_background_color(0xFFC7CE)
+        .set_border(FormatBorder::Thin);
+    let warning_fill = Format::new()
+        .set_background_color(0xFFEB9C)
+        .set_border(FormatBorder::Thin);
+    // One format object each, shared by every cell that uses it.
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    let error_date = error_fill.clone().set_num_format("dd/mm/yyyy");
+    let warning_date = warning_fill.clone().set_num_format("dd/mm/yyyy");
+    // cell -> (worst severity, reasons)
+    let mut marked: BTreeMap<(u32, u32), (Severity, Vec<String>)> = BTreeMap::new();
+    for f in findings {
+        let Some((r, c)) = crate::ingest::parse_a1(&f.cell) else {
+            continue;
+        };
+        let e = marked
+            .entry((r, c))
+            .or_insert((Severity::Warning, Vec::new()));
+        if f.severity == Severity::Error {
+            e.0 = Severity::Error;
+        }
+        e.1.push(format!(
+            "{}: {}",
+            match f.severity {
+                Severity::Error => "Lỗi",
+                Severity::Warning => "Cảnh báo",
+            },
+            f.reason
+        ));
+    }
+    let merged: Vec<(u32, u32, u32, u32)> = grid.merges();
+    let mut hidden: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
+    for &(r0, c0, r1, c1) in &merged {
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                if (r, c) != (r0, c0) {
+                    hidden.insert((r, c));
+                }
+            }
+        }
+    }
+    let covered = |r: u32, c: u32| hidden.contains(&(r, c));
+    let mut widths: Vec<usize> = vec![0; grid.width() as usize];
+    for r in 0..grid.height() {
+        for c in 0..grid.width() {
+            if covered(r, c) {
+                continue;
+            }
+            let d = grid.raw(r, c);
+            let mark = marked.get(&(r, c));
+            let fill = mark.map(|(s, _)| match s {
+                Severity::Error => &error_fill,
+                Severity::Warning => &warning_fill,
+            });
+            let (r16, c16) = (r, c as u16);
+            match d {
+                Data::Empty => {
+                    if let Some(f) = fill {
+                        ws.write_blank(r16, c16, f)?;
+                    }
+                }
+                Data::Float(x) => match fill {
+                    Some(f) => {
+                        ws.write_number_with_format(r16, c16, *x, f)?;
+                    }
+                    None => {
+                        ws.write_number(r16, c16, *x)?;
+                    }
+                },
+                Data::Int(x) => match fill {
+                    Some(f) => {
+                        ws.write_number_with_format(r16, c16, *x as f64, f)?;
+                    }
+                    None => {
+                        ws.write_number(r16, c16, *x as f64)?;
+                    }
+                },
+                Data::Bool(b) => {
+                    ws.write_boolean(r16, c16, *b)?;
+                }
+                Data::DateTime(_) => {
+                    // As a 1900-system serial, whatever system the source used.
+                    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+                        .and_then(|e| e.and_hms_opt(0, 0, 0))
+                        .expect("a valid date");
+                    let serial = d
+                        .as_datetime()
+                        .map_or(0.0, |t| (t - epoch).num_seconds() as f64 / 86_400.0);
+                    let f = match mark.map(|(s, _)| s) {
+                        Some(Severity::Error) => &error_date,
+                        Some(Severity::Warning) => &warning_date,
+                        None => &date,
+                    };
+                    ws.write_number_with_format(r16, c16, serial, f)?;
+                }
+                other => {
+                    let text = crate::values::cell_text(other);
+                    match fill {
+                        Some(f) => {
+                            ws.write_string_with_format(r16, c16, text.as_ref(), f)?;
+                        }
+                        None => {
+                            ws.write_string(r16, c16, text.as_ref())?;
+                        }
+                    }
+                }
+            }
+            if let Some(w) = widths.get_mut(c as usize) {
+                *w = (*w).max(crate::values::cell_text(d).chars().count());
+            }
+            if let Some((_, reasons)) = mark {
+                ws.insert_note(
+                    r16,
+                    c16,
+                    &rust_xlsxwriter::Note::new(reasons.join("\n")).set_author("tonghop"),
+                )?;
+            }
+        }
+    }
+    for (r0, c0, r1, c1) in merged {
+        let d = grid.raw(r0, c0);
+        let text = crate::values::cell_text(d);
+        let f = match marked.get(&(r0, c0)) {
+            Some((Severity::Error, _)) => error_fill.clone(),
+            Some((Severity::Warning, _)) => warning_fill.clone(),
+            None => Format::new(),
+        };
+        ws.merge_range(r0, c0 as u16, r1, c1 as u16, text.as_ref(), &f)?;
+    }
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, (*w as f64 * 1.1 + 2.0).clamp(6.0, 45.0))?;
+    }
+    Ok(())
 }
 
 /// The feedback file name for a source path: its stem plus ".xlsx", with the

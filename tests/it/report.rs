@@ -255,14 +255,115 @@ fn summary_workbook_reads_back() {
     );
 }
 
+/// The cells with a note in each feedback workbook's sheet copies are
+/// exactly the cells its findings name (read from the xlsx parts).
+fn noted_cells(path: &Path) -> Vec<String> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let names: Vec<String> = (0..zip.len())
+        .filter_map(|i| Some(zip.by_index(i).ok()?.name().ok()?.to_string()))
+        .filter(|n| n.starts_with("xl/comments"))
+        .collect();
+    let re = regex::Regex::new(r#"<comment ref="([A-Z]+[0-9]+)""#).unwrap();
+    let mut refs = Vec::new();
+    for n in names {
+        let mut xml = String::new();
+        zip.by_name(&n).unwrap().read_to_string(&mut xml).unwrap();
+        refs.extend(re.captures_iter(&xml).map(|c| c[1].to_string()));
+    }
+    refs.sort();
+    refs
+}
+
+#[test]
+fn feedback_copies_the_sheet_and_notes_exactly_the_bad_cells() {
+    let run = run_fixtures();
+    let rejects = read(&run.out.join("private/rejects.csv"));
+    for (file, sheet, source) in [
+        (
+            "Biểu chăn nuôi 6 tháng đầu năm 2026.xlsx",
+            "Biểu CN 6 tháng",
+            "livestock/Biểu chăn nuôi 6 tháng đầu năm 2026.xls",
+        ),
+        (
+            "Danh sách BHYT các bản.xlsx",
+            "Nà Ngò",
+            "bhyt/Danh sách BHYT các bản.xlsx",
+        ),
+    ] {
+        let fb = run.out.join("private/phan-hoi").join(file);
+        // every distinct (sheet, cell) of the file's findings
+        let mut want: Vec<String> = rejects
+            .lines()
+            .skip(1)
+            .map(split_csv)
+            .filter(|f| f[2] == source && !f[5].is_empty())
+            .map(|f| (f[3].clone(), f[5].clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|(_, cell)| cell)
+            .collect();
+        want.sort();
+        assert!(!want.is_empty(), "{source}");
+        assert_eq!(noted_cells(&fb), want, "{file}");
+        let mut wb: Xlsx<_> = open_workbook(&fb).unwrap();
+        let copy = wb.worksheet_range(sheet).unwrap();
+        let src: std::path::PathBuf = crate::common::repo().join("fixtures/inbox").join(source);
+        if source.ends_with(".xls") {
+            // the wide biểu: Hua Pầu's row with its "nhiều", the merged title
+            assert_eq!(cell(&copy, 11, 1), Data::String("Hua Pầu".into()));
+            assert_eq!(cell(&copy, 11, 11), Data::String("nhiều".into()));
+            assert_eq!(cell(&copy, 21, 0), Data::String("Tổng cộng".into()));
+        } else {
+            let mut orig: Xlsx<_> = open_workbook(&src).unwrap();
+            let o = orig.worksheet_range(sheet).unwrap();
+            assert_eq!(copy.height(), o.height(), "{sheet}");
+            for (r, c, v) in o.used_cells().take(500) {
+                let got = cell(&copy, r as u32, c as u32);
+                assert_eq!(got.to_string(), v.to_string(), "{sheet} r{r} c{c}");
+            }
+        }
+    }
+    // merged cells survive: the wide biểu's species headers
+    let mut zip = zip::ZipArchive::new(
+        std::fs::File::open(
+            run.out
+                .join("private/phan-hoi/Biểu chăn nuôi 6 tháng đầu năm 2026.xlsx"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut sheet2 = String::new();
+    zip.by_name("xl/worksheets/sheet2.xml")
+        .unwrap()
+        .read_to_string(&mut sheet2)
+        .unwrap();
+    assert!(
+        sheet2.contains("<mergeCell ref=\"C7:D7\"/>"),
+        "the Trâu group cell"
+    );
+}
+
 #[test]
 fn feedback_workbooks_name_the_cell_and_never_write_formulas() {
     // The fixtures' feedback first.
     let run = run_fixtures();
     let fb = run.out.join("private/phan-hoi/Danh sách BHYT các bản.xlsx");
     let mut wb: Xlsx<_> = open_workbook(&fb).unwrap();
-    // First what it is and what to do, then the list.
-    assert_eq!(wb.sheet_names(), ["Hướng dẫn", "Phản hồi"]);
+    // First what it is and what to do, then each source sheet with problems
+    // in its own layout (the workbook's order), then the list.
+    assert_eq!(
+        wb.sheet_names(),
+        [
+            "Hướng dẫn",
+            "Pá Khoang",
+            "Nà Ngò",
+            "Hua Pầu",
+            "Phiêng Cảm",
+            "Nà Khương",
+            "Mường Kim",
+            "Phản hồi"
+        ]
+    );
     let guide = wb.worksheet_range("Hướng dẫn").unwrap();
     assert_eq!(
         cell(&guide, 0, 0),
@@ -342,7 +443,8 @@ fn feedback_workbooks_name_the_cell_and_never_write_formulas() {
         .filter_map(|i| Some(zip.by_index(i).ok()?.name().ok()?.to_string()))
         .filter(|n| n.starts_with("xl/worksheets/sheet"))
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    // the guide, the copy of "Nà Ngò" (its =1+2 written as text), the list
+    assert_eq!(names.len(), 3, "{names:?}");
     for name in names {
         let mut sheet = String::new();
         zip.by_name(&name)
