@@ -220,47 +220,20 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     crate::release::fault_point("tables");
     let outputs_at = Instant::now();
 
-    let mut totals = Totals::default();
-    let mut files: Vec<FileReport> = outcomes.into_iter().map(FileOutcome::into_report).collect();
-    // Pipelines this run did not compute keep the previous release's outputs.
-    if let Some(prev) = &previous {
-        for st in statuses.iter().filter(|s| s.status.is_carried()) {
-            if st.computed_by.is_none() {
-                // Another commune or period: nothing to carry, no figures.
-                let p = all_pipelines.iter().find(|p| p.name == st.name);
-                all_indicators.extend(p.into_iter().flat_map(|p| no_figures(p)));
-                continue;
-            }
-            let c = prev
-                .carry(&st.name, out, st.status == PipelineStatus::MissingInputs)
-                .with_context(|| format!("carrying {} from {}", st.name, prev.report.run_id))?;
-            files.extend(c.files);
-            table_outputs.extend(c.tables);
-            all_indicators.extend(c.indicators);
-            all_breakdowns.extend(c.breakdowns);
-            all_checks.extend(c.checks);
-            findings.extend(c.findings);
-        }
-    }
-    // Every output in the order of the pipelines, whichever run computed them.
-    let order = |name: &str| known.iter().position(|k| *k == name).unwrap_or(usize::MAX);
-    files.sort_by_key(|f| order(&f.pipeline));
-    table_outputs.sort_by_key(|t| order(&t.pipeline));
-    all_indicators.sort_by_key(|i| order(&i.pipeline));
-    all_breakdowns.sort_by_key(|b| order(&b.pipeline));
-    all_checks.sort_by_key(|c| order(&c.pipeline));
-    for fr in &files {
-        totals.add(fr);
-    }
-    findings.sort_by(|a, b| {
-        (order(&a.pipeline), &a.file, &a.sheet, a.row, &a.cell).cmp(&(
-            order(&b.pipeline),
-            &b.file,
-            &b.sheet,
-            b.row,
-            &b.cell,
-        ))
-    });
+    let (files, totals) = assemble(
+        outcomes,
+        previous.as_ref(),
+        &statuses,
+        all_pipelines,
+        out,
+        &mut Acc {
+            indicators: &mut all_indicators,
+            breakdowns: &mut all_breakdowns,
+            checks: &mut all_checks,
+            tables: &mut table_outputs,
+            findings: &mut findings,
+        },
+    )?;
 
     write_outputs(
         out,
@@ -377,6 +350,67 @@ fn read_all(
     }
 
     Ok((outcomes, parts))
+}
+
+/// This run's file reports and the carried pipelines' outputs together, in
+/// the order of the pipelines whichever run computed them; the totals.
+fn assemble(
+    outcomes: Vec<FileOutcome>,
+    previous: Option<&crate::carry::Previous>,
+    statuses: &[PipelineRef],
+    all_pipelines: &[&Pipeline],
+    out: &Path,
+    acc: &mut Acc<'_>,
+) -> Result<(Vec<FileReport>, Totals)> {
+    let mut totals = Totals::default();
+    let mut files: Vec<FileReport> = outcomes.into_iter().map(FileOutcome::into_report).collect();
+    // Pipelines this run did not compute keep the previous release's outputs.
+    if let Some(prev) = previous {
+        for st in statuses.iter().filter(|s| s.status.is_carried()) {
+            if st.computed_by.is_none() {
+                // Another commune or period: nothing to carry, no figures.
+                let p = all_pipelines.iter().find(|p| p.name == st.name);
+                acc.indicators
+                    .extend(p.into_iter().flat_map(|p| no_figures(p)));
+                continue;
+            }
+            let c = prev
+                .carry(&st.name, out, st.status == PipelineStatus::MissingInputs)
+                .with_context(|| format!("carrying {} from {}", st.name, prev.report.run_id))?;
+            files.extend(c.files);
+            acc.tables.extend(c.tables);
+            acc.indicators.extend(c.indicators);
+            acc.breakdowns.extend(c.breakdowns);
+            acc.checks.extend(c.checks);
+            acc.findings.extend(c.findings);
+        }
+    }
+    // Every output in the order of the pipelines, whichever run computed them.
+    let order = |name: &str| {
+        all_pipelines
+            .iter()
+            .position(|p| p.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    files.sort_by_key(|f| order(&f.pipeline));
+    acc.tables.sort_by_key(|t| order(&t.pipeline));
+    acc.indicators.sort_by_key(|i| order(&i.pipeline));
+    acc.breakdowns.sort_by_key(|b| order(&b.pipeline));
+    acc.checks.sort_by_key(|c| order(&c.pipeline));
+    for fr in &files {
+        totals.add(fr);
+    }
+    acc.findings.sort_by(|a, b| {
+        (order(&a.pipeline), &a.file, &a.sheet, a.row, &a.cell).cmp(&(
+            order(&b.pipeline),
+            &b.file,
+            &b.sheet,
+            b.row,
+            &b.cell,
+        ))
+    });
+
+    Ok((files, totals))
 }
 
 /// 1 when the operator must look: a workbook failed, a figure could not be
