@@ -186,7 +186,7 @@ pub fn inputs_fingerprint(
     use sha2::{Digest, Sha256};
     let at = Instant::now();
     let hashes = parallel_map(work, |_, (_, abs, _)| {
-        std::fs::read(abs).map(|b| crate::pipeline::hex_digest(&sha2::Sha256::digest(&b)))
+        std::fs::read(abs).map(|b| crate::util::sha256_hex(&b))
     });
     timing::add(Phase::Read, at);
     let mut h = Sha256::new();

@@ -118,6 +118,17 @@ impl<'a> CrossFoot<'a> {
         }
     }
 
+    /// A cell read as its column's number: `Ok(None)` for no number (blank),
+    /// `Err` for an unreadable one.
+    fn number(&self, cell: &calamine::Data, col: usize) -> Result<Option<f64>, ()> {
+        match crate::cells::convert(cell, &self.table.columns[col], self.period) {
+            Ok(Value::Int(i)) => Ok(Some(i as f64)),
+            Ok(Value::Float(f)) => Ok(Some(f)),
+            Ok(_) => Ok(None),
+            Err(_) => Err(()),
+        }
+    }
+
     pub fn is_active(&self) -> bool {
         !self.columns.is_empty()
     }
@@ -166,10 +177,8 @@ impl<'a> CrossFoot<'a> {
         let mut any = false;
         for (k, (src, col, header)) in self.columns.iter().enumerate() {
             let cell = grid.data(row, *src);
-            let total = match crate::cells::convert(cell, &self.table.columns[*col], self.period) {
-                Ok(Value::Int(i)) => i as f64,
-                Ok(Value::Float(f)) => f,
-                _ => continue,
+            let Ok(Some(total)) = self.number(cell, *col) else {
+                continue;
             };
             any = true;
             let sum = against.sum[k];

@@ -19,7 +19,7 @@ use polars::sql::SQLContext;
 use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement, TableFactor};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// The shadow table of `table`: its excluded records (`build_frame` layout)
 /// plus `_exclusion`, `_column`, `_cell` and `_what`.
@@ -62,14 +62,6 @@ pub fn shadow_frame(
         df.vstack_mut(&d)?;
     }
     Ok(df)
-}
-
-/// The words of a query: the columns it may read.
-fn words(sql: &str) -> HashSet<String> {
-    sql.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 /// The query that lists the shadow records `sql` would have counted, or
@@ -192,13 +184,15 @@ fn tally(
     let Ok(sql) = substitute_placeholders(sql, &|n| placeholder(config, n)) else {
         return out;
     };
-    let read = words(&sql);
+    // None: the query reads every column (a wildcard).
+    let read = crate::indicators::columns_read([sql.as_str()]);
+    let reads = |w: &str| read.as_ref().is_none_or(|r| r.contains(&w.to_lowercase()));
     let extra: Vec<String> = dims.iter().map(|(n, _)| n.clone()).collect();
     let queries: Vec<String> = match lenient(&sql, by, &extra) {
         Some(q) => vec![q],
         None => tables
             .iter()
-            .filter(|t| read.contains(&t.to_lowercase()))
+            .filter(|t| reads(t))
             .map(|t| format!("SELECT {} FROM {t}", base_columns(&extra).join(", ")))
             .collect(),
     };
@@ -212,7 +206,7 @@ fn tally(
         };
         for i in 0..df.height() {
             let kind = text_at(&df, "_exclusion", i);
-            if kind == "cell" && !read.contains(&text_at(&df, "_column", i).to_lowercase()) {
+            if kind == "cell" && !reads(&text_at(&df, "_column", i)) {
                 continue;
             }
             let wanted = kind == "cell" || kind == "rejected";

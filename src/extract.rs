@@ -11,9 +11,7 @@ use crate::ingest::{self, Grid, IngestError};
 use crate::pipeline::{Pipeline, Table};
 use crate::rows::{Located, convert_long_row, convert_wide_row};
 use crate::shape::{self, HeaderMatch, RowClassifier, RowKind, cell_text};
-use crate::table::Batch;
 use calamine::{Data, DataType};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 /// Read and process one workbook. Never panics outward: a reader crash becomes
@@ -31,10 +29,7 @@ pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, ctx: &RunContext
     process_bytes(pipeline, abs, bytes, rel, ctx, out)
 }
 
-/// The content hash used for provenance and the cache.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    crate::pipeline::hex_digest(&Sha256::digest(bytes))
-}
+pub use crate::util::sha256_hex;
 
 /// Process a workbook already read into memory.
 pub fn process_bytes(
@@ -61,9 +56,7 @@ pub fn process_bytes(
             out.errors.push(e.to_string());
             // A workbook stopped half-way is refused whole: nothing of it is
             // published, and its rows are counted as skipped with the reason.
-            out.batches = pipeline.tables.iter().map(Batch::new).collect();
-            out.excluded = pipeline.tables.iter().map(Excluded::new).collect();
-            out.findings.clear();
+            out.drop_rows(pipeline);
             for s in &mut out.sheets {
                 let n = s.accepted + s.rejected;
                 s.accepted = 0;
@@ -84,9 +77,7 @@ pub fn process_bytes(
             out.errors
                 .push(IngestError::Crashed(msg.to_string()).to_string());
             // Whatever was half-read from this workbook is not trusted.
-            out.batches = pipeline.tables.iter().map(Batch::new).collect();
-            out.excluded = pipeline.tables.iter().map(Excluded::new).collect();
-            out.findings.clear();
+            out.drop_rows(pipeline);
         }
     }
     out

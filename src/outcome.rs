@@ -135,6 +135,14 @@ impl FileOutcome {
 }
 
 impl FileOutcome {
+    /// Forget every row, excluded record and finding (a workbook refused
+    /// whole); its sheet reports stay.
+    pub fn drop_rows(&mut self, pipeline: &Pipeline) {
+        self.batches = pipeline.tables.iter().map(Batch::new).collect();
+        self.excluded = pipeline.tables.iter().map(Excluded::new).collect();
+        self.findings.clear();
+    }
+
     /// Its line in `run.json`: the counts of its sheets summed.
     pub fn into_report(self) -> crate::record::FileReport {
         let o = self;

@@ -15,7 +15,6 @@ pub use crate::util::{ParquetSink, write_bytes, write_bytes_unsynced, write_parq
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use rayon::prelude::*;
-use sha2::Digest as _;
 use std::path::Path;
 use std::time::Instant;
 
@@ -427,7 +426,7 @@ fn source_sheets(
     let Ok(bytes) = std::fs::read(&path) else {
         return Vec::new();
     };
-    if crate::pipeline::hex_digest(&sha2::Sha256::digest(&bytes)) != f.sha256 {
+    if crate::util::sha256_hex(&bytes) != f.sha256 {
         tracing::info!(path = %f.path, "changed since it was read: its feedback has no sheet copies");
         return Vec::new();
     }

@@ -173,6 +173,13 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     let mut all_checks = Vec::new();
     let mut table_outputs = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
+    let mut acc = Acc {
+        indicators: &mut all_indicators,
+        breakdowns: &mut all_breakdowns,
+        checks: &mut all_checks,
+        tables: &mut table_outputs,
+        findings: &mut findings,
+    };
     for (pi, pipeline) in pipelines.iter().enumerate() {
         let status = statuses
             .iter()
@@ -205,16 +212,10 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             config,
             out,
             &pseudonymizer,
-            &mut Acc {
-                indicators: &mut all_indicators,
-                breakdowns: &mut all_breakdowns,
-                checks: &mut all_checks,
-                tables: &mut table_outputs,
-                findings: &mut findings,
-            },
+            &mut acc,
         )?;
         for o in mine.iter_mut() {
-            findings.append(&mut o.findings);
+            acc.findings.append(&mut o.findings);
         }
     }
     crate::release::fault_point("tables");
@@ -226,13 +227,7 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         &statuses,
         all_pipelines,
         out,
-        &mut Acc {
-            indicators: &mut all_indicators,
-            breakdowns: &mut all_breakdowns,
-            checks: &mut all_checks,
-            tables: &mut table_outputs,
-            findings: &mut findings,
-        },
+        &mut acc,
     )?;
 
     write_outputs(
