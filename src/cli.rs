@@ -187,7 +187,20 @@ fn init_logging(format: LogFormat) {
 }
 
 fn load(config_path: &std::path::Path) -> Result<(Config, Vec<Pipeline>), String> {
-    let config = Config::load(config_path)?;
+    let config = match crate::config::ProvinceConfig::load(config_path)? {
+        // `inspect`, `reconcile`, `history` on a province file: its first
+        // commune's pipelines and context, the province's output folder.
+        Some(pc) => {
+            let first = pc
+                .communes
+                .first()
+                .ok_or_else(|| format!("{}: no commune", pc.path.display()))?;
+            let mut c = Config::load(first)?;
+            c.out = pc.out.clone();
+            c
+        }
+        None => Config::load(config_path)?,
+    };
     let pipelines =
         pipeline::load(config.pipelines.as_deref(), &config.aliases).map_err(|errs| {
             errs.iter()
@@ -217,6 +230,14 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check(args) => {
             init_logging(LogFormat::Text);
+            match crate::config::ProvinceConfig::load(&args.config) {
+                Ok(Some(pc)) => return check_province(&pc),
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("tonghop: configuration error:\n{e}");
+                    return EXIT_USAGE;
+                }
+            }
             match load(&args.config) {
                 Ok((config, pipelines)) => {
                     let all: Vec<&Pipeline> = pipelines.iter().collect();
@@ -232,6 +253,9 @@ pub fn main() -> i32 {
                                 config.path.display()
                             );
                         }
+                        return EXIT_USAGE;
+                    }
+                    if !portable(&all) {
                         return EXIT_USAGE;
                     }
                     say!("config {} is valid", config.path.display());
@@ -269,7 +293,165 @@ pub fn main() -> i32 {
     }
 }
 
+/// Every indicator and breakdown in the SQL subset Spark reads alike;
+/// each problem printed.
+fn portable(pipelines: &[&Pipeline]) -> bool {
+    let mut ok = true;
+    for p in pipelines {
+        let sqls = p
+            .indicators
+            .iter()
+            .map(|i| (&i.id, &i.sql))
+            .chain(p.breakdowns.iter().map(|b| (&b.id, &b.sql)));
+        for (id, sql) in sqls {
+            for problem in crate::spark::portability_problems(sql) {
+                eprintln!(
+                    "tonghop: configuration error: {} ({}): {id}: {problem}",
+                    p.name, p.source
+                );
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+/// `check` of a province file: the file, then every commune's config.
+fn check_province(pc: &crate::config::ProvinceConfig) -> i32 {
+    let mut code = EXIT_OK;
+    let mut codes = std::collections::BTreeMap::new();
+    for c in &pc.communes {
+        match load(c) {
+            Ok((config, pipelines)) => {
+                let all: Vec<&Pipeline> = pipelines.iter().collect();
+                let missing = crate::indicators::missing_targets(&all, &config);
+                for (pipeline, key) in &missing {
+                    eprintln!(
+                        "tonghop: configuration error: {}: {key} is missing; pipeline '{pipeline}' needs it",
+                        config.path.display()
+                    );
+                    code = EXIT_USAGE;
+                }
+                if let Some(other) = codes.insert(config.commune.code.clone(), c.clone()) {
+                    eprintln!(
+                        "tonghop: configuration error: {}: commune {} is also {}",
+                        c.display(),
+                        config.commune.code,
+                        other.display()
+                    );
+                    code = EXIT_USAGE;
+                }
+                if !portable(&all) {
+                    code = EXIT_USAGE;
+                }
+            }
+            Err(e) => {
+                eprintln!("tonghop: configuration error:\n{e}");
+                code = EXIT_USAGE;
+            }
+        }
+    }
+    if code == EXIT_OK {
+        say!(
+            "province {} ({}) is valid: {} communes",
+            pc.name,
+            pc.code,
+            pc.communes.len()
+        );
+    }
+    code
+}
+
+/// `run` of a province file: every commune, then the province release.
+fn run_province_command(args: RunArgs, pc: crate::config::ProvinceConfig) -> i32 {
+    let mut pc = pc;
+    if let Some(o) = args.out {
+        pc.out = o;
+    }
+    if args.inbox.is_some() {
+        eprintln!("tonghop: --inbox: a province file's communes each name their own inbox");
+        return EXIT_USAGE;
+    }
+    if let Err(e) = crate::release::check_writable(&pc.out) {
+        eprintln!("tonghop: {e}");
+        return EXIT_USAGE;
+    }
+    crate::privacy::enter_private_umask();
+    if let Err(e) = crate::release::create_out(&pc.out) {
+        eprintln!("tonghop: {e:#}");
+        return EXIT_USAGE;
+    }
+    let _lock = match crate::release::RunLock::acquire(&pc.out) {
+        Ok(l) => l,
+        Err(e @ crate::release::LockError::Busy { .. }) => {
+            eprintln!("tonghop: {e}");
+            return EXIT_BUSY;
+        }
+        Err(e) => {
+            eprintln!("tonghop: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let opts = crate::run::RunOptions {
+        isolate: None,
+        full: args.full,
+        only: args.only.clone(),
+        allow_empty: args.allow_empty.clone(),
+        rekey: args.rekey,
+        progress: false,
+    };
+    let load_pipelines =
+        |c: &Config| pipeline::load(c.pipelines.as_deref(), &c.aliases).map_err(|e| e.join("; "));
+    match crate::province::run_province(&pc, &opts, &load_pipelines) {
+        Ok(o) => {
+            for c in &o.report.communes {
+                say!(
+                    "{} {} ({}): {}{}",
+                    c.code,
+                    c.name,
+                    c.period,
+                    match c.status {
+                        crate::province::CommuneStatus::Ran => "ran",
+                        crate::province::CommuneStatus::Failed => "FAILED",
+                        crate::province::CommuneStatus::ConfigError => "NOT RUN",
+                    },
+                    c.error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                );
+            }
+            say!(
+                "province {} ({}): {} communes, {} workbooks, {} rows accepted, {} rejected; {} persons in two communes' lists; outputs in {}",
+                pc.name,
+                pc.code,
+                o.report.communes.len(),
+                o.report.totals.files,
+                o.report.totals.accepted,
+                o.report.totals.rejected,
+                o.report.duplicates_across_communes,
+                pc.out.display()
+            );
+            o.exit_code
+        }
+        Err(e) => {
+            eprintln!(
+                "tonghop: province run failed: {e:#}; the published province release is unchanged"
+            );
+            EXIT_FATAL
+        }
+    }
+}
+
 fn run_command(args: RunArgs) -> i32 {
+    match crate::config::ProvinceConfig::load(&args.config.config) {
+        Ok(Some(pc)) => return run_province_command(args, pc),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("tonghop: configuration error:\n{e}");
+            return EXIT_USAGE;
+        }
+    }
     let (mut config, pipelines) = match load(&args.config.config) {
         Ok(x) => x,
         Err(e) => {

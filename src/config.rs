@@ -358,3 +358,153 @@ impl RunContext {
         })
     }
 }
+
+/// A province file: `[province] code, name, communes` (commune config paths
+/// or globs, relative to the file), `[run] out`, optional `[privacy]
+/// key_file`. Every commune keeps its own config (inbox, period, targets,
+/// params); the province run gives them one output tree and one HMAC key.
+#[derive(Debug, Clone)]
+pub struct ProvinceConfig {
+    pub path: PathBuf,
+    pub code: String,
+    pub name: String,
+    pub out: PathBuf,
+    /// The commune config files, in the order listed (globs sorted).
+    pub communes: Vec<PathBuf>,
+    pub privacy_key_file: Option<PathBuf>,
+    /// The province's own plan figures (a province target is set by the
+    /// province, not summed from the communes': a growth rate is no sum).
+    pub targets: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvinceFile {
+    province: RawProvince,
+    run: RawProvinceRun,
+    privacy: Option<RawPrivacy>,
+    #[serde(default)]
+    targets: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvince {
+    code: String,
+    name: String,
+    communes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvinceRun {
+    out: PathBuf,
+}
+
+/// Whether a config file's text is a province file (has a `[province]` table).
+pub fn is_province_text(text: &str) -> bool {
+    text.parse::<toml::Table>()
+        .is_ok_and(|t| t.get("province").is_some_and(toml::Value::is_table))
+}
+
+impl ProvinceConfig {
+    /// `Ok(None)`: the file is a commune config.
+    pub fn load(path: &Path) -> Result<Option<ProvinceConfig>, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: cannot read config: {e}", path.display()))?;
+        if !is_province_text(&text) {
+            return Ok(None);
+        }
+        Self::parse(path, &text).map(Some)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<ProvinceConfig, String> {
+        let raw: RawProvinceFile =
+            toml::from_str(text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
+        let mut problems = Vec::new();
+        let code = raw.province.code.trim().to_string();
+        if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            problems.push(format!(
+                "province.code = {:?}: expected the 2-digit province code",
+                raw.province.code
+            ));
+        }
+        let mut communes = Vec::new();
+        for pattern in &raw.province.communes {
+            let full = resolve(Path::new(pattern));
+            if pattern.contains(['*', '?', '[']) {
+                let mut found: Vec<PathBuf> = match glob::glob(&full.to_string_lossy()) {
+                    Ok(paths) => paths.filter_map(Result::ok).collect(),
+                    Err(e) => {
+                        problems.push(format!("province.communes: {pattern:?}: {e}"));
+                        continue;
+                    }
+                };
+                found.sort();
+                if found.is_empty() {
+                    problems.push(format!("province.communes: {pattern:?} matches no file"));
+                }
+                communes.extend(found);
+            } else {
+                communes.push(full);
+            }
+        }
+        if raw.province.communes.is_empty() {
+            problems.push("province.communes: the list is empty".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        communes.retain(|c| seen.insert(c.clone()));
+        if !problems.is_empty() {
+            return Err(format!("{}: {}", path.display(), problems.join("; ")));
+        }
+        Ok(ProvinceConfig {
+            path: path.to_path_buf(),
+            code,
+            name: raw.province.name,
+            out: resolve(&raw.run.out),
+            communes,
+            privacy_key_file: raw.privacy.and_then(|p| p.key_file).map(|f| resolve(&f)),
+            targets: raw.targets,
+        })
+    }
+}
+
+#[cfg(test)]
+mod province_tests {
+    use super::*;
+
+    #[test]
+    fn province_file_lists_its_communes() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in ["b.toml", "a.toml", "skip.txt"] {
+            std::fs::write(dir.path().join(n), "").unwrap();
+        }
+        let text = "[province]\ncode = \"12\"\nname = \"Lai Châu\"\ncommunes = [\"*.toml\", \"a.toml\"]\n[run]\nout = \"out\"\n";
+        assert!(is_province_text(text));
+        let p = ProvinceConfig::parse(&dir.path().join("province.toml"), text).unwrap();
+        let names: Vec<_> = p
+            .communes
+            .iter()
+            .map(|c| c.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.toml", "b.toml"]);
+        assert_eq!(p.out, dir.path().join("out"));
+        let bad = text
+            .replace("\"12\"", "\"120\"")
+            .replace("*.toml", "*.nope");
+        let e = ProvinceConfig::parse(&dir.path().join("p.toml"), &bad).unwrap_err();
+        assert!(e.contains("2-digit province code"), "{e}");
+        assert!(e.contains("matches no file"), "{e}");
+        assert!(!is_province_text(GOOD_COMMUNE));
+    }
+
+    const GOOD_COMMUNE: &str = "[commune]\ncode = \"03637\"\n";
+}

@@ -138,6 +138,8 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
             error,
             stale_since: None,
             excluded: Default::default(),
+            commune: String::new(),
+            period: String::new(),
         });
     }
     for b in &pipeline.breakdowns {
@@ -161,6 +163,8 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                     unit: b.unit.clone(),
                     label: b.label.clone(),
                     excluded: Default::default(),
+                    commune: String::new(),
+                    period: String::new(),
                 })
                 .collect();
             // One row per village of the commune's list, whether or not it
@@ -182,6 +186,8 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                             unit: b.unit.clone(),
                             label: b.label.clone(),
                             excluded: Default::default(),
+                            commune: String::new(),
+                            period: String::new(),
                         });
                     }
                 }
@@ -210,6 +216,8 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                     error: Some(e),
                     stale_since: None,
                     excluded: Default::default(),
+                    commune: String::new(),
+                    period: String::new(),
                 });
             }
         }
@@ -368,6 +376,8 @@ pub fn check_finding(c: &crate::indicators::CheckResult) -> Finding {
 pub fn no_figures(pipeline: &Pipeline) -> impl Iterator<Item = IndicatorValue> + '_ {
     pipeline.indicators.iter().map(|ind| IndicatorValue {
         excluded: Default::default(),
+        commune: String::new(),
+        period: String::new(),
         id: ind.id.clone(),
         pipeline: pipeline.name.clone(),
         label: ind.label.clone(),

@@ -182,6 +182,10 @@ impl SheetReport {
     }
 }
 
+/// The column of every public table that holds the commune's 5-digit code
+/// as text (the `commune=` partition is read as an integer by most readers).
+pub const COMMUNE_CODE: &str = "commune_code";
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IndicatorValue {
     pub id: String,
@@ -198,6 +202,13 @@ pub struct IndicatorValue {
     /// What the figure could not use (see `exclusions`).
     #[serde(default)]
     pub excluded: Exclusions,
+    /// The commune's 5-digit code, or the province's 2-digit code for a
+    /// province figure; set when the figure is published.
+    #[serde(default)]
+    pub commune: String,
+    /// The period as in the table partitions: `2026-01-01_2026-06-30`.
+    #[serde(default)]
+    pub period: String,
 }
 
 /// One row of a breakdown: an indicator's value for one member of a dimension.
@@ -214,6 +225,12 @@ pub struct BreakdownRow {
     pub label: String,
     #[serde(default)]
     pub excluded: Exclusions,
+    /// As [`IndicatorValue::commune`].
+    #[serde(default)]
+    pub commune: String,
+    /// As [`IndicatorValue::period`].
+    #[serde(default)]
+    pub period: String,
 }
 
 /// The outcome of a data check: the rows that break the rule.

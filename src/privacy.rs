@@ -268,6 +268,7 @@ pub fn public_modes() -> (u32, u32) {
 pub fn is_public_output(name: &str) -> bool {
     name == "run.json"
         || name == "tong-hop.xlsx"
+        || name == "completeness.csv"
         || name.starts_with("bao-cao.")
         || name.starts_with("indicators.")
         || name.starts_with("indicators_by_")
@@ -280,6 +281,9 @@ pub fn open_public(release: &Path) -> Result<()> {
     std::fs::set_permissions(release, std::fs::Permissions::from_mode(dir_mode))
         .with_context(|| format!("cannot change the mode of {}", release.display()))?;
     set_tree(&release.join("public"), dir_mode, file_mode, false)?;
+    if release.join("spark").is_dir() {
+        set_tree(&release.join("spark"), dir_mode, file_mode, false)?;
+    }
     for e in std::fs::read_dir(release)?.flatten() {
         let name = e.file_name();
         if e.file_type().is_ok_and(|t| t.is_file()) && is_public_output(&name.to_string_lossy()) {

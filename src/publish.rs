@@ -35,13 +35,13 @@ pub fn indicators_csv(values: &[IndicatorValue]) -> String {
     // `cells_excluded`: the source rows and cells the figure's query would
     // have read and could not (see `exclusions`).
     let mut s = String::from(
-        "indicator,value,unit,label,pipeline,stale_since,rows_rejected,rows_duplicate,rows_out_of_period,cells_excluded\n",
+        "indicator,value,unit,label,pipeline,stale_since,rows_rejected,rows_duplicate,rows_out_of_period,cells_excluded,commune,period\n",
     );
     for v in values {
         let value = v.value.map(plain_number).unwrap_or_default();
         let e = &v.excluded;
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_field(&v.id),
             value,
             csv_field(&v.unit),
@@ -51,7 +51,9 @@ pub fn indicators_csv(values: &[IndicatorValue]) -> String {
             e.rows_rejected,
             e.rows_duplicate,
             e.rows_out_of_period,
-            e.cells_excluded
+            e.cells_excluded,
+            csv_field(&v.commune),
+            csv_field(&v.period)
         ));
     }
     s
@@ -69,6 +71,8 @@ pub fn indicators_frame(values: &[IndicatorValue]) -> PolarsResult<DataFrame> {
         "rows_duplicate" => values.iter().map(|v| v.excluded.rows_duplicate).collect::<Vec<_>>(),
         "rows_out_of_period" => values.iter().map(|v| v.excluded.rows_out_of_period).collect::<Vec<_>>(),
         "cells_excluded" => values.iter().map(|v| v.excluded.cells_excluded).collect::<Vec<_>>(),
+        "commune" => values.iter().map(|v| v.commune.as_str()).collect::<Vec<_>>(),
+        "period" => values.iter().map(|v| v.period.as_str()).collect::<Vec<_>>(),
     )
 }
 
@@ -130,12 +134,12 @@ pub fn findings_csv(findings: &[Finding]) -> String {
 /// `indicators_by_<by>.csv`: indicator, <by>, value, unit, label, pipeline.
 pub fn breakdown_csv(by: &str, rows: &[&crate::indicators::BreakdownRow]) -> String {
     let mut s = format!(
-        "indicator,{by},value,unit,label,pipeline,rows_rejected,rows_duplicate,rows_out_of_period,cells_excluded\n"
+        "indicator,{by},value,unit,label,pipeline,rows_rejected,rows_duplicate,rows_out_of_period,cells_excluded,commune,period\n"
     );
     for r in rows {
         let e = &r.excluded;
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             csv_field(&r.id),
             csv_field(&r.key),
             r.value.map(plain_number).unwrap_or_default(),
@@ -145,7 +149,9 @@ pub fn breakdown_csv(by: &str, rows: &[&crate::indicators::BreakdownRow]) -> Str
             e.rows_rejected,
             e.rows_duplicate,
             e.rows_out_of_period,
-            e.cells_excluded
+            e.cells_excluded,
+            csv_field(&r.commune),
+            csv_field(&r.period)
         ));
     }
     s
@@ -215,6 +221,16 @@ pub fn breakdown_frame(
                 rows.iter()
                     .map(|r| r.excluded.cells_excluded)
                     .collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "commune".into(),
+                rows.iter().map(|r| r.commune.as_str()).collect::<Vec<_>>(),
+            )
+            .into(),
+            Series::new(
+                "period".into(),
+                rows.iter().map(|r| r.period.as_str()).collect::<Vec<_>>(),
             )
             .into(),
         ],
@@ -355,15 +371,25 @@ pub fn write_outputs(
 /// workbook order, without duplicates (`keep`). A few workbooks at a time are
 /// read and pseudonymised in parallel, then appended in order: memory holds
 /// those few, never the whole table. Returns the number of rows.
+pub use crate::model::COMMUNE_CODE;
+
 pub fn stream_table(
     table: &crate::pipeline::Table,
     parts: &[(&Path, &str, &[bool])],
     private: &Path,
     public: &Path,
     pseudonymizer: &crate::privacy::Pseudonymizer,
+    commune: &str,
 ) -> Result<usize> {
+    // The commune's code as text inside every public file, beside the
+    // `commune=` partition that readers would take for the integer 3637.
+    let with_code = |mut df: DataFrame| -> PolarsResult<DataFrame> {
+        let h = df.height();
+        df.with_column(StringChunked::full(COMMUNE_CODE.into(), commune, h).into_column())?;
+        Ok(df)
+    };
     let empty = build_frame(table, &[])?;
-    let empty_public = crate::privacy::public_frame(table, &empty, pseudonymizer)?;
+    let empty_public = with_code(crate::privacy::public_frame(table, &empty, pseudonymizer)?)?;
     let mut private_sink = ParquetSink::create(private, empty.schema(), 3)?;
     let mut public_sink = ParquetSink::create(public, empty_public.schema(), 1)?;
     let group = rayon::current_num_threads().max(1) * 2;
@@ -375,7 +401,7 @@ pub fn stream_table(
                 let df = crate::parts::read(path, file, keep)?;
                 timing::add(Phase::Frame, at);
                 let at = Instant::now();
-                let public = crate::privacy::public_frame(table, &df, pseudonymizer)?;
+                let public = with_code(crate::privacy::public_frame(table, &df, pseudonymizer)?)?;
                 timing::add(Phase::Public, at);
                 Ok((df, public))
             })

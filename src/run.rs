@@ -230,6 +230,15 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         &mut acc,
     )?;
 
+    let period = config.period.partition();
+    for v in &mut all_indicators {
+        v.commune.clone_from(&config.commune.code);
+        v.period.clone_from(&period);
+    }
+    for b in &mut all_breakdowns {
+        b.commune.clone_from(&config.commune.code);
+        b.period.clone_from(&period);
+    }
     write_outputs(
         out,
         config,
@@ -476,6 +485,7 @@ fn compute_pipeline(
             &private_path,
             &out.join("public").join(&rel),
             pseudonymizer,
+            &config.commune.code,
         )
         .with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
         acc.tables.push(TableOutput {

@@ -44,9 +44,16 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("4 the per-workbook pass", &["extract", "isolate"]),
     (
         "5 indicators · publish · report",
-        &["indicators", "exclusions", "publish", "report", "inspect"],
+        &[
+            "indicators",
+            "exclusions",
+            "publish",
+            "report",
+            "inspect",
+            "spark",
+        ],
     ),
-    ("6 run", &["run", "carry"]),
+    ("6 run", &["run", "carry", "province"]),
     ("7 cli", &["cli"]),
 ];
 

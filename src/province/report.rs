@@ -1,0 +1,272 @@
+//! The province's `bao-cao.md` and `tong-hop.xlsx`: communes as rows, the
+//! province's figure last, and who has not sent what.
+
+use super::{CommuneRun, CommuneStatus, Completeness, Received};
+use crate::config::ProvinceConfig;
+use crate::model::IndicatorValue;
+use crate::pipeline::Pipeline;
+use crate::values::vnfmt::number;
+use anyhow::Result;
+use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook};
+
+fn period_vi(partition: &str) -> String {
+    let vi = |iso: &str| {
+        chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_else(|_| iso.to_string())
+    };
+    match partition.split_once('_') {
+        Some((a, b)) => format!("{} – {}", vi(a), vi(b)),
+        None => partition.to_string(),
+    }
+}
+
+/// The figure as a sentence shows it: "20.213 người", or "chưa có số liệu".
+fn shown(v: Option<f64>, unit: &str) -> String {
+    match v {
+        Some(x) if unit == "%" => format!("{}%", number(x)),
+        Some(x) => format!("{} {unit}", number(x)),
+        None => "chưa có số liệu".into(),
+    }
+}
+
+pub fn markdown(
+    pc: &ProvinceConfig,
+    pipelines: &[&Pipeline],
+    runs: &[CommuneRun],
+    indicators: &[IndicatorValue],
+    completeness: &[Completeness],
+    stamp: &str,
+) -> String {
+    let mut s = format!(
+        "# Tổng hợp số liệu tỉnh {} (mã {})\n\n_Lập bởi tonghop lúc {stamp} từ số liệu của {} xã._\n\n",
+        pc.name,
+        pc.code,
+        runs.len()
+    );
+    let mut periods: Vec<&str> = indicators
+        .iter()
+        .filter(|i| i.commune == pc.code)
+        .map(|i| i.period.as_str())
+        .collect();
+    periods.dedup();
+    for period in periods {
+        let members: Vec<&CommuneRun> = runs.iter().filter(|r| r.period == period).collect();
+        s.push_str(&format!(
+            "## Kỳ {} ({} xã)\n\n",
+            period_vi(period),
+            members.len()
+        ));
+        for p in pipelines {
+            let sent: Vec<&Completeness> = completeness
+                .iter()
+                .filter(|c| c.period == period && c.pipeline == p.name)
+                .collect();
+            let with = sent
+                .iter()
+                .filter(|c| matches!(c.status, Received::Received | Received::Missing))
+                .count();
+            s.push_str(&format!(
+                "### {}\n\n_{} trên {} xã có số liệu._\n\n",
+                p.title,
+                with,
+                sent.len()
+            ));
+            for i in indicators
+                .iter()
+                .filter(|i| i.commune == pc.code && i.period == period && i.pipeline == p.name)
+            {
+                s.push_str(&format!("- {}: {}", i.label, shown(i.value, &i.unit)));
+                if i.excluded.incomplete() {
+                    s.push_str(&format!(
+                        " _(chưa đầy đủ: chưa gồm {} dòng và {} ô không đọc được ở các xã)_",
+                        i.excluded.rows_rejected, i.excluded.cells_excluded
+                    ));
+                }
+                s.push('\n');
+            }
+            let missing: Vec<String> = sent
+                .iter()
+                .filter(|c| !matches!(c.status, Received::Received))
+                .map(|c| format!("{} ({})", c.commune_name, c.status.vi().to_lowercase()))
+                .collect();
+            if !missing.is_empty() {
+                s.push_str(&format!(
+                    "\nChưa có số liệu đầy đủ: {}.\n",
+                    missing.join(", ")
+                ));
+            }
+            s.push('\n');
+        }
+    }
+    let broken: Vec<&CommuneRun> = runs
+        .iter()
+        .filter(|r| r.status != CommuneStatus::Ran)
+        .collect();
+    if !broken.is_empty() {
+        s.push_str("## Xã chưa chạy được\n\n");
+        for r in broken {
+            s.push_str(&format!(
+                "- {} ({}): {}\n",
+                if r.name.is_empty() {
+                    &r.config
+                } else {
+                    &r.name
+                },
+                if r.code.is_empty() { "?" } else { &r.code },
+                r.error.as_deref().unwrap_or("")
+            ));
+        }
+        s.push('\n');
+    }
+    s.push_str(
+        "Số liệu từng xã: communes/<mã xã>/bao-cao.md; tình hình gửi số liệu: completeness.csv.\n",
+    );
+    s
+}
+
+pub fn workbook(
+    pc: &ProvinceConfig,
+    pipelines: &[&Pipeline],
+    runs: &[CommuneRun],
+    indicators: &[IndicatorValue],
+    completeness: &[Completeness],
+    stamp: &str,
+) -> Result<Vec<u8>> {
+    let mut wb = Workbook::new();
+    let title = Format::new().set_bold().set_font_size(14);
+    let head = Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter)
+        .set_border(FormatBorder::Thin)
+        .set_background_color("#DDEBF7");
+    let cell = Format::new().set_border(FormatBorder::Thin);
+    let int = Format::new()
+        .set_border(FormatBorder::Thin)
+        .set_num_format("#,##0");
+    let dec = Format::new()
+        .set_border(FormatBorder::Thin)
+        .set_num_format("#,##0.00");
+    let bold_int = int.clone().set_bold();
+    let bold_dec = dec.clone().set_bold();
+    let bold = cell.clone().set_bold();
+    let ids: Vec<(&str, &str, &str)> = pipelines
+        .iter()
+        .flat_map(|p| p.indicators.iter())
+        .map(|i| (i.id.as_str(), i.label.as_str(), i.unit.as_str()))
+        .collect();
+    {
+        let ws = wb.add_worksheet().set_name("Tổng hợp")?;
+        ws.write_with_format(
+            0,
+            0,
+            format!("Tổng hợp số liệu tỉnh {} – theo xã", pc.name),
+            &title,
+        )?;
+        ws.write(1, 0, format!("Lập bởi tonghop lúc {stamp}; mỗi dòng một xã, dòng cuối mỗi kỳ là toàn tỉnh (tính trên số liệu gốc của các xã, mỗi người tính một lần)."))?;
+        for (c, h) in ["Mã", "Xã", "Kỳ báo cáo"].iter().enumerate() {
+            ws.write_with_format(3, c as u16, *h, &head)?;
+        }
+        for (k, (_, label, unit)) in ids.iter().enumerate() {
+            ws.write_with_format(3, (k + 3) as u16, format!("{label} ({unit})"), &head)?;
+        }
+        ws.set_row_height(3, 60)?;
+        ws.set_column_width(1, 22)?;
+        ws.set_column_width(2, 24)?;
+        for k in 0..ids.len() {
+            ws.set_column_width((k + 3) as u16, 14)?;
+        }
+        let mut rows: Vec<(String, String, String)> = runs
+            .iter()
+            .filter(|r| !r.code.is_empty())
+            .map(|r| (r.code.clone(), r.name.clone(), r.period.clone()))
+            .collect();
+        rows.sort_by(|a, b| (&a.2, &a.0).cmp(&(&b.2, &b.0)));
+        let mut periods: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
+        periods.dedup();
+        let mut r = 4u32;
+        for period in &periods {
+            let members = rows.iter().filter(|x| &x.2 == period);
+            let province = (
+                pc.code.clone(),
+                format!("Toàn tỉnh {}", pc.name),
+                period.clone(),
+            );
+            for (is_total, (code, name, per)) in members
+                .map(|m| (false, m.clone()))
+                .chain(std::iter::once((true, province)))
+            {
+                let (f, fi, fd) = if is_total {
+                    (&bold, &bold_int, &bold_dec)
+                } else {
+                    (&cell, &int, &dec)
+                };
+                ws.write_with_format(r, 0, &code, f)?;
+                ws.write_with_format(r, 1, &name, f)?;
+                ws.write_with_format(r, 2, period_vi(&per), f)?;
+                for (k, (id, _, _)) in ids.iter().enumerate() {
+                    let v = indicators
+                        .iter()
+                        .find(|i| i.id == *id && i.commune == code && i.period == per)
+                        .and_then(|i| i.value);
+                    let col = (k + 3) as u16;
+                    match v {
+                        Some(x) if x.fract() == 0.0 => ws.write_with_format(r, col, x, fi)?,
+                        Some(x) => ws.write_with_format(r, col, x, fd)?,
+                        None => ws.write_with_format(r, col, "", f)?,
+                    };
+                }
+                r += 1;
+            }
+        }
+        ws.set_freeze_panes(4, 3)?;
+        ws.set_landscape();
+        ws.set_paper_size(9);
+    }
+    {
+        let ws = wb.add_worksheet().set_name("Tình hình gửi số liệu")?;
+        ws.write_with_format(0, 0, "Tình hình gửi số liệu của các xã", &title)?;
+        let heads = [
+            "Mã xã",
+            "Xã",
+            "Kỳ báo cáo",
+            "Lĩnh vực",
+            "Số tệp",
+            "Tệp lỗi",
+            "Dòng nhận",
+            "Dòng bị loại",
+            "Tệp mới nhất",
+            "Tình trạng",
+        ];
+        for (c, h) in heads.iter().enumerate() {
+            ws.write_with_format(2, c as u16, *h, &head)?;
+        }
+        for (i, c) in completeness.iter().enumerate() {
+            let r = (i + 3) as u32;
+            let title = pipelines
+                .iter()
+                .find(|p| p.name == c.pipeline)
+                .map_or(c.pipeline.as_str(), |p| p.title.as_str());
+            ws.write_with_format(r, 0, &c.commune, &cell)?;
+            ws.write_with_format(r, 1, &c.commune_name, &cell)?;
+            ws.write_with_format(r, 2, period_vi(&c.period), &cell)?;
+            ws.write_with_format(r, 3, title, &cell)?;
+            ws.write_with_format(r, 4, c.workbooks as f64, &int)?;
+            ws.write_with_format(r, 5, c.workbooks_failed as f64, &int)?;
+            ws.write_with_format(r, 6, c.rows_accepted as f64, &int)?;
+            ws.write_with_format(r, 7, c.rows_rejected as f64, &int)?;
+            ws.write_with_format(r, 8, c.last_received.as_deref().unwrap_or(""), &cell)?;
+            ws.write_with_format(r, 9, c.status.vi(), &cell)?;
+        }
+        for (c, w) in [8, 22, 24, 36, 8, 8, 11, 11, 17, 28].iter().enumerate() {
+            ws.set_column_width(c as u16, *w)?;
+        }
+        ws.autofilter(2, 0, (completeness.len() + 2) as u32, 9)?;
+        ws.set_freeze_panes(3, 0)?;
+        ws.set_landscape();
+        ws.set_paper_size(9);
+    }
+    Ok(wb.save_to_buffer()?)
+}
