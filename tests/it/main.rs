@@ -15,6 +15,7 @@ mod livestock;
 mod livestock_rules;
 mod nightly;
 mod privacy;
+mod province;
 mod report;
 mod safety;
 mod statistician;

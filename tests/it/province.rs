@@ -1,0 +1,344 @@
+//! A province run over the three-commune fixture (fixtures/gen_province.py):
+//! per-commune and province figures against the generator's own truth,
+//! who sent what, persons listed in two communes, the public tables as BI
+//! tools read them, and the same figures from Apache Spark.
+
+use crate::common::{read, repo, tonghop};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+const PROVINCE: &str = "12";
+
+struct ProvinceRun {
+    _dir: tempfile::TempDir,
+    out: PathBuf,
+    exit_code: i32,
+    stdout: String,
+}
+
+fn province_run() -> &'static ProvinceRun {
+    static RUN: OnceLock<ProvinceRun> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let r = tonghop(&[
+            "run",
+            "--config",
+            "fixtures/province/province.toml",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(r.exit_code <= 1, "{}\n{}", r.stdout, r.stderr);
+        ProvinceRun {
+            _dir: dir,
+            out,
+            exit_code: r.exit_code,
+            stdout: r.stdout,
+        }
+    })
+}
+
+/// `indicators.csv` as (indicator, commune, period) -> value text.
+fn figures(path: &Path) -> BTreeMap<(String, String, String), String> {
+    let text = read(path);
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let (i, v, c, p) = (at("indicator"), at("value"), at("commune"), at("period"));
+    lines
+        .map(|l| {
+            let f = split_csv(l);
+            ((f[i].clone(), f[c].clone(), f[p].clone()), f[v].clone())
+        })
+        .collect()
+}
+
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                out.last_mut().unwrap().push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            _ => out.last_mut().unwrap().push(ch),
+        }
+    }
+    out
+}
+
+fn expected() -> serde_json::Value {
+    serde_json::from_str(&read(&repo().join("fixtures/expected/province.json"))).unwrap()
+}
+
+fn same(found: Option<&String>, want: &serde_json::Value) -> bool {
+    match (found.map(String::as_str), want.as_f64()) {
+        (Some(""), None) | (None, None) => want.is_null(),
+        (Some(f), Some(w)) => f.parse::<f64>().is_ok_and(|x| (x - w).abs() < 1e-9),
+        _ => false,
+    }
+}
+
+#[test]
+fn every_commune_and_the_province_match_the_generators_truth() {
+    let run = province_run();
+    // Two communes' lists share persons (warnings), nothing failed.
+    assert_eq!(run.exit_code, 0, "{}", run.stdout);
+    let got = figures(&run.out.join("indicators.csv"));
+    let want = expected();
+    let mut checked = 0;
+    for (code, c) in want["communes"].as_object().unwrap() {
+        let period = c["period"].as_str().unwrap();
+        for (id, v) in c["figures"].as_object().unwrap() {
+            let found = got.get(&(id.clone(), code.clone(), period.to_string()));
+            assert!(
+                same(found, v),
+                "{code} {period} {id}: found {found:?}, want {v}"
+            );
+            checked += 1;
+        }
+    }
+    for (period, f) in want["province"].as_object().unwrap() {
+        for (id, v) in f.as_object().unwrap() {
+            let found = got.get(&(id.clone(), PROVINCE.to_string(), period.clone()));
+            assert!(
+                same(found, v),
+                "province {period} {id}: found {found:?}, want {v}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "{checked}");
+    // One row per commune and indicator, plus the province's per period.
+    let communes = want["communes"].as_object().unwrap().len();
+    let periods = want["province"].as_object().unwrap().len();
+    let indicators = got
+        .keys()
+        .map(|k| k.0.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert_eq!(got.len(), indicators * (communes + periods));
+}
+
+#[test]
+fn a_commune_that_sent_nothing_has_no_figure_and_a_line_in_completeness() {
+    let run = province_run();
+    let got = figures(&run.out.join("indicators.csv"));
+    let b = (
+        "livestock.main_herd".to_string(),
+        "03604".to_string(),
+        "2026-01-01_2026-06-30".to_string(),
+    );
+    assert_eq!(
+        got.get(&b).map(String::as_str),
+        Some(""),
+        "no figure, not 0"
+    );
+    let c = read(&run.out.join("completeness.csv"));
+    assert!(c.starts_with('\u{feff}'), "BOM for Excel");
+    let line = c
+        .lines()
+        .find(|l| l.starts_with("03604,") && l.contains(",livestock,"))
+        .unwrap();
+    assert!(line.ends_with(",not_sent,Chưa gửi"), "{line}");
+    assert!(line.contains(",0,0,0,0,,"), "{line}");
+    let received = c
+        .lines()
+        .filter(|l| l.contains(",received,Đã nhận"))
+        .count();
+    assert_eq!(received, 11, "{c}");
+    // The province's report and summary say it too.
+    let md = read(&run.out.join("bao-cao.md"));
+    assert!(md.contains("Nà Tăm (chưa gửi)"), "{md}");
+    assert!(md.contains("## Kỳ 01/07/2025 – 31/12/2025 (1 xã)"), "{md}");
+    let x = calamine_sheets(&run.out.join("tong-hop.xlsx"));
+    assert_eq!(x, ["Tổng hợp", "Tình hình gửi số liệu"]);
+    // Each commune keeps its own report under its folder.
+    for code in ["03601", "03604", "03607"] {
+        assert!(
+            run.out
+                .join("communes")
+                .join(code)
+                .join("bao-cao.md")
+                .exists()
+        );
+    }
+}
+
+fn calamine_sheets(path: &Path) -> Vec<String> {
+    use calamine::Reader as _;
+    let wb: calamine::Xlsx<_> = calamine::open_workbook(path).unwrap();
+    wb.sheet_names().to_vec()
+}
+
+#[test]
+fn a_person_in_two_communes_lists_is_named_with_both_cells_and_counted_once() {
+    let run = province_run();
+    let want = expected()["duplicates_across_communes"].as_u64().unwrap();
+    let report: serde_json::Value = serde_json::from_str(&read(&run.out.join("run.json"))).unwrap();
+    assert_eq!(report["duplicates_across_communes"].as_u64(), Some(want));
+    let d = read(&run.out.join("private/duplicates_across_communes.csv"));
+    let lines: Vec<&str> = d.lines().skip(1).collect();
+    assert_eq!(lines.len() as u64, want * 2, "{d}");
+    for l in &lines {
+        assert!(l.contains("duplicate_across_communes"), "{l}");
+        let f = split_csv(l);
+        // file = <commune>/<path>, a cell with its column letter, the other listing named.
+        assert!(f[2].starts_with("0360"), "{l}");
+        assert!(f[5].chars().next().unwrap().is_ascii_uppercase(), "{l}");
+        assert!(f[11].contains("xã 0360") && f[11].contains('!'), "{l}");
+    }
+    // Private: not readable by others.
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(run.out.join("private/duplicates_across_communes.csv"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+}
+
+#[test]
+fn public_tables_carry_the_commune_code_as_text() {
+    use polars::prelude::*;
+    let run = province_run();
+    let t = run.out.join("public/tables/bhyt_persons");
+    let mut parts = Vec::new();
+    for c in std::fs::read_dir(&t).unwrap().flatten() {
+        let name = c.file_name().to_string_lossy().into_owned();
+        assert!(name.starts_with("commune=0360"), "{name}");
+        for p in std::fs::read_dir(c.path()).unwrap().flatten() {
+            parts.push(p.path().join("part-0.parquet"));
+        }
+    }
+    assert_eq!(parts.len(), 3);
+    for p in parts {
+        let df = ParquetReader::new(std::fs::File::open(&p).unwrap())
+            .finish()
+            .unwrap();
+        let code = df.column("commune_code").unwrap();
+        assert_eq!(code.dtype(), &DataType::String);
+        let first = code.str().unwrap().get(0).unwrap().to_string();
+        assert!(
+            p.to_string_lossy().contains(&format!("commune={first}/")),
+            "{p:?}"
+        );
+        assert_eq!(first.len(), 5);
+        // Hashed, never the raw 12-digit ID.
+        let id = df
+            .column("personal_id")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(0)
+            .unwrap()
+            .to_string();
+        assert!(id.len() > 12, "{id}");
+    }
+}
+
+#[test]
+fn spark_gives_every_embedded_figure() {
+    if std::env::var_os("CI").is_none() && std::env::var_os("TONGHOP_SPARK").is_none() {
+        eprintln!(
+            "skipped spark_gives_every_embedded_figure: set TONGHOP_SPARK=1 (CI sets CI) to install Java and pyspark and start a local Spark cluster"
+        );
+        return;
+    }
+    let run = province_run();
+    let o = std::process::Command::new("bash")
+        .arg(repo().join("spark/run.sh"))
+        .arg(&run.out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "spark/run.sh failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let embedded = figures(&run.out.join("indicators.csv"));
+    let spark = figures(&run.out.join("spark/indicators.csv"));
+    assert_eq!(
+        embedded.keys().collect::<Vec<_>>(),
+        spark.keys().collect::<Vec<_>>(),
+        "the same rows"
+    );
+    let head = |p: &Path| read(p).lines().next().unwrap().to_string();
+    assert_eq!(
+        head(&run.out.join("indicators.csv")),
+        head(&run.out.join("spark/indicators.csv"))
+    );
+    let mut differ = Vec::new();
+    for (k, a) in &embedded {
+        let b = &spark[k];
+        let close = match (a.parse::<f64>(), b.parse::<f64>()) {
+            (Ok(x), Ok(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+            _ => a == b,
+        };
+        if !close {
+            differ.push(format!("{k:?}: embedded {a:?}, spark {b:?}"));
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+    assert!(embedded.values().filter(|v| !v.is_empty()).count() > 60);
+}
+
+#[test]
+fn check_refuses_sql_spark_would_read_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipelines = dir.path().join("pipelines");
+    std::fs::create_dir(&pipelines).unwrap();
+    for p in ["bhyt", "vneid", "land", "livestock"] {
+        let mut text = read(&repo().join(format!("pipelines/{p}.toml")));
+        if p == "land" {
+            text = text.replace(
+                "CAST(100 AS DOUBLE) * SUM(CASE WHEN match_status = 'matched' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0)",
+                "100.0 * SUM(CASE WHEN match_status = 'matched' THEN 1 ELSE 0 END) / COUNT(*)",
+            );
+        }
+        std::fs::write(pipelines.join(format!("{p}.toml")), text).unwrap();
+    }
+    let config = read(&repo().join("config/tonghop.toml"))
+        .replace(
+            "# pipelines = \"../pipelines\"",
+            &format!("pipelines = {:?}", pipelines.display().to_string()),
+        )
+        .replace(
+            "holidays = \"holidays\"",
+            &format!(
+                "holidays = {:?}",
+                repo().join("config/holidays").display().to_string()
+            ),
+        )
+        .replace(
+            "\"../fixtures/inbox\"",
+            &format!("{:?}", repo().join("fixtures/inbox").display().to_string()),
+        );
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let r = tonghop(&["check", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(r.exit_code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("land.records_matched_pct: 100.0: Spark reads a decimal literal as DECIMAL"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("NULLIF(COUNT(*), 0)"), "{}", r.stderr);
+    // The built-in pipelines are portable.
+    let r = tonghop(&["check", "--config", "config/tonghop.toml"]);
+    assert_eq!(r.exit_code, 0, "{}", r.stderr);
+    let r = tonghop(&["check", "--config", "fixtures/province/province.toml"]);
+    assert_eq!(r.exit_code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("province Lai Châu (12) is valid: 3 communes"),
+        "{}",
+        r.stdout
+    );
+}
