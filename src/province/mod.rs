@@ -508,7 +508,7 @@ fn province_figures(
     let mut config = members[0].config.clone();
     config.commune.code.clone_from(&pc.code);
     config.commune.name.clone_from(&pc.name);
-    config.period = period.clone();
+    config.period = *period;
     config.targets = pc.targets.clone();
     config.villages = Default::default();
     let mut indicators_out = Vec::new();

@@ -16,7 +16,7 @@ fn indicators(out: &std::path::Path) -> HashMap<String, String> {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "indicator,value,unit,label,pipeline,stale_since,rows_rejected,rows_duplicate,rows_out_of_period,cells_excluded"
+        "indicator,value,unit,label,pipeline,stale_since,rows_rejected,rows_duplicate,rows_out_of_period,cells_excluded,commune,period"
     );
     lines
         .map(|l| {

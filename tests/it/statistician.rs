@@ -156,13 +156,16 @@ fn a_bad_cell_a_wrong_total_and_four_spellings_end_to_end() {
         line("livestock.main_herd").starts_with(&format!("livestock.main_herd,{now},")),
         "{csv}"
     );
-    assert!(line("livestock.main_herd").ends_with(",0,0,0,1"), "{csv}");
+    assert!(
+        line("livestock.main_herd").ends_with(",0,0,0,1,03637,2026-01-01_2026-06-19"),
+        "{csv}"
+    );
     assert!(
         line("livestock.main_herd_start")
             .starts_with(&format!("livestock.main_herd_start,{start},"))
     );
     assert!(
-        line("livestock.main_herd_start").ends_with(",0,0,0,0"),
+        line("livestock.main_herd_start").ends_with(",0,0,0,0,03637,2026-01-01_2026-06-19"),
         "{csv}"
     );
 
@@ -194,7 +197,8 @@ fn a_bad_cell_a_wrong_total_and_four_spellings_end_to_end() {
     let lacks = |k: &str| {
         rows.iter()
             .find(|f| f[1] == k)
-            .map(|f| f.last().unwrap() == "1")
+            // cells_excluded, before the commune and the period
+            .map(|f| f[f.len() - 3] == "1")
             .unwrap()
     };
     assert!(lacks("Nà Ngò") && !lacks("Pá Khoang") && !lacks("Bản Lướt"));
