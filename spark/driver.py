@@ -46,9 +46,10 @@ def main(out, master):
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.executor.memory", "512m")
+        # Defaults for a province; spark/national.sh raises them through the environment.
+        .config("spark.executor.memory", os.environ.get("TONGHOP_SPARK_EXECUTOR_MEMORY", "512m"))
         .config("spark.executor.cores", "1")
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", os.environ.get("TONGHOP_SPARK_SHUFFLE_PARTITIONS", "4"))
         .config("spark.sql.session.timeZone", "UTC")
         # `commune=03637` stays the text 03637 (inference would read 3637).
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")

@@ -80,9 +80,58 @@ restore the key file (or set TONGHOP_HMAC_KEY), or run with --rekey to make a ne
 /// Run the selected pipelines; see [`run`]. `pipelines` are all the known
 /// ones; `opts.only` selects among them.
 pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> Result<RunOutcome> {
+    timing::reset();
+    match prepare(config, pipelines, opts)? {
+        Prepared::Done(outcome) => Ok(*outcome),
+        Prepared::Pending(pending) => {
+            let read = read_all(&pending)?;
+            pending.finish(read)
+        }
+    }
+}
+
+/// A run after its preparation: done already (an unchanged inbox
+/// republished), or its workbooks to read.
+pub enum Prepared<'a> {
+    Done(Box<RunOutcome>),
+    Pending(Box<Pending<'a>>),
+}
+
+/// A run whose workbooks are found and hashed and whose release is begun:
+/// what reading them ([`Pending::read_one`], from any thread, so that a
+/// province reads all its communes' workbooks in one pool) and then
+/// [`Pending::finish`] need.
+pub struct Pending<'a> {
+    config: &'a Config,
+    all_pipelines: &'a [&'a Pipeline],
+    pipelines: Vec<&'a Pipeline>,
+    opts: &'a RunOptions,
+    ctx: RunContext,
+    /// (pipeline index into `pipelines`, absolute path, path in the inbox)
+    work: Vec<(usize, PathBuf, String)>,
+    ignored: Vec<crate::record::IgnoredFile>,
+    hashes: Vec<Option<String>>,
+    previous: Option<crate::carry::Previous>,
+    pseudonymizer: crate::privacy::Pseudonymizer,
+    run_id: String,
+    release: crate::release::Release,
+    fingerprint: String,
+    statuses: Vec<PipelineRef>,
+    parts_dir: PathBuf,
+    cache: crate::cache::Cache,
+    started_at: chrono::DateTime<chrono::Local>,
+    clock: Instant,
+}
+
+/// Everything before the workbooks are read: refusals, discovery, the key,
+/// the release, the hashes, and the republish of an unchanged inbox.
+pub fn prepare<'a>(
+    config: &'a Config,
+    all_pipelines: &'a [&'a Pipeline],
+    opts: &'a RunOptions,
+) -> Result<Prepared<'a>> {
     let started_at = chrono::Local::now();
     let clock = Instant::now();
-    timing::reset();
     // Everything this run creates is private until opened on purpose.
     crate::privacy::enter_private_umask();
     let _span = tracing::info_span!("run", commune = %config.commune.code).entered();
@@ -93,15 +142,13 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
         tracing::warn!(folder = %dir.display(), "was readable by other users: tightened to 0700 folders and 0600 files");
     }
     let ctx = RunContext::from_config(config).map_err(|e| anyhow::anyhow!(e))?;
-    let all_pipelines = pipelines;
     let pipelines: Vec<&Pipeline> = all_pipelines
         .iter()
         .copied()
         .filter(|p| opts.only.is_empty() || opts.only.contains(&p.name))
         .collect();
-    let pipelines = pipelines.as_slice();
     let known: Vec<&str> = all_pipelines.iter().map(|p| p.name.as_str()).collect();
-    let (work, ignored) = discover(&config.inbox, pipelines, &known);
+    let (work, ignored) = discover(&config.inbox, &pipelines, &known);
     for i in &ignored {
         tracing::info!(stage = "ingest", path = %i.path, reason = %i.reason, "ignored file");
     }
@@ -121,13 +168,11 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     let pseudonymizer = load_key(config, previous.as_ref(), opts)?;
     let run_id = crate::release::new_run_id();
     let release = crate::release::Release::begin(&config.out, &run_id)?;
-    // Everything is written into this run's release; `commit` publishes it.
-    let out = &release.dir.clone();
     // Every workbook is read and hashed once here; the cache is looked up by
     // these hashes, so a reused workbook is not read again.
     let (fingerprint, hashes) = inputs_fingerprint(
         config,
-        pipelines,
+        &pipelines,
         &ctx,
         &pseudonymizer,
         &work,
@@ -140,12 +185,14 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
             .is_some_and(|p| !fingerprint.is_empty() && p.report.inputs_fingerprint == fingerprint)
         && let Some(prev) = previous
     {
-        return republish(config, release, prev, started_at, clock);
+        return Ok(Prepared::Done(Box::new(republish(
+            config, release, prev, started_at, clock,
+        )?)));
     }
     let statuses = crate::carry::pipeline_statuses(
         config,
         all_pipelines,
-        pipelines,
+        &pipelines,
         &work,
         previous.as_ref(),
         &opts.allow_empty,
@@ -153,174 +200,237 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     );
     // Each workbook's rows go to a part file as soon as it is read, so memory
     // holds one workbook per thread, not all of them (see `stream_table`).
-    let parts_dir = out.join(".parts");
+    let parts_dir = release.dir.join(".parts");
     std::fs::create_dir_all(&parts_dir)
         .with_context(|| format!("cannot create {}", parts_dir.display()))?;
     let cache = crate::cache::Cache::new(&config.out, &ctx, !opts.full);
-    let reader = Reader {
+    Ok(Prepared::Pending(Box::new(Pending {
         config,
-        ctx: &ctx,
+        all_pipelines,
+        pipelines,
         opts,
-        cache: &cache,
-        parts_dir: &parts_dir,
-    };
-    let (mut outcomes, parts) = read_all(&reader, pipelines, &work, &hashes)?;
+        ctx,
+        work,
+        ignored,
+        hashes,
+        previous,
+        pseudonymizer,
+        run_id,
+        release,
+        fingerprint,
+        statuses,
+        parts_dir,
+        cache,
+        started_at,
+        clock,
+    })))
+}
 
-    crate::release::fault_point("read");
+/// One workbook read: its outcome and its parts.
+pub type Read = (FileOutcome, Vec<PathBuf>);
 
-    let mut all_indicators = Vec::new();
-    let mut all_breakdowns = Vec::new();
-    let mut all_checks = Vec::new();
-    let mut table_outputs = Vec::new();
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut acc = Acc {
-        indicators: &mut all_indicators,
-        breakdowns: &mut all_breakdowns,
-        checks: &mut all_checks,
-        tables: &mut table_outputs,
-        findings: &mut findings,
-    };
-    for (pi, pipeline) in pipelines.iter().enumerate() {
-        let status = statuses
-            .iter()
-            .find(|s| s.name == pipeline.name)
-            .map_or(PipelineStatus::Computed, |s| s.status);
-        if status.is_carried() {
-            continue;
+impl Pending<'_> {
+    /// How many workbooks this run reads.
+    pub fn workbooks(&self) -> usize {
+        self.work.len()
+    }
+
+    /// Read workbook `wi` (from the cache when its bytes were read before).
+    pub fn read_one(&self, wi: usize) -> Result<Read> {
+        let (pi, abs, rel) = &self.work[wi];
+        let pipeline = self.pipelines[*pi];
+        let _span = tracing::info_span!("file", commune = %self.config.commune.code, pipeline = %pipeline.name, path = %rel).entered();
+        let reader = Reader {
+            config: self.config,
+            ctx: &self.ctx,
+            opts: self.opts,
+            cache: &self.cache,
+            parts_dir: &self.parts_dir,
+        };
+        let (o, parts) = reader.read(pipeline, wi, abs, rel, self.hashes[wi].as_deref())?;
+        for e in &o.errors {
+            tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
         }
-        let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
-        let mut mine: Vec<&mut FileOutcome> = outcomes
-            .iter_mut()
-            .zip(&work)
-            .filter(|(_, w)| w.0 == pi)
-            .map(|(o, _)| o)
-            .collect();
-        timing::time(Phase::Dedupe, || {
-            crate::dedupe::settle_duplicates(pipeline, &mut mine)
-        });
-        let mine_parts: Vec<&Vec<PathBuf>> = parts
-            .iter()
-            .zip(&work)
-            .filter(|(_, w)| w.0 == pi)
-            .map(|(p, _)| p)
-            .collect();
-        compute_pipeline(
-            pipeline,
-            status,
-            &mine,
-            &mine_parts,
+        Ok((o, parts))
+    }
+
+    /// Settle duplicates, build the tables, compute the figures, write
+    /// every output and publish the release. `read`: the workbooks in the
+    /// order of `work`.
+    pub fn finish(self, read: Vec<Read>) -> Result<RunOutcome> {
+        let Pending {
             config,
+            all_pipelines,
+            pipelines,
+            ctx: _,
+            work,
+            ignored,
+            previous,
+            pseudonymizer,
+            run_id,
+            release,
+            fingerprint,
+            statuses,
+            parts_dir,
+            cache,
+            started_at,
+            clock,
+            ..
+        } = self;
+        let pipelines = pipelines.as_slice();
+        let out = &release.dir.clone();
+        let (mut outcomes, parts): (Vec<FileOutcome>, Vec<Vec<PathBuf>>) = read.into_iter().unzip();
+
+        crate::release::fault_point("read");
+        let mut all_indicators = Vec::new();
+        let mut all_breakdowns = Vec::new();
+        let mut all_checks = Vec::new();
+        let mut table_outputs = Vec::new();
+        let mut findings: Vec<Finding> = Vec::new();
+        let mut acc = Acc {
+            indicators: &mut all_indicators,
+            breakdowns: &mut all_breakdowns,
+            checks: &mut all_checks,
+            tables: &mut table_outputs,
+            findings: &mut findings,
+        };
+        for (pi, pipeline) in pipelines.iter().enumerate() {
+            let status = statuses
+                .iter()
+                .find(|s| s.name == pipeline.name)
+                .map_or(PipelineStatus::Computed, |s| s.status);
+            if status.is_carried() {
+                continue;
+            }
+            let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
+            let mut mine: Vec<&mut FileOutcome> = outcomes
+                .iter_mut()
+                .zip(&work)
+                .filter(|(_, w)| w.0 == pi)
+                .map(|(o, _)| o)
+                .collect();
+            timing::time(Phase::Dedupe, || {
+                crate::dedupe::settle_duplicates(pipeline, &mut mine)
+            });
+            let mine_parts: Vec<&Vec<PathBuf>> = parts
+                .iter()
+                .zip(&work)
+                .filter(|(_, w)| w.0 == pi)
+                .map(|(p, _)| p)
+                .collect();
+            compute_pipeline(
+                pipeline,
+                status,
+                &mine,
+                &mine_parts,
+                config,
+                out,
+                &pseudonymizer,
+                &mut acc,
+            )?;
+            for o in mine.iter_mut() {
+                acc.findings.append(&mut o.findings);
+            }
+        }
+        crate::release::fault_point("tables");
+        let outputs_at = Instant::now();
+
+        let (files, totals) = assemble(
+            outcomes,
+            previous.as_ref(),
+            &statuses,
+            all_pipelines,
             out,
-            &pseudonymizer,
             &mut acc,
         )?;
-        for o in mine.iter_mut() {
-            acc.findings.append(&mut o.findings);
+
+        let period = config.period.partition();
+        for v in &mut all_indicators {
+            v.commune.clone_from(&config.commune.code);
+            v.period.clone_from(&period);
         }
+        for b in &mut all_breakdowns {
+            b.commune.clone_from(&config.commune.code);
+            b.period.clone_from(&period);
+        }
+        write_outputs(
+            out,
+            config,
+            all_pipelines,
+            &statuses,
+            Figures {
+                indicators: &all_indicators,
+                breakdowns: &all_breakdowns,
+                findings: &findings,
+                files: &files,
+            },
+            started_at,
+        )?;
+        // A pipeline whose workbooks are missing keeps its cache for their return.
+        cache.prune(
+            &statuses
+                .iter()
+                .filter(|s| {
+                    matches!(
+                        s.status,
+                        PipelineStatus::Computed | PipelineStatus::NoWorkbooks
+                    )
+                })
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>(),
+        );
+        let indicator_changes = changes_since_previous(previous.as_ref(), &all_indicators);
+        let exit_code = exit_code(&totals, &all_indicators, &statuses, &all_checks);
+        timing::add(Phase::Outputs, outputs_at);
+        let timings_ms: Vec<(Phase, f64)> = timing::snapshot();
+        tracing::info!(timings_ms = ?timings_ms, "time by phase (per-workbook phases summed over threads)");
+        let report = RunReport {
+            timings_ms: timings_ms
+                .into_iter()
+                .map(|(p, ms)| (p, (ms * 10.0).round() / 10.0))
+                .collect(),
+            tonghop_version: env!("CARGO_PKG_VERSION").to_string(),
+            started: started_at.to_rfc3339(),
+            finished: chrono::Local::now().to_rfc3339(),
+            duration_ms: clock.elapsed().as_millis(),
+            config: config.path.display().to_string(),
+            commune: config.commune.code.clone(),
+            commune_name: config.commune.name.clone(),
+            period_from: config.period.from.to_string(),
+            period_to: config.period.to.to_string(),
+            inbox: config.inbox.display().to_string(),
+            out: config.out.display().to_string(),
+            run_id: run_id.clone(),
+            pipelines: statuses,
+            totals,
+            files,
+            ignored_files: ignored,
+            tables: table_outputs,
+            indicators: all_indicators,
+            breakdowns: all_breakdowns,
+            checks: all_checks,
+            indicator_changes,
+            exit_code,
+            inputs_fingerprint: fingerprint,
+            unchanged_since: None,
+            key_fingerprint: pseudonymizer.fingerprint(),
+        };
+        let json = serde_json::to_vec_pretty(&report)?;
+        publish::write_bytes(&out.join("run.json"), &json)?;
+        let _ = std::fs::remove_dir_all(&parts_dir);
+        crate::privacy::restrict(&out.join("private"))?;
+        crate::release::fault_point("outputs");
+        release.commit(&json)?;
+        Ok(RunOutcome { report, exit_code })
     }
-    crate::release::fault_point("tables");
-    let outputs_at = Instant::now();
-
-    let (files, totals) = assemble(
-        outcomes,
-        previous.as_ref(),
-        &statuses,
-        all_pipelines,
-        out,
-        &mut acc,
-    )?;
-
-    let period = config.period.partition();
-    for v in &mut all_indicators {
-        v.commune.clone_from(&config.commune.code);
-        v.period.clone_from(&period);
-    }
-    for b in &mut all_breakdowns {
-        b.commune.clone_from(&config.commune.code);
-        b.period.clone_from(&period);
-    }
-    write_outputs(
-        out,
-        config,
-        all_pipelines,
-        &statuses,
-        Figures {
-            indicators: &all_indicators,
-            breakdowns: &all_breakdowns,
-            findings: &findings,
-            files: &files,
-        },
-        started_at,
-    )?;
-    // A pipeline whose workbooks are missing keeps its cache for their return.
-    cache.prune(
-        &statuses
-            .iter()
-            .filter(|s| {
-                matches!(
-                    s.status,
-                    PipelineStatus::Computed | PipelineStatus::NoWorkbooks
-                )
-            })
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>(),
-    );
-    let indicator_changes = changes_since_previous(previous.as_ref(), &all_indicators);
-    let exit_code = exit_code(&totals, &all_indicators, &statuses, &all_checks);
-    timing::add(Phase::Outputs, outputs_at);
-    let timings_ms: Vec<(Phase, f64)> = timing::snapshot();
-    tracing::info!(timings_ms = ?timings_ms, "time by phase (per-workbook phases summed over threads)");
-    let report = RunReport {
-        timings_ms: timings_ms
-            .into_iter()
-            .map(|(p, ms)| (p, (ms * 10.0).round() / 10.0))
-            .collect(),
-        tonghop_version: env!("CARGO_PKG_VERSION").to_string(),
-        started: started_at.to_rfc3339(),
-        finished: chrono::Local::now().to_rfc3339(),
-        duration_ms: clock.elapsed().as_millis(),
-        config: config.path.display().to_string(),
-        commune: config.commune.code.clone(),
-        commune_name: config.commune.name.clone(),
-        period_from: config.period.from.to_string(),
-        period_to: config.period.to.to_string(),
-        inbox: config.inbox.display().to_string(),
-        out: config.out.display().to_string(),
-        run_id: run_id.clone(),
-        pipelines: statuses,
-        totals,
-        files,
-        ignored_files: ignored,
-        tables: table_outputs,
-        indicators: all_indicators,
-        breakdowns: all_breakdowns,
-        checks: all_checks,
-        indicator_changes,
-        exit_code,
-        inputs_fingerprint: fingerprint,
-        unchanged_since: None,
-        key_fingerprint: pseudonymizer.fingerprint(),
-    };
-    let json = serde_json::to_vec_pretty(&report)?;
-    publish::write_bytes(&out.join("run.json"), &json)?;
-    let _ = std::fs::remove_dir_all(&parts_dir);
-    crate::privacy::restrict(&out.join("private"))?;
-    crate::release::fault_point("outputs");
-    release.commit(&json)?;
-    Ok(RunOutcome { report, exit_code })
 }
 
 /// Every workbook, in parallel (a few at a time, memory bounded by the
 /// workbooks in flight), with a progress bar on a terminal: the outcomes and
 /// their parts, in the order of `work`.
-fn read_all(
-    reader: &Reader<'_>,
-    pipelines: &[&Pipeline],
-    work: &[(usize, PathBuf, String)],
-    hashes: &[Option<String>],
-) -> Result<(Vec<FileOutcome>, Vec<Vec<PathBuf>>)> {
-    let bar = if reader.opts.progress {
-        let b = indicatif::ProgressBar::new(work.len() as u64);
+fn read_all(pending: &Pending<'_>) -> Result<Vec<Read>> {
+    let bar = if pending.opts.progress {
+        let b = indicatif::ProgressBar::new(pending.work.len() as u64);
         b.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} tệp · {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -330,30 +440,16 @@ fn read_all(
         indicatif::ProgressBar::hidden()
     };
     let rows_seen = std::sync::atomic::AtomicU64::new(0);
-    let spilled: Vec<Result<(FileOutcome, Vec<PathBuf>)>> =
-        parallel_map(work, |wi, (pi, abs, rel)| {
-            let _span =
-                tracing::info_span!("file", pipeline = %pipelines[*pi].name, path = %rel).entered();
-            let (o, parts) = reader.read(pipelines[*pi], wi, abs, rel, hashes[wi].as_deref())?;
-            for e in &o.errors {
-                tracing::error!(stage = "ingest", path = %rel, error = %e, "workbook failed");
-            }
-            let rows: u64 = o.sheets.iter().map(|s| u64::from(s.rows_read)).sum();
-            let total = rows_seen.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
-            bar.set_message(format!("{total} dòng"));
-            bar.inc(1);
-            Ok((o, parts))
-        });
+    let read: Vec<Result<Read>> = parallel_map(&pending.work, |wi, _| {
+        let r = pending.read_one(wi)?;
+        let rows: u64 = r.0.sheets.iter().map(|s| u64::from(s.rows_read)).sum();
+        let total = rows_seen.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
+        bar.set_message(format!("{total} dòng"));
+        bar.inc(1);
+        Ok(r)
+    });
     bar.finish_and_clear();
-    let mut outcomes = Vec::with_capacity(spilled.len());
-    let mut parts = Vec::with_capacity(spilled.len());
-    for r in spilled {
-        let (o, ps) = r?;
-        outcomes.push(o);
-        parts.push(ps);
-    }
-
-    Ok((outcomes, parts))
+    read.into_iter().collect()
 }
 
 /// This run's file reports and the carried pipelines' outputs together, in

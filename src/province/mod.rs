@@ -17,7 +17,7 @@ use crate::model::{BreakdownRow, Finding, IndicatorValue, Period, Severity};
 use crate::pipeline::Pipeline;
 use crate::publish::{self, csv_field};
 use crate::record::{PipelineStatus, RunReport, Totals};
-use crate::run::{RunOptions, run_with};
+use crate::run::RunOptions;
 use crate::spark;
 
 mod report;
@@ -160,33 +160,8 @@ pub fn run_province(
         | crate::privacy::KeySource::Existing(p)
         | crate::privacy::KeySource::Generated(p) => Some(p),
     };
-    let mut runs = Vec::new();
-    let mut published: Vec<Published> = Vec::new();
-    let mut pipelines: Option<Vec<Pipeline>> = None;
-    let mut seen_codes = std::collections::BTreeSet::new();
-    for path in &pc.communes {
-        let (run, p) = run_commune(pc, path, key_file.as_deref(), opts, load_pipelines);
-        if !run.code.is_empty() && !seen_codes.insert(run.code.clone()) {
-            runs.push(CommuneRun {
-                status: CommuneStatus::ConfigError,
-                error: Some(format!(
-                    "mã xã {} đã có trong tỉnh / commune code {} is listed twice; this config was not run",
-                    run.code, run.code
-                )),
-                exit_code: None,
-                release: None,
-                ..run
-            });
-            continue;
-        }
-        if let Some((pub_, ps)) = p {
-            if pipelines.is_none() {
-                pipelines = Some(ps);
-            }
-            published.push(pub_);
-        }
-        runs.push(run);
-    }
+    let (runs, mut published, pipelines) =
+        run_communes(pc, key_file.as_deref(), opts, load_pipelines);
     let pipelines = match pipelines {
         Some(p) => p,
         None => crate::pipeline::load(None, &Default::default())
@@ -321,84 +296,198 @@ fn exit_code(runs: &[CommuneRun], published: &[Published]) -> i32 {
     i32::from(bad_run || published.is_empty())
 }
 
-/// Load and run one commune into `<out>/communes/<code>`; its published
-/// release (this run's or the last good one) when there is one.
-#[allow(clippy::type_complexity)]
-fn run_commune(
+/// A commune ready to run: its config (output folder and key set by the
+/// province), its pipelines, its lock.
+struct Slot {
+    config: Config,
+    pipelines: Vec<Pipeline>,
+    _lock: crate::release::RunLock,
+}
+
+/// Run every commune into `<out>/communes/<code>`: all their workbooks in
+/// one pool (memory bounded by the workbooks in flight, whatever the
+/// number of communes), then each commune's tables, figures and release.
+/// Returns how each fared, the communes with a published release (this
+/// run's or the last good one), and the pipelines of the first commune.
+fn run_communes(
     pc: &ProvinceConfig,
-    path: &Path,
     key_file: Option<&Path>,
     opts: &RunOptions,
     load_pipelines: &dyn Fn(&Config) -> Result<Vec<Pipeline>, String>,
-) -> (CommuneRun, Option<(Published, Vec<Pipeline>)>) {
-    let mut run = CommuneRun {
-        config: path.display().to_string(),
-        code: String::new(),
-        name: String::new(),
-        period: String::new(),
-        status: CommuneStatus::ConfigError,
-        error: None,
-        exit_code: None,
-        release: None,
-    };
-    let mut config = match Config::load(path) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(config = %path.display(), error = %e, "commune config: not run");
-            run.error = Some(e);
-            return (run, None);
+) -> (Vec<CommuneRun>, Vec<Published>, Option<Vec<Pipeline>>) {
+    let mut runs: Vec<CommuneRun> = Vec::new();
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut slot_runs: Vec<CommuneRun> = Vec::new();
+    let mut configs: Vec<Config> = Vec::new();
+    let mut seen_codes = std::collections::BTreeSet::new();
+    for path in &pc.communes {
+        let mut run = CommuneRun {
+            config: path.display().to_string(),
+            code: String::new(),
+            name: String::new(),
+            period: String::new(),
+            status: CommuneStatus::ConfigError,
+            error: None,
+            exit_code: None,
+            release: None,
+        };
+        let mut config = match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(config = %path.display(), error = %e, "commune config: not run");
+                run.error = Some(e);
+                runs.push(run);
+                continue;
+            }
+        };
+        run.code.clone_from(&config.commune.code);
+        run.name.clone_from(&config.commune.name);
+        run.period = config.period.partition();
+        if !seen_codes.insert(config.commune.code.clone()) {
+            run.error = Some(format!(
+                "mã xã {0} đã có trong tỉnh / commune code {0} is listed twice; this config was not run",
+                config.commune.code
+            ));
+            runs.push(run);
+            continue;
         }
-    };
-    run.code.clone_from(&config.commune.code);
-    run.name.clone_from(&config.commune.name);
-    run.period = config.period.partition();
-    let _span = tracing::info_span!("commune", commune = %config.commune.code).entered();
-    config.out = pc.out.join("communes").join(&config.commune.code);
-    config.privacy_key_file = key_file.map(Path::to_path_buf);
-    let pipelines = match load_pipelines(&config) {
-        Ok(p) => p,
-        Err(e) => {
-            run.error = Some(e);
-            return (run, None);
-        }
-    };
-    let all: Vec<&Pipeline> = pipelines.iter().collect();
-    let problem = preflight(&config, &all, opts);
-    run.status = CommuneStatus::Failed;
-    match problem {
-        Some(e) => {
-            tracing::error!(error = %e, "commune not run");
-            run.status = CommuneStatus::ConfigError;
-            run.error = Some(e);
-        }
-        None => {
-            let lock = crate::release::RunLock::acquire(&config.out);
-            match lock {
-                Err(e) => run.error = Some(e.to_string()),
-                Ok(_lock) => match run_with(&config, &all, opts) {
-                    Ok(o) => {
-                        run.status = CommuneStatus::Ran;
-                        run.exit_code = Some(o.exit_code);
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "commune run failed");
-                        run.error = Some(format!("{e:#}"));
-                    }
-                },
+        config.out = pc.out.join("communes").join(&config.commune.code);
+        config.privacy_key_file = key_file.map(Path::to_path_buf);
+        let ready = load_pipelines(&config).and_then(|pipelines| {
+            let all: Vec<&Pipeline> = pipelines.iter().collect();
+            if let Some(e) = preflight(&config, &all, opts) {
+                return Err(e);
+            }
+            let lock = crate::release::RunLock::acquire(&config.out).map_err(|e| e.to_string())?;
+            Ok((pipelines, lock))
+        });
+        match ready {
+            Ok((pipelines, lock)) => {
+                run.status = CommuneStatus::Failed;
+                configs.push(config.clone());
+                slot_runs.push(run);
+                slots.push(Slot {
+                    config,
+                    pipelines,
+                    _lock: lock,
+                });
+            }
+            Err(e) => {
+                tracing::error!(commune = %config.commune.code, error = %e, "commune not run");
+                run.error = Some(e);
+                configs.push(config);
+                runs.push(run);
             }
         }
     }
-    let published = crate::release::current_release(&config.out).and_then(|release| {
-        let bytes = std::fs::read(release.join("run.json")).ok()?;
-        let report: RunReport = serde_json::from_slice(&bytes).ok()?;
-        Some(Published {
+    let refs: Vec<Vec<&Pipeline>> = slots.iter().map(|s| s.pipelines.iter().collect()).collect();
+    // Prepare every commune (discovery, hashes, release begun).
+    let mut pendings: Vec<Option<Box<crate::run::Pending<'_>>>> = Vec::new();
+    let mut errors: Vec<Option<String>> = Vec::new();
+    let mut done: Vec<Option<i32>> = Vec::new();
+    for (slot, all) in slots.iter().zip(&refs) {
+        let _span = tracing::info_span!("commune", commune = %slot.config.commune.code).entered();
+        match crate::run::prepare(&slot.config, all, opts) {
+            Ok(crate::run::Prepared::Done(o)) => {
+                pendings.push(None);
+                errors.push(None);
+                done.push(Some(o.exit_code));
+            }
+            Ok(crate::run::Prepared::Pending(p)) => {
+                pendings.push(Some(p));
+                errors.push(None);
+                done.push(None);
+            }
+            Err(e) => {
+                pendings.push(None);
+                errors.push(Some(format!("{e:#}")));
+                done.push(None);
+            }
+        }
+    }
+    // Every workbook of every commune in one pool.
+    let jobs: Vec<(usize, usize)> = pendings
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, p)| (0..p.as_ref().map_or(0, |p| p.workbooks())).map(move |wi| (ci, wi)))
+        .collect();
+    tracing::info!(
+        communes = slots.len(),
+        workbooks = jobs.len(),
+        "reading every commune's workbooks"
+    );
+    let mut read: Vec<Vec<Result<crate::run::Read>>> =
+        pendings.iter().map(|_| Vec::new()).collect();
+    let results = crate::util::parallel_map(&jobs, |_, (ci, wi)| {
+        let p = pendings[*ci].as_ref().expect("a job of a pending run");
+        p.read_one(*wi)
+    });
+    for ((ci, _), r) in jobs.iter().zip(results) {
+        read[*ci].push(r);
+    }
+    // Then each commune's tables, figures and release, one after another.
+    for (i, (run, pending)) in slot_runs.iter_mut().zip(pendings).enumerate() {
+        let _span =
+            tracing::info_span!("commune", commune = %slots[i].config.commune.code).entered();
+        let result = match (pending, errors[i].take(), done[i]) {
+            (_, Some(e), _) => Err(e),
+            (_, None, Some(code)) => Ok(code),
+            (Some(p), None, None) => std::mem::take(&mut read[i])
+                .into_iter()
+                .collect::<Result<Vec<_>>>()
+                .and_then(|r| p.finish(r))
+                .map(|o| o.exit_code)
+                .map_err(|e| format!("{e:#}")),
+            (None, None, None) => Err("not prepared".to_string()),
+        };
+        match result {
+            Ok(code) => {
+                run.status = CommuneStatus::Ran;
+                run.exit_code = Some(code);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commune run failed");
+                run.error = Some(e);
+            }
+        }
+    }
+    drop(refs);
+    let first_pipelines = slots.into_iter().next().map(|s| s.pipelines);
+    // Keep the province file's order.
+    let mut all_runs: Vec<(usize, CommuneRun)> = Vec::new();
+    for r in runs.into_iter().chain(slot_runs) {
+        let at = pc
+            .communes
+            .iter()
+            .position(|p| p.display().to_string() == r.config)
+            .unwrap_or(usize::MAX);
+        all_runs.push((at, r));
+    }
+    all_runs.sort_by_key(|(at, _)| *at);
+    let mut runs: Vec<CommuneRun> = all_runs.into_iter().map(|(_, r)| r).collect();
+    let mut published = Vec::new();
+    for config in configs {
+        let Some(release) = crate::release::current_release(&config.out) else {
+            continue;
+        };
+        let Some(report) = std::fs::read(release.join("run.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<RunReport>(&b).ok())
+        else {
+            continue;
+        };
+        if let Some(r) = runs.iter_mut().find(|r| {
+            r.code == config.commune.code && r.config == config.path.display().to_string()
+        }) {
+            r.release = Some(release.display().to_string());
+        }
+        published.push(Published {
             config,
             report,
             release,
-        })
-    });
-    run.release = published.as_ref().map(|p| p.release.display().to_string());
-    (run, published.map(|p| (p, pipelines)))
+        });
+    }
+    (runs, published, first_pipelines)
 }
 
 /// What stops a commune before it runs (the checks of `tonghop run`).
