@@ -342,3 +342,97 @@ fn check_refuses_sql_spark_would_read_otherwise() {
         r.stdout
     );
 }
+
+#[test]
+fn a_broken_commune_costs_only_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo().join("fixtures/province");
+    let copy = dir.path().join("province");
+    std::fs::create_dir_all(copy.join("communes")).unwrap();
+    // The communes' own configs stay where they are (their inboxes are
+    // relative to them); the province file lists them and two broken ones.
+    let mut list: Vec<String> = std::fs::read_dir(src.join("communes"))
+        .unwrap()
+        .flatten()
+        .map(|e| format!("{:?}", e.path().display().to_string()))
+        .collect();
+    list.sort();
+    let good = read(&src.join("communes/03601.toml"));
+    std::fs::write(
+        copy.join("communes/unmounted.toml"),
+        good.replace("code = \"03601\"", "code = \"03610\"")
+            .replace("../inbox-03601", "/nonexistent/inbox"),
+    )
+    .unwrap();
+    std::fs::write(
+        copy.join("communes/twice.toml"),
+        good.replace("../inbox-03601", "/x"),
+    )
+    .unwrap();
+    std::fs::write(copy.join("communes/garbled.toml"), "[commune\ncode = 1").unwrap();
+    list.extend(
+        [
+            "\"communes/unmounted.toml\"",
+            "\"communes/twice.toml\"",
+            "\"communes/garbled.toml\"",
+        ]
+        .map(String::from),
+    );
+    let text = read(&src.join("province.toml"));
+    let start = text.find("communes = [").unwrap();
+    let end = start + text[start..].find(']').unwrap() + 1;
+    let text = format!(
+        "{}communes = [{}]{}",
+        &text[..start],
+        list.join(", "),
+        &text[end..]
+    );
+    std::fs::write(copy.join("province.toml"), text).unwrap();
+    let out = dir.path().join("out");
+    let r = tonghop(&[
+        "run",
+        "--config",
+        copy.join("province.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.exit_code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "03610 Bản Bo (2026-01-01_2026-06-30): NOT RUN: không tìm thấy thư mục hộp thư đến"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("listed twice"), "{}", r.stdout);
+    assert!(r.stdout.contains("garbled.toml"), "{}", r.stdout);
+    // The three good communes' figures are those of the fixture run.
+    let got = figures(&out.join("indicators.csv"));
+    let want = figures(&province_run().out.join("indicators.csv"));
+    for (k, v) in &want {
+        assert_eq!(got.get(k), Some(v), "{k:?}");
+    }
+    // The unmounted commune: no figure (not 0), every pipeline "no_release".
+    let c = read(&out.join("completeness.csv"));
+    assert_eq!(
+        c.lines()
+            .filter(|l| l.starts_with("03610,") && l.contains(",no_release,"))
+            .count(),
+        4,
+        "{c}"
+    );
+    let md = read(&out.join("bao-cao.md"));
+    assert!(md.contains("## Xã chưa chạy được"), "{md}");
+    // Other subcommands take the province file.
+    let h = tonghop(&[
+        "history",
+        "--config",
+        copy.join("province.toml").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(h.exit_code, 0, "{}", h.stderr);
+    // a header and the one province run
+    let lines = h.stdout.lines().filter(|l| !l.trim().is_empty()).count();
+    assert_eq!(lines, 2, "{}", h.stdout);
+}
