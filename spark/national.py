@@ -28,6 +28,8 @@ layout for --communes replicas, ready for spark/driver.py:
   percentage targets (`..._pct`) copied; queries.json copied.
 
 Only pyspark (no pandas / pyarrow). The session binds 127.0.0.1 and has no UI.
+Parquet codec: $NATIONAL_PARQUET_CODEC (default zstd); executor memory and
+shuffle partitions: $TONGHOP_SPARK_EXECUTOR_MEMORY, $TONGHOP_SPARK_SHUFFLE_PARTITIONS.
 Prints the replication's wall time (without the session's start) and the row
 count of every table, read back from DEST.
 """
@@ -165,7 +167,8 @@ def main():
         .config("spark.sql.shuffle.partitions", os.environ.get("TONGHOP_SPARK_SHUFFLE_PARTITIONS", "4"))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-        .config("spark.sql.parquet.compression.codec", "snappy")
+        # zstd: the salted hex hashes are most of the bytes (snappy leaves them ~1.7x larger)
+        .config("spark.sql.parquet.compression.codec", os.environ.get("NATIONAL_PARQUET_CODEC", "zstd"))
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")

@@ -16,10 +16,17 @@
 # their figures must equal SRC/indicators.csv; and the national persons counts
 # against the sum of the communes' (the difference: persons in two communes).
 #
+# Size: each replica holds its source commune's rows, so from bench/province.sh's
+# 10 communes (~390,000 rows) 3,321 replicas are ~130 million rows; at the
+# bytes a row measured with 50 replicas (zstd: BHYT ~120, VNeID ~50), expect
+# ~10-12 GB under DEST.
+#
 # Environment: NATIONAL_COMMUNES (3321), NATIONAL_DUP_SHARE (0.005),
-# NATIONAL_CODE (VN: the national row's code), SPARK_WORKER_MEMORY (default here
-# 4g), TONGHOP_SPARK_EXECUTOR_MEMORY (3g), TONGHOP_SPARK_SHUFFLE_PARTITIONS (32),
-# TONGHOP_SPARK_VENV, SPARK_MASTER (use that cluster instead of a local one).
+# NATIONAL_CODE (VN: the national row's code), NATIONAL_PARQUET_CODEC (zstd),
+# SPARK_WORKER_MEMORY (default here 4g), TONGHOP_SPARK_EXECUTOR_MEMORY (3g),
+# TONGHOP_SPARK_SHUFFLE_PARTITIONS (32), TONGHOP_SPARK_VENV, SPARK_MASTER (use
+# that cluster instead of a local one). The source of a national run from
+# bench/province.sh: BENCH_KEEP_OUT=1 bench/province.sh 10 keeps its output.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [[ ($# -eq 1 || $# -eq 2) && -d "$1" ]] || { echo "usage: spark/national.sh SRC [DEST] (SRC: the output folder of a province run)" >&2; exit 2; }
