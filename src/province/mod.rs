@@ -613,6 +613,14 @@ fn province_figures(
         if with.is_empty() {
             figures.extend(no_figures(pipeline));
         } else {
+            let read = indicators::columns_read(
+                pipeline
+                    .indicators
+                    .iter()
+                    .map(|i| i.sql.as_str())
+                    .chain(pipeline.breakdowns.iter().map(|b| b.sql.as_str()))
+                    .chain(pipeline.checks.iter().map(|c| c.sql.as_str())),
+            );
             let mut frames = Vec::new();
             for table in &pipeline.tables {
                 let mut parts = Vec::new();
@@ -629,17 +637,40 @@ fn province_figures(
                     let lf = LazyFrame::scan_parquet(
                         PlRefPath::try_from_path(&path)?,
                         ScanArgsParquet::default(),
-                    )?
-                    .with_column(lit(m.config.commune.code.clone()).alias("__commune"));
-                    parts.push(lf);
+                    )?;
+                    parts.push(
+                        lf.with_column(lit(m.config.commune.code.clone()).alias("__commune")),
+                    );
                 }
                 if parts.is_empty() {
                     continue;
                 }
                 let all = concat(parts, UnionArgs::default())?;
-                let all = match spark::province_key(table) {
+                let key = spark::province_key(table);
+                if let Some(key) = key {
+                    findings.extend(duplicates_across(pipeline, table, key, &all, &with)?);
+                }
+                // Only the columns the SQL reads (and the key) go on: the
+                // province's rows are many, and the dedupe holds them.
+                let all = match &read {
+                    Some(words) => {
+                        let mut all = all;
+                        let schema = all.collect_schema()?;
+                        let keep: Vec<Expr> = schema
+                            .iter_names()
+                            .filter(|n| {
+                                words.contains(&n.to_lowercase())
+                                    || Some(n.as_str()) == key
+                                    || n.as_str() == "__commune"
+                            })
+                            .map(|n| col(n.clone()))
+                            .collect();
+                        all.select(keep)
+                    }
+                    None => all,
+                };
+                let all = match key {
                     Some(key) => {
-                        findings.extend(duplicates_across(pipeline, table, key, &all, &with)?);
                         // The first commune (by code) of each person.
                         let keyed = all.clone().filter(col(key).is_not_null()).unique_stable(
                             Some(cols([key.to_string()])),
@@ -708,9 +739,28 @@ fn duplicates_across(
     all: &LazyFrame,
     members: &[&&Published],
 ) -> Result<Vec<Finding>> {
-    let df = all
+    // The keys first (two narrow columns), then the few rows that have
+    // them: memory for the province's distinct keys, not for all its rows'
+    // provenance.
+    let keys = all
         .clone()
         .filter(col(key).is_not_null())
+        .group_by([col(key)])
+        .agg([col("__commune").n_unique().alias("__n")])
+        .filter(col("__n").gt(lit(1)))
+        .select([col(key).cast(DataType::String)])
+        .collect()?;
+    if keys.height() == 0 {
+        return Ok(Vec::new());
+    }
+    let keys = keys.column(key)?.as_materialized_series().clone();
+    let df = all
+        .clone()
+        .filter(
+            col(key)
+                .cast(DataType::String)
+                .is_in(lit(keys).implode(false), false),
+        )
         .select([
             col(key).cast(DataType::String),
             col("__commune"),
@@ -718,7 +768,6 @@ fn duplicates_across(
             col("source_sheet"),
             col("source_row").cast(DataType::Int64),
         ])
-        .filter(col("__commune").n_unique().over([col(key)])?.gt(lit(1)))
         .sort(
             [key, "__commune", "source_file", "source_row"],
             SortMultipleOptions::default(),
