@@ -5,7 +5,7 @@
 #                 spark/requirements.txt; exports SPARK_HOME, SPARK_LOCAL_IP=127.0.0.1 and
 #                 PYSPARK_PYTHON; sets $venv.
 #   spark_start   sets $master: $SPARK_MASTER if set, else a standalone master and two
-#                 workers (1 core, ${SPARK_WORKER_MEMORY:-1g} each) on 127.0.0.1, stopped
+#                 workers (1 core, ${SPARK_WORKER_MEMORY:-4g} each) on 127.0.0.1, stopped
 #                 by PID when the calling script exits (trap EXIT).
 #
 # The caller sets spark_prog (the name its messages start with) before sourcing.
@@ -61,7 +61,7 @@ spark_start() {
         master="spark://127.0.0.1:$port"
         for w in 1 2; do
             "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.worker.Worker \
-                --host 127.0.0.1 --cores 1 --memory "${SPARK_WORKER_MEMORY:-1g}" \
+                --host 127.0.0.1 --cores 1 --memory "${SPARK_WORKER_MEMORY:-4g}" \
                 --webui-port "$(free_port)" --work-dir "$work/worker$w" "$master" >"$work/worker$w.log" 2>&1 &
             pids+=($!)
         done

@@ -47,9 +47,9 @@ def main(out, master):
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         # Defaults for a province; spark/national.sh raises them through the environment.
-        .config("spark.executor.memory", os.environ.get("TONGHOP_SPARK_EXECUTOR_MEMORY", "512m"))
+        .config("spark.executor.memory", os.environ.get("TONGHOP_SPARK_EXECUTOR_MEMORY", "3g"))
         .config("spark.executor.cores", "1")
-        .config("spark.sql.shuffle.partitions", os.environ.get("TONGHOP_SPARK_SHUFFLE_PARTITIONS", "4"))
+        .config("spark.sql.shuffle.partitions", os.environ.get("TONGHOP_SPARK_SHUFFLE_PARTITIONS", "16"))
         .config("spark.sql.session.timeZone", "UTC")
         # `commune=03637` stays the text 03637 (inference would read 3637).
         .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")

@@ -12,9 +12,9 @@
 # real cluster: SPARK_MASTER=spark://host:7077 spark/run.sh OUT.
 #
 # Environment: TONGHOP_SPARK_VENV (default ~/.cache/tonghop-spark-venv),
-# SPARK_MASTER (skip the local cluster), SPARK_WORKER_MEMORY (default 1g),
-# TONGHOP_SPARK_EXECUTOR_MEMORY (default 512m), TONGHOP_SPARK_SHUFFLE_PARTITIONS
-# (default 4). Starting and stopping the cluster: spark/cluster.sh (shared with
+# SPARK_MASTER (skip the local cluster), SPARK_WORKER_MEMORY (default 4g),
+# TONGHOP_SPARK_EXECUTOR_MEMORY (default 3g: 512m ran out of heap at 100 communes, see BENCHMARKS.md), TONGHOP_SPARK_SHUFFLE_PARTITIONS
+# (default 16). Starting and stopping the cluster: spark/cluster.sh (shared with
 # spark/national.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
