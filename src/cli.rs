@@ -362,6 +362,32 @@ fn check_province(pc: &crate::config::ProvinceConfig) -> i32 {
     code
 }
 
+/// The output folder made ready for a run: writable (checked before
+/// anything is touched), created under the private umask, and locked.
+/// Err: the exit code, the reason printed.
+fn open_out(out: &std::path::Path) -> Result<crate::release::RunLock, i32> {
+    if let Err(e) = crate::release::check_writable(out) {
+        eprintln!("tonghop: {e}");
+        return Err(EXIT_USAGE);
+    }
+    crate::privacy::enter_private_umask();
+    if let Err(e) = crate::release::create_out(out) {
+        eprintln!("tonghop: {e:#}");
+        return Err(EXIT_USAGE);
+    }
+    match crate::release::RunLock::acquire(out) {
+        Ok(l) => Ok(l),
+        Err(e @ crate::release::LockError::Busy { .. }) => {
+            eprintln!("tonghop: {e}");
+            Err(EXIT_BUSY)
+        }
+        Err(e) => {
+            eprintln!("tonghop: {e}");
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
 /// `run` of a province file: every commune, then the province release.
 fn run_province_command(args: RunArgs, pc: crate::config::ProvinceConfig) -> i32 {
     let mut pc = pc;
@@ -372,25 +398,9 @@ fn run_province_command(args: RunArgs, pc: crate::config::ProvinceConfig) -> i32
         eprintln!("tonghop: --inbox: a province file's communes each name their own inbox");
         return EXIT_USAGE;
     }
-    if let Err(e) = crate::release::check_writable(&pc.out) {
-        eprintln!("tonghop: {e}");
-        return EXIT_USAGE;
-    }
-    crate::privacy::enter_private_umask();
-    if let Err(e) = crate::release::create_out(&pc.out) {
-        eprintln!("tonghop: {e:#}");
-        return EXIT_USAGE;
-    }
-    let _lock = match crate::release::RunLock::acquire(&pc.out) {
+    let _lock = match open_out(&pc.out) {
         Ok(l) => l,
-        Err(e @ crate::release::LockError::Busy { .. }) => {
-            eprintln!("tonghop: {e}");
-            return EXIT_BUSY;
-        }
-        Err(e) => {
-            eprintln!("tonghop: {e}");
-            return EXIT_USAGE;
-        }
+        Err(code) => return code,
     };
     let opts = crate::run::RunOptions {
         isolate: None,
@@ -510,25 +520,9 @@ fn run_command(args: RunArgs) -> i32 {
     }
     // The output folder must be writable before anything is touched; then
     // everything the run creates is private unless opened on purpose.
-    if let Err(e) = crate::release::check_writable(&config.out) {
-        eprintln!("tonghop: {e}");
-        return EXIT_USAGE;
-    }
-    crate::privacy::enter_private_umask();
-    if let Err(e) = crate::release::create_out(&config.out) {
-        eprintln!("tonghop: {e:#}");
-        return EXIT_USAGE;
-    }
-    let _lock = match crate::release::RunLock::acquire(&config.out) {
+    let _lock = match open_out(&config.out) {
         Ok(l) => l,
-        Err(e @ crate::release::LockError::Busy { .. }) => {
-            eprintln!("tonghop: {e}");
-            return EXIT_BUSY;
-        }
-        Err(e) => {
-            eprintln!("tonghop: {e}");
-            return EXIT_USAGE;
-        }
+        Err(code) => return code,
     };
     std::panic::set_hook(Box::new(|info| {
         tracing::error!(panic = %info, "panic caught; if it was a workbook reader, that workbook is reported as failed");
