@@ -61,6 +61,25 @@ pub fn convert(cell: &Data, column: &Column, period: &Period) -> Result<Value, P
     Ok(v)
 }
 
+/// The number part of `s` when it ends with one of the column's unit words
+/// ("1,25 ha", "3,5ha", "850 triệu đồng").
+fn without_unit<'a>(s: &'a str, units: &[String]) -> std::borrow::Cow<'a, str> {
+    use std::borrow::Cow;
+    if units.is_empty() {
+        return Cow::Borrowed(s);
+    }
+    let key = text::value_key(s);
+    for u in units {
+        if let Some(rest) = key.trim_end().strip_suffix(u.as_str()) {
+            let rest = rest.trim_end();
+            if rest.ends_with(|c: char| c.is_ascii_digit()) {
+                return Cow::Owned(rest.to_string());
+            }
+        }
+    }
+    Cow::Borrowed(s)
+}
+
 fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Value, Problem> {
     if crate::shape::is_empty(cell) {
         return Ok(Value::Null);
@@ -112,7 +131,9 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
             let f = match cell {
                 Data::Float(f) => Some(*f),
                 Data::Int(i) => Some(*i as f64),
-                Data::String(s) => number::parse_number(s, NumberKind::Whole),
+                Data::String(s) => {
+                    number::parse_number(&without_unit(s, &column.units), NumberKind::Whole)
+                }
                 _ => None,
             };
             match f {
@@ -133,7 +154,9 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
             let f = match cell {
                 Data::Float(f) => Some(*f),
                 Data::Int(i) => Some(*i as f64),
-                Data::String(s) => number::parse_number(s, NumberKind::Decimal),
+                Data::String(s) => {
+                    number::parse_number(&without_unit(s, &column.units), NumberKind::Decimal)
+                }
                 _ => None,
             };
             f.map(Value::Float).ok_or_else(|| {
@@ -143,15 +166,45 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
                 )
             })
         }
+        ColumnKind::Month => {
+            let m = match cell {
+                Data::Float(f) if f.fract() == 0.0 => Some(*f as i64),
+                Data::Int(i) => Some(*i),
+                Data::String(s) => date::parse_month(s).map(i64::from),
+                _ => None,
+            };
+            match m {
+                Some(m) if (1..=12).contains(&m) => Ok(Value::Int(m)),
+                _ => Err(Problem::new(
+                    "invalid_month",
+                    format!(
+                        "Không đọc được tháng '{}' (ghi Tháng 1 … Tháng 12)",
+                        text::clean(&shown)
+                    ),
+                )),
+            }
+        }
+        ColumnKind::Context { .. } => Err(Problem::new(
+            "internal",
+            "a context column is not read from a cell".to_string(),
+        )),
         ColumnKind::Date {
             not_after,
             not_before,
+            keep_text,
             ..
         } => {
             let d = match cell {
                 Data::DateTime(_) | Data::DateTimeIso(_) => cell.as_date(),
                 Data::Float(f) => date::from_serial_1900(*f),
                 Data::Int(i) => date::from_serial_1900(*i as f64),
+                Data::String(s) if *keep_text => {
+                    match date::date_in_text(s, chrono::Datelike::year(&period.to)) {
+                        Ok(Some(d)) => Some(d),
+                        Ok(None) => return Ok(Value::Null),
+                        Err(()) => None,
+                    }
+                }
                 Data::String(s) => date::parse_date_text(&text::clean(s)),
                 _ => None,
             };

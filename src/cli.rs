@@ -64,10 +64,27 @@ pub enum Command {
     History(HistoryArgs),
     /// Show how tonghop reads one workbook: header, column mapping, first rows, rejects
     Inspect(InspectArgs),
+    /// Run the `[[tests]]` examples of the pipeline files
+    ///
+    /// Each example (cells written by the test, or a fixture workbook) is
+    /// read as a run reads it and compared with its expected rows, findings
+    /// and figures. Exit 0 when all pass, 1 when any fails, 2 when the
+    /// pipeline files do not load.
+    Test(TestArgs),
     /// (internal) Read one workbook and print its outcome as JSON; used by `run`
     /// to read each workbook in a child process with a memory limit
     #[command(hide = true)]
     ExtractOne(ExtractOneArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// Folder of pipeline files (default: the built-in ones)
+    #[arg(long, value_name = "DIR")]
+    pub pipelines: Option<PathBuf>,
+    /// Only the examples of this pipeline (repeatable)
+    #[arg(long, value_name = "PIPELINE")]
+    pub only: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -255,7 +272,7 @@ pub fn main() -> i32 {
                         }
                         return EXIT_USAGE;
                     }
-                    if !portable(&all) {
+                    if !portable(&all) || !dry_runs(&all, &config) {
                         return EXIT_USAGE;
                     }
                     say!("config {} is valid", config.path.display());
@@ -281,6 +298,7 @@ pub fn main() -> i32 {
             run_command(args)
         }
         Command::History(args) => history_command(args),
+        Command::Test(args) => test_command(args),
         Command::ExtractOne(args) => extract_one_command(args),
         Command::Inspect(args) => {
             init_logging(LogFormat::Text);
@@ -291,6 +309,69 @@ pub fn main() -> i32 {
             reconcile_command(args)
         }
     }
+}
+
+/// `tonghop test`: every `[[tests]]` example, one line each.
+fn test_command(args: TestArgs) -> i32 {
+    let pipelines = match crate::pipeline::load(args.pipelines.as_deref(), &Default::default()) {
+        Ok(p) => p,
+        Err(errors) => {
+            eprintln!("tonghop: configuration error:\n{}", errors.join("\n"));
+            return EXIT_USAGE;
+        }
+    };
+    let selected: Vec<Pipeline> = pipelines
+        .into_iter()
+        .filter(|p| args.only.is_empty() || args.only.contains(&p.name))
+        .collect();
+    let scratch = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("tonghop: cannot create a scratch folder: {e}");
+            return EXIT_FATAL;
+        }
+    };
+    let outcomes = crate::selftest::run_all(&selected, scratch.path());
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    for o in &outcomes {
+        if o.passed() {
+            say!("đạt       {} / {}   [ok]", o.pipeline, o.name);
+        } else {
+            say!("KHÔNG ĐẠT {} / {}   [FAILED]", o.pipeline, o.name);
+            for f in &o.failures {
+                say!("    {f}");
+            }
+        }
+    }
+    say!(
+        "Ví dụ: {} chạy, {} đạt, {} không đạt   [tests={} passed={} failed={failed}]",
+        outcomes.len(),
+        outcomes.len() - failed,
+        failed,
+        outcomes.len(),
+        outcomes.len() - failed
+    );
+    if failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_FAILED_WORKBOOK
+    }
+}
+
+/// Every query of every pipeline run on empty typed tables; each failure
+/// printed (a misspelled column fails `check`, not the nightly run).
+fn dry_runs(pipelines: &[&Pipeline], config: &crate::config::Config) -> bool {
+    let mut ok = true;
+    for p in pipelines {
+        for problem in crate::indicators::dry_run(p, config) {
+            eprintln!(
+                "tonghop: configuration error: {} ({}): {problem}",
+                p.name, p.source
+            );
+            ok = false;
+        }
+    }
+    ok
 }
 
 /// Every indicator and breakdown in the SQL subset Spark reads alike;
@@ -341,7 +422,7 @@ fn check_province(pc: &crate::config::ProvinceConfig) -> i32 {
                     );
                     code = EXIT_USAGE;
                 }
-                if !portable(&all) {
+                if !portable(&all) || !dry_runs(&all, &config) {
                     code = EXIT_USAGE;
                 }
             }

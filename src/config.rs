@@ -16,9 +16,10 @@ struct RawConfig {
     period: RawPeriod,
     #[serde(default)]
     targets: BTreeMap<String, f64>,
-    /// Numbers pipelines may read (e.g. "land.deadline_extension_days").
+    /// Numbers and dates pipelines may read (e.g.
+    /// "land.deadline_extension_days" = 10, "tasks.counted_to" = 2026-06-08).
     #[serde(default)]
-    params: BTreeMap<String, f64>,
+    params: BTreeMap<String, RawParam>,
     calendar: Option<RawCalendar>,
     #[serde(default)]
     limits: Limits,
@@ -31,6 +32,13 @@ struct RawConfig {
     /// The commune's villages (bản, thôn), with the spellings accepted.
     #[serde(default)]
     villages: Vec<RawVillage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawParam {
+    Number(f64),
+    Date(toml::value::Datetime),
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +166,9 @@ pub struct Config {
     pub period: Period,
     pub targets: BTreeMap<String, f64>,
     pub params: BTreeMap<String, f64>,
+    /// `[params]` given as dates: cut-off dates of a count that are not the
+    /// period's ends. SQL reads them as `{params.<key>}`.
+    pub param_dates: BTreeMap<String, NaiveDate>,
     /// Folder of the working-day calendar (`<year>.toml`); default
     /// `holidays/` beside the config file.
     pub holidays: PathBuf,
@@ -174,10 +185,10 @@ fn to_date(key: &str, v: &toml::value::Datetime) -> Result<NaiveDate, String> {
     match (&v.date, &v.time) {
         (Some(d), None) => {
             NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-                .ok_or_else(|| format!("period.{key}: {v} is not a valid date"))
+                .ok_or_else(|| format!("{key}: {v} is not a valid date"))
         }
         _ => Err(format!(
-            "period.{key}: {v}: write a plain date such as 2026-06-19 (no time)"
+            "{key}: {v}: write a plain date such as 2026-06-19 (no time)"
         )),
     }
 }
@@ -208,8 +219,8 @@ impl Config {
                 raw.commune.code
             ));
         }
-        let from = to_date("from", &raw.period.from);
-        let to = to_date("to", &raw.period.to);
+        let from = to_date("period.from", &raw.period.from);
+        let to = to_date("period.to", &raw.period.to);
         let period = match (from, to) {
             (Ok(from), Ok(to)) if from <= to => Some(Period { from, to }),
             (Ok(from), Ok(to)) => {
@@ -222,6 +233,21 @@ impl Config {
                 None
             }
         };
+        let mut params = BTreeMap::new();
+        let mut param_dates = BTreeMap::new();
+        for (k, v) in &raw.params {
+            match v {
+                RawParam::Number(n) => {
+                    params.insert(k.clone(), *n);
+                }
+                RawParam::Date(d) => match to_date(&format!("params.\"{k}\""), d) {
+                    Ok(d) => {
+                        param_dates.insert(k.clone(), d);
+                    }
+                    Err(e) => problems.push(e),
+                },
+            }
+        }
         for v in &raw.villages {
             if crate::villages::key(&v.name).is_empty() {
                 problems.push(format!("villages: name = {:?} is empty", v.name));
@@ -250,7 +276,8 @@ impl Config {
             keep_stale: raw.run.keep_stale.unwrap_or(true),
             period: period.expect("checked above"),
             targets: raw.targets,
-            params: raw.params,
+            params,
+            param_dates,
             limits: raw.limits,
             privacy_key_file: raw.privacy.and_then(|p| p.key_file).map(|f| resolve(&f)),
             aliases: raw

@@ -10,8 +10,10 @@
 //!   total row (or the header);
 //! - "Tổng cộng", "Tổng số", "Toàn xã", "Tổng" (a grand total): every data
 //!   row since the header;
-//! - a parent row numbered "2" over "2.1", "2.2": the rows after it, up to
-//!   the next total or parent row (or the end of the data).
+//! - a parent row numbered over its children ("2" over "2.1", "2.2"; "I"
+//!   over "1", "2"; "1" over "a", "b"): the data rows after it up to the
+//!   next row numbered at its level or above, the next total row, or the
+//!   end of the data. Nested parents each cover their own leaves.
 
 use crate::config::Period;
 use crate::ingest::Grid;
@@ -64,8 +66,9 @@ pub struct CrossFoot<'a> {
     columns: Vec<(u32, usize, String)>,
     block: Sums,
     all: Sums,
-    /// A parent row waiting for its children: (row, is the block since it).
-    parent: Option<u32>,
+    /// Parent rows waiting for their children: (row, numbering level, the
+    /// sums of the data rows since it), outermost first.
+    parents: Vec<(u32, u8, Sums)>,
     pub checked: u32,
     pub mismatched: u32,
 }
@@ -94,13 +97,14 @@ impl<'a> CrossFoot<'a> {
         for (i, src) in header.columns.iter().enumerate() {
             if let Some(src) = src
                 && numeric(&table.columns[i].kind)
+                && table.columns[i].additive
             {
                 columns.push((*src, i, header.header_text[i].clone()));
             }
         }
         for g in &header.groups {
             for &(m, src) in &g.measures {
-                if numeric(&table.columns[m].kind) {
+                if numeric(&table.columns[m].kind) && table.columns[m].additive {
                     columns.push((src, m, format!("{} / {}", g.label, table.columns[m].label)));
                 }
             }
@@ -112,7 +116,7 @@ impl<'a> CrossFoot<'a> {
             columns,
             block: Sums::new(n),
             all: Sums::new(n),
-            parent: None,
+            parents: Vec::new(),
             checked: 0,
             mismatched: 0,
         }
@@ -138,7 +142,10 @@ impl<'a> CrossFoot<'a> {
         if self.columns.is_empty() {
             return;
         }
-        for s in [&mut self.block, &mut self.all] {
+        for s in [&mut self.block, &mut self.all]
+            .into_iter()
+            .chain(self.parents.iter_mut().map(|(_, _, s)| s))
+        {
             s.first.get_or_insert(row);
             s.last = row;
             if !accepted {
@@ -160,12 +167,18 @@ impl<'a> CrossFoot<'a> {
                 Err(_) => {
                     let a1 = crate::ingest::a1(row, *src);
                     self.block.unreadable[k].push(a1.clone());
-                    self.all.unreadable[k].push(a1);
+                    self.all.unreadable[k].push(a1.clone());
+                    for (_, _, s) in &mut self.parents {
+                        s.unreadable[k].push(a1.clone());
+                    }
                     continue;
                 }
             };
             self.block.sum[k] += v;
             self.all.sum[k] += v;
+            for (_, _, s) in &mut self.parents {
+                s.sum[k] += v;
+            }
         }
     }
 
@@ -209,29 +222,55 @@ impl<'a> CrossFoot<'a> {
         out
     }
 
-    /// Settle a parent row waiting for its children.
-    fn close_parent(&mut self, grid: &Grid) -> Vec<Mismatch> {
-        match self.parent.take() {
-            Some(p) => {
-                let block = std::mem::replace(&mut self.block, Sums::new(self.columns.len()));
-                self.compare(grid, p, &block)
+    /// Settle the parent rows at numbering `level` or deeper (every one
+    /// for `None`), innermost first.
+    fn close_parents(&mut self, grid: &Grid, level: Option<u8>) -> Vec<Mismatch> {
+        let mut out = Vec::new();
+        while let Some((_, l, _)) = self.parents.last() {
+            if level.is_some_and(|level| *l < level) {
+                break;
             }
-            None => Vec::new(),
+            let (p, _, sums) = self.parents.pop().expect("checked above");
+            out.extend(self.compare(grid, p, &sums));
         }
+        out
     }
 
-    /// A total row; `marker`: its cleaned, lower-case label ("cộng bản nà
-    /// ngò"), `None` for a parent row numbered over its children.
-    pub fn total_row(&mut self, grid: &Grid, row: u32, marker: Option<&str>) -> Vec<Mismatch> {
+    /// A row numbered at `level` (see `shape::order_level`): it ends the
+    /// parents at its level or deeper. Call before `total_row` / `data_row`.
+    pub fn numbered_row(&mut self, grid: &Grid, level: u8) -> Vec<Mismatch> {
         if self.columns.is_empty() {
             return Vec::new();
         }
-        let mut out = self.close_parent(grid);
+        self.close_parents(grid, Some(level))
+    }
+
+    /// A total row; `marker`: its cleaned, lower-case label ("cộng bản nà
+    /// ngò"), `None` for a parent row numbered over its children, at
+    /// numbering `level`.
+    pub fn total_row(
+        &mut self,
+        grid: &Grid,
+        row: u32,
+        marker: Option<&str>,
+        level: u8,
+    ) -> Vec<Mismatch> {
+        if self.columns.is_empty() {
+            return Vec::new();
+        }
         match marker {
             None => {
-                self.parent = Some(row);
+                let out = self.close_parents(grid, Some(level));
+                self.parents
+                    .push((row, level, Sums::new(self.columns.len())));
                 self.block = Sums::new(self.columns.len());
+                return out;
             }
+            Some(_) => {}
+        }
+        let mut out = self.close_parents(grid, None);
+        match marker {
+            None => unreachable!("handled above"),
             Some(key) => {
                 if is_grand_total(key) {
                     let all = self.all.clone();
@@ -248,6 +287,6 @@ impl<'a> CrossFoot<'a> {
 
     /// The end of the data (footer or last row).
     pub fn finish(&mut self, grid: &Grid) -> Vec<Mismatch> {
-        self.close_parent(grid)
+        self.close_parents(grid, None)
     }
 }

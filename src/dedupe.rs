@@ -12,18 +12,26 @@ use std::collections::HashMap;
 /// (files are already sorted by relative path; sheets and rows in order).
 pub fn settle_duplicates(pipeline: &Pipeline, outcomes: &mut [&mut FileOutcome]) {
     for (ti, table) in pipeline.tables.iter().enumerate() {
-        let Some(u) = table.unique else { continue };
-        let label = &table.columns[u].label;
+        let key_cols = &table.unique;
+        let Some(&u) = key_cols.first() else { continue };
+        let label = key_cols
+            .iter()
+            .map(|&c| table.columns[c].label.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ");
         // Find every duplicate first, keys borrowed from the outcomes…
         let mut dups: Vec<(usize, usize, (usize, u32, u32))> = Vec::new();
         {
             let rows: usize = outcomes.iter().map(|o| o.batches[ti].len()).sum();
-            let mut first: HashMap<&str, (usize, u32, u32), foldhash::fast::RandomState> =
-                HashMap::with_capacity_and_hasher(rows, foldhash::fast::RandomState::default());
+            let mut first: HashMap<
+                std::borrow::Cow<'_, str>,
+                (usize, u32, u32),
+                foldhash::fast::RandomState,
+            > = HashMap::with_capacity_and_hasher(rows, foldhash::fast::RandomState::default());
             for (oi, o) in outcomes.iter().enumerate() {
                 let batch = &o.batches[ti];
                 for i in 0..batch.len() {
-                    let Some(key) = batch.columns[u].text(i) else {
+                    let Some(key) = batch.key_of(key_cols, i) else {
                         continue;
                     };
                     match first.entry(key) {
@@ -48,7 +56,10 @@ pub fn settle_duplicates(pipeline: &Pipeline, outcomes: &mut [&mut FileOutcome])
                 let batch = &mut o.batches[ti];
                 batch.keep[i] = false;
                 let (sheet_idx, row) = (batch.sheet[i] as usize, batch.row[i]);
-                let key = batch.columns[u].text(i).unwrap_or_default().to_string();
+                let key = batch
+                    .key_of(key_cols, i)
+                    .unwrap_or_default()
+                    .replace('\u{1f}', " | ");
                 let sheet_name = o.sheets[sheet_idx].name.clone();
                 // The row's warnings belonged to an accepted row; it is a duplicate now.
                 let had_warnings = o.findings.iter().any(|f| {

@@ -8,8 +8,9 @@ pub use crate::outcome::{Excluded, FileOutcome};
 
 use crate::config::RunContext;
 use crate::ingest::{self, Grid, IngestError};
+use crate::pipeline::{ColumnKind, ContextFrom};
 use crate::pipeline::{Pipeline, Table};
-use crate::rows::{Located, convert_long_row, convert_wide_row};
+use crate::rows::{Located, Surround, convert_long_row, convert_wide_row};
 use crate::shape::{self, HeaderMatch, RowClassifier, RowKind, cell_text};
 use calamine::{Data, DataType};
 use std::path::Path;
@@ -182,13 +183,42 @@ fn read_workbook(
 
 /// Choose the table whose header this sheet matches best.
 fn best_table<'p>(pipeline: &'p Pipeline, grid: &Grid) -> Option<(usize, &'p Table, HeaderMatch)> {
+    // A header that maps every required column beats one that scores more
+    // but lacks one: two tables of a pipeline may share most headers.
+    let rank = |t: &Table, h: &HeaderMatch| {
+        let complete = t
+            .columns
+            .iter()
+            .zip(&h.columns)
+            .enumerate()
+            .all(|(i, (c, src))| {
+                !c.required
+                    || src.is_some()
+                    || !c.kind.is_source()
+                    || c.copy_of.is_some()
+                    || covered_by_groups(t, h, i)
+            });
+        (complete, h.score)
+    };
     let mut best: Option<(usize, &Table, HeaderMatch)> = None;
     for (i, t) in pipeline.tables.iter().enumerate() {
         let long = shape::find_header(grid, t);
         let wide = shape::find_wide_header(grid, t);
         for h in [long, wide].into_iter().flatten() {
-            if best.as_ref().is_none_or(|(_, _, b)| h.score > b.score) {
+            if best
+                .as_ref()
+                .is_none_or(|(_, bt, b)| rank(t, &h) > rank(bt, b))
+            {
                 best = Some((i, t, h));
+            }
+        }
+    }
+    // A column that reads another's cell (`copy_of`) maps where that one does.
+    if let Some((_, t, h)) = best.as_mut() {
+        for (i, c) in t.columns.iter().enumerate() {
+            if let Some(o) = c.copy_of {
+                h.columns[i] = h.columns[o];
+                h.header_text[i] = h.header_text[o].clone();
             }
         }
     }
@@ -301,10 +331,38 @@ fn read_sheet(
     let mut classifier = RowClassifier::new(grid, table, &header);
     let mut foot = crate::crossfoot::CrossFoot::new(table, &header, &ctx.period);
     let mut mismatches = Vec::new();
+    let wants_heading = table.columns.iter().any(|c| {
+        matches!(
+            c.kind,
+            ColumnKind::Context {
+                from: ContextFrom::Heading,
+                ..
+            }
+        )
+    });
+    // Section headings above the current row, by numbering level (0: unnumbered).
+    let mut headings: Vec<(u8, String)> = Vec::new();
     for row in header.data_start()..height {
         let kind = classifier.classify(row);
+        let level = classifier.numbering_level(row);
+        if let Some(l) = level
+            && matches!(kind, RowKind::Data | RowKind::Subtotal | RowKind::Label)
+        {
+            mismatches.extend(foot.numbered_row(grid, l));
+        }
+        let parent = kind == RowKind::Subtotal && classifier.subtotal_marker.is_none();
+        if wants_heading && (kind == RowKind::Label || parent) {
+            let l = level.unwrap_or(0);
+            headings.retain(|(hl, _)| *hl < l);
+            headings.push((l, classifier.heading_text(row)));
+        }
         if kind == RowKind::Subtotal {
-            mismatches.extend(foot.total_row(grid, row, classifier.subtotal_marker.as_deref()));
+            mismatches.extend(foot.total_row(
+                grid,
+                row,
+                classifier.subtotal_marker.as_deref(),
+                level.unwrap_or(0),
+            ));
         }
         if kind == RowKind::Footer && foot.is_active() {
             mismatches.extend(foot.finish(grid));
@@ -313,10 +371,19 @@ fn read_sheet(
             r.skip(kind_name(kind), 1);
             continue;
         }
+        // The outermost numbered heading ("I. …" over "1. …"), else the last unnumbered one.
+        let surround = Surround {
+            sheet: name,
+            heading: headings
+                .iter()
+                .find(|(l, _)| *l > 0)
+                .or(headings.last())
+                .map(|(_, t)| t.as_str()),
+        };
         let outcome = if header.groups.is_empty() {
-            convert_long_row(table, grid, &header, row, ctx)
+            convert_long_row(table, grid, &header, row, ctx, &surround)
         } else {
-            convert_wide_row(table, grid, &header, row, ctx)
+            convert_wide_row(table, grid, &header, row, ctx, &surround)
         };
         if outcome.out_of_period {
             r.skip("out_of_period", 1);

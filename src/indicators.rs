@@ -13,10 +13,14 @@ use polars::sql::SQLContext;
 
 /// Targets and parameters that the selected pipelines need and the config
 /// lacks, as (pipeline, "[section] \"key\"") pairs. Checked before anything runs: a missing plan figure
-/// is a configuration error, not a failed indicator.
+/// is a configuration error, not a failed indicator. A pipeline the
+/// commune has no inbox folder for computes nothing and needs nothing.
 pub fn missing_targets(pipelines: &[&Pipeline], config: &Config) -> Vec<(String, String)> {
     let mut missing: Vec<(String, String)> = Vec::new();
     for p in pipelines {
+        if !config.inbox.join(&p.name).is_dir() {
+            continue;
+        }
         // Parameters read by computed columns, e.g. a deadline extension.
         for t in &p.tables {
             for c in &t.columns {
@@ -41,6 +45,15 @@ pub fn missing_targets(pipelines: &[&Pipeline], config: &Config) -> Vec<(String,
             .chain(p.checks.iter().map(|c| &c.sql));
         for sql in sqls {
             for name in placeholder_names(sql) {
+                if let Some(key) = name.strip_prefix("params.")
+                    && !config.params.contains_key(key)
+                    && !config.param_dates.contains_key(key)
+                {
+                    let shown = format!("[params] \"{key}\"");
+                    if !missing.iter().any(|(_, k)| *k == shown) {
+                        missing.push((p.name.clone(), shown));
+                    }
+                }
                 if let Some(key) = name.strip_prefix("targets.")
                     && !config.targets.contains_key(key)
                 {
@@ -61,10 +74,18 @@ pub fn placeholder(config: &Config, name: &str) -> Option<String> {
         "period.from" => Some(format!("'{}'", config.period.from.format("%Y-%m-%d"))),
         "period.to" => Some(format!("'{}'", config.period.to.format("%Y-%m-%d"))),
         "commune.code" => Some(format!("'{}'", config.commune.code)),
-        _ => name
-            .strip_prefix("targets.")
-            .and_then(|k| config.targets.get(k))
-            .map(|v| format!("{v}")),
+        _ => {
+            if let Some(k) = name.strip_prefix("params.") {
+                return match (config.params.get(k), config.param_dates.get(k)) {
+                    (Some(v), _) => Some(format!("{v}")),
+                    (None, Some(d)) => Some(format!("'{}'", d.format("%Y-%m-%d"))),
+                    (None, None) => None,
+                };
+            }
+            name.strip_prefix("targets.")
+                .and_then(|k| config.targets.get(k))
+                .map(|v| format!("{v}"))
+        }
     }
 }
 
@@ -275,6 +296,62 @@ pub fn parse_csv(text: &str) -> std::collections::HashMap<String, f64> {
             f.next()?.parse().ok().map(|v| (id, v))
         })
         .collect()
+}
+
+/// Every indicator, breakdown and check of `pipeline` run on empty typed
+/// tables (the columns and types a run gives them): a misspelled column, a
+/// table that does not exist or a type that does not fit fails here, at
+/// `tonghop check`, not in the nightly run. Targets and parameters the
+/// config lacks are given stand-in values (their absence is reported on its
+/// own). Returns one "<id>: <error>" line per failing query.
+pub fn dry_run(pipeline: &Pipeline, config: &Config) -> Vec<String> {
+    let mut config = config.clone();
+    let sqls = pipeline
+        .indicators
+        .iter()
+        .map(|i| &i.sql)
+        .chain(pipeline.breakdowns.iter().map(|b| &b.sql))
+        .chain(pipeline.checks.iter().map(|c| &c.sql));
+    for sql in sqls {
+        for name in placeholder_names(sql) {
+            if let Some(k) = name.strip_prefix("targets.") {
+                config.targets.entry(k.to_string()).or_insert(1.0);
+            }
+            if let Some(k) = name.strip_prefix("params.")
+                && !config.params.contains_key(k)
+            {
+                config
+                    .param_dates
+                    .entry(k.to_string())
+                    .or_insert(config.period.to);
+            }
+        }
+    }
+    let mut frames = Vec::new();
+    for t in &pipeline.tables {
+        match crate::table::build_frame(t, &[]) {
+            Ok(df) => frames.push((t.name.clone(), df.lazy())),
+            Err(e) => return vec![format!("{}.{}: {e}", pipeline.name, t.name)],
+        }
+    }
+    // The failures are the answer here, not log lines.
+    let computed =
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+            compute(pipeline, &frames, &config)
+        });
+    let mut out = Vec::new();
+    // Failed breakdowns are listed with the indicators, as "<id> (by <dim>)".
+    for i in &computed.indicators {
+        if let Some(e) = &i.error {
+            out.push(format!("{}: {e}", i.id));
+        }
+    }
+    for c in &computed.checks {
+        if let Some(e) = &c.error {
+            out.push(format!("{}: {e}", c.id));
+        }
+    }
+    out
 }
 
 /// A figure as plain text for CSV: integers without ".0", others at full precision.

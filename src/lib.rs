@@ -38,6 +38,7 @@ pub mod release;
 pub mod report;
 pub mod rows;
 pub mod run;
+pub mod selftest;
 pub mod shape;
 pub mod spark;
 pub mod table;

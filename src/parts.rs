@@ -46,7 +46,7 @@ pub fn spill(pipeline: &Pipeline, mut o: FileOutcome, base: &Path) -> Result<Fil
         )?;
         let _ = df.drop_in_place("source_file")?;
         write(&path, &mut df)?;
-        o.batches[ti].retain_key_only(table.unique);
+        o.batches[ti].retain_key_only(&table.unique);
     }
     Ok(o)
 }

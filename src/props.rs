@@ -84,7 +84,8 @@ proptest! {
             r.set_value((title_rows + 1, c as u32), Data::String(format!("giá trị {c}")));
         }
         let grid = Grid::new(r, Vec::new());
-        let table = &crate::pipeline::builtin().unwrap()[0].tables[0];
+        let pipelines = crate::pipeline::builtin().unwrap();
+        let table = &pipelines.iter().find(|p| p.name == "bhyt").unwrap().tables[0];
         let h = find_header(&grid, table).unwrap();
         prop_assert_eq!(h.row, title_rows);
         for (c, &hi) in order.iter().enumerate() {

@@ -23,6 +23,58 @@ pub struct Located {
     pub problem: Problem,
 }
 
+/// What a row's context columns read: the sheet's name and the section
+/// heading above the row.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Surround<'a> {
+    pub sheet: &'a str,
+    pub heading: Option<&'a str>,
+}
+
+/// A context column's value: the text as it is, or the canonical value of
+/// the longest spelling the text contains ("NHIỆM VỤ DO UBND TỈNH GIAO"
+/// contains "ubnd tỉnh").
+fn context_value(col: &crate::pipeline::Column, text: Option<&str>) -> Result<Value, Problem> {
+    use crate::pipeline::ContextFrom;
+    let ColumnKind::Context {
+        from,
+        spellings,
+        labels,
+    } = &col.kind
+    else {
+        return Ok(Value::Null);
+    };
+    let place = match from {
+        ContextFrom::Heading => "dòng tiêu đề mục phía trên",
+        ContextFrom::Sheet => "tên sheet",
+    };
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return if col.required {
+            Err(Problem::new(
+                "missing_value",
+                format!("Thiếu {} (lấy từ {place}): không có {place}", col.label),
+            ))
+        } else {
+            Ok(Value::Null)
+        };
+    };
+    if spellings.is_empty() {
+        return Ok(Value::Text(crate::values::text::clean(text).into_owned()));
+    }
+    let key = crate::values::text::value_key(text);
+    match spellings.iter().find(|(s, _)| key.contains(s.as_str())) {
+        Some((_, canon)) => Ok(Value::Text(canon.clone())),
+        None => Err(Problem::new(
+            "unknown_enum",
+            format!(
+                "{} '{text}' ({place}) không chứa giá trị nào của danh mục (hợp lệ: {})",
+                col.label,
+                labels.values().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+}
+
 /// The outcome of one data row.
 pub struct RowOutcome {
     pub records: Vec<Vec<Value>>,
@@ -46,10 +98,23 @@ fn convert_cells(
     header: &HeaderMatch,
     row: u32,
     ctx: &RunContext,
+    surround: &Surround,
 ) -> Converted {
     let mut values = vec![Value::Null; table.columns.len()];
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
+    for (i, col) in table.columns.iter().enumerate() {
+        if let ColumnKind::Context { from, .. } = &col.kind {
+            let text = match from {
+                crate::pipeline::ContextFrom::Heading => surround.heading,
+                crate::pipeline::ContextFrom::Sheet => Some(surround.sheet),
+            };
+            match context_value(col, text) {
+                Ok(v) => values[i] = v,
+                Err(p) => problems.push((i, p)),
+            }
+        }
+    }
     for (i, col) in table.source_columns() {
         let Some(src) = header.columns[i] else {
             continue;
@@ -165,17 +230,51 @@ fn finish_record(
                         && let Value::Date(o) = values[*other]
                         && d < o
                     {
-                        problems.push((
-                            i,
-                            Problem::new(
-                                "date_order",
-                                format!("{} trước {}", col.label, table.columns[*other].label),
+                        let p = Problem::new(
+                            "date_order",
+                            format!(
+                                "{} ({}) trước {} ({})",
+                                col.label,
+                                d.format("%d/%m/%Y"),
+                                table.columns[*other].label,
+                                o.format("%d/%m/%Y")
                             ),
-                        ));
+                        );
+                        if col.rule_warns {
+                            warnings.push((i, p));
+                        } else {
+                            problems.push((i, p));
+                        }
                     }
                 }
             }
             _ => {}
+        }
+        if let Some(other) = col.max_column {
+            let num = |v: &Value| match v {
+                Value::Int(i) => Some(*i as f64),
+                Value::Float(f) => Some(*f),
+                _ => None,
+            };
+            if let (Some(v), Some(limit)) = (num(&values[i]), num(&values[other]))
+                && v > limit
+            {
+                let p = Problem::new(
+                    "above_column",
+                    format!(
+                        "{} {} lớn hơn {} {}",
+                        col.label,
+                        crate::values::vnfmt::number(v),
+                        table.columns[other].label,
+                        crate::values::vnfmt::number(limit)
+                    ),
+                );
+                if col.rule_warns {
+                    warnings.push((i, p));
+                } else {
+                    problems.push((i, p));
+                }
+            }
         }
     }
     out_of_period
@@ -199,8 +298,10 @@ pub fn convert_long_row(
     header: &HeaderMatch,
     row: u32,
     ctx: &RunContext,
+    surround: &Surround,
 ) -> RowOutcome {
-    let (mut values, mut problems, mut warnings) = convert_cells(table, grid, header, row, ctx);
+    let (mut values, mut problems, mut warnings) =
+        convert_cells(table, grid, header, row, ctx, surround);
     let out_of_period = finish_record(table, &mut values, ctx, &mut problems, &mut warnings);
     problems.sort_by_key(|(i, _)| *i);
     if problems.is_empty() {
@@ -226,10 +327,12 @@ pub fn convert_wide_row(
     header: &HeaderMatch,
     row: u32,
     ctx: &RunContext,
+    surround: &Surround,
 ) -> RowOutcome {
     let period = &ctx.period;
     let group_col = table.wide_group.expect("wide header only for wide tables");
-    let (base, base_problems, base_warnings) = convert_cells(table, grid, header, row, ctx);
+    let (base, base_problems, base_warnings) =
+        convert_cells(table, grid, header, row, ctx, surround);
     let mut errors = locate_long(header, row, base_problems);
     let mut warnings = locate_long(header, row, base_warnings);
     let mut cell_errors = Vec::new();
@@ -301,9 +404,26 @@ pub fn convert_wide_row(
         let mut problems = Vec::new();
         let mut w = Vec::new();
         out_of_period |= finish_record(table, &mut values, ctx, &mut problems, &mut w);
-        errors.extend(locate_long(header, row, problems));
         cross_checks(table, &values, &mut w);
-        warnings.extend(locate_long(header, row, w));
+        // A rule on a measure ("Tháng 3" above the monthly rate) names the
+        // measure's own cell.
+        let locate = |list: Vec<(usize, Problem)>| -> Vec<Located> {
+            list.into_iter()
+                .map(
+                    |(column, problem)| match g.measures.iter().find(|(m, _)| *m == column) {
+                        Some(&(m, src)) => Located {
+                            problem,
+                            ..group_header(m, Some((row, src)), Some(m))
+                        },
+                        None => locate_long(header, row, vec![(column, problem)])
+                            .pop()
+                            .expect("one in, one out"),
+                    },
+                )
+                .collect()
+        };
+        errors.extend(locate(problems));
+        warnings.extend(locate(w));
         cell_errors.extend(bad.into_iter().map(|l| (values.clone(), l)));
         records.push(values);
     }

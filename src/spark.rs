@@ -176,7 +176,10 @@ pub fn view_name(pipeline: &str, table: &str) -> String {
 /// counted once in the province's figures. Other keys (dossier numbers)
 /// are each commune's own numbering.
 pub fn province_key(table: &Table) -> Option<&str> {
-    let c = &table.columns[table.unique?];
+    let [u] = table.unique.as_slice() else {
+        return None;
+    };
+    let c = &table.columns[*u];
     (c.privacy == Privacy::Hash).then_some(c.name.as_str())
 }
 

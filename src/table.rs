@@ -73,6 +73,30 @@ impl ColumnData {
         Some(ColumnData::Packed { text, ends })
     }
 
+    /// Value `i` as key text, whatever the storage: the text itself, or the
+    /// number or date written out (part of a composite key).
+    pub fn key_text(&self, i: usize) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        match self {
+            ColumnData::Int(c) => c
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|v| Cow::Owned(v.to_string())),
+            ColumnData::Float(c) => c
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|v| Cow::Owned(v.to_string())),
+            ColumnData::Date(c) => c
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|v| Cow::Owned(v.to_string())),
+            _ => self.text(i).map(Cow::Borrowed),
+        }
+    }
+
     pub fn text(&self, i: usize) -> Option<&str> {
         match self {
             ColumnData::Text(c) => c.get(i).and_then(|v| v.as_deref()),
@@ -99,6 +123,24 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// The key of row `i` over `key` columns: borrowed for one text column,
+    /// the parts joined by U+001F for several; `None` when a part is empty.
+    pub fn key_of(&self, key: &[usize], i: usize) -> Option<std::borrow::Cow<'_, str>> {
+        match key {
+            [one] => self.columns[*one].key_text(i),
+            many => {
+                let mut out = String::new();
+                for (n, &c) in many.iter().enumerate() {
+                    if n > 0 {
+                        out.push('\u{1f}');
+                    }
+                    out.push_str(&self.columns[c].key_text(i)?);
+                }
+                Some(std::borrow::Cow::Owned(out))
+            }
+        }
+    }
+
     pub fn new(table: &Table) -> Batch {
         Batch {
             columns: table
@@ -127,9 +169,9 @@ impl Batch {
 
     /// Free every column but `key` (the unique column, needed to settle
     /// duplicates across workbooks) once the rows are written to a part.
-    pub fn retain_key_only(&mut self, key: Option<usize>) {
+    pub fn retain_key_only(&mut self, key: &[usize]) {
         for (i, c) in self.columns.iter_mut().enumerate() {
-            if Some(i) != key {
+            if !key.contains(&i) {
                 *c = c.empty_like();
             } else if let Some(p) = c.packed() {
                 *c = p;

@@ -1,8 +1,8 @@
 //! Raw pipeline file -> checked [`Pipeline`]. Every problem is reported at
 //! once, each naming the file, the key path and what to do.
 
-use super::raw::{ColumnRaw, PipelineFile, TableRaw};
-use super::{Column, ColumnKind, DateBound, Indicator, Pipeline, Table};
+use super::raw::{ColumnRaw, PipelineFile, TableRaw, UniqueRaw};
+use super::{Column, ColumnKind, ContextFrom, DateBound, Indicator, Pipeline, Storage, Table};
 use crate::values::text::{header_key, value_key};
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -250,6 +250,30 @@ pub fn compile_pipeline_with(
             errors.push(format!("{origin}: paragraphs[{pi}]: {e}"));
         }
     }
+    let mut test_names = HashSet::new();
+    for t in &raw.tests {
+        let at = format!("{origin}: tests.{}", t.name);
+        if !test_names.insert(t.name.as_str()) {
+            errors.push(format!("{at}: the name is used twice"));
+        }
+        if t.cells.is_empty() == t.workbook.is_none() {
+            errors.push(format!("{at}: give either cells or workbook"));
+        }
+        for id in t.indicators.keys() {
+            if !indicators.iter().any(|i| &i.id == id) {
+                errors.push(format!(
+                    "{at}: indicators: no indicator {id:?} in this pipeline"
+                ));
+            }
+        }
+        for f in t.findings.iter().flatten() {
+            if !(1..=2).contains(&f.split_whitespace().count()) {
+                errors.push(format!(
+                    "{at}: findings: {f:?}: write \"<cell> <code>\", e.g. \"F12 invalid_date\" (or the code alone for a finding of no cell)"
+                ));
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -262,6 +286,7 @@ pub fn compile_pipeline_with(
     };
     Ok(Pipeline {
         name,
+        order: raw.pipeline.order.unwrap_or(1000),
         title: raw.pipeline.title,
         description: raw.pipeline.description,
         source: origin.to_string(),
@@ -271,6 +296,7 @@ pub fn compile_pipeline_with(
         breakdowns,
         checks,
         paragraphs: raw.paragraphs.into_iter().map(|p| p.template).collect(),
+        tests: raw.tests,
     })
 }
 
@@ -356,12 +382,15 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
         let cat = format!("{at}: columns.{}", c.name);
         if let Some(kind) = compile_kind(&cat, c, &names, errors) {
             let derived = !kind.is_source();
+            let copied = c.copy_of.is_some();
             if derived && !c.aliases.is_empty() {
                 errors.push(format!(
                     "{cat}: a derived column has no aliases (it is not read from the sheet)"
                 ));
             }
-            if !derived && c.aliases.is_empty() {
+            // A wide table's group column may be named only by the groups ("Tháng 3").
+            let group = t.wide.as_ref().is_some_and(|w| w.group_column == c.name);
+            if !derived && !copied && !group && c.aliases.is_empty() {
                 errors.push(format!("{cat}: aliases: give at least one header spelling"));
             }
             columns.push(Column {
@@ -409,20 +438,83 @@ fn compile_table(at: &str, t: &TableRaw, errors: &mut Vec<String>) -> Option<Tab
                         None
                     }
                 },
+                units: c.units.iter().map(|u| value_key(u)).collect(),
+                copy_of: None,
+                max_column: None,
+                additive: c.additive.unwrap_or(true),
+                rule_warns: match c.rule_severity.as_deref() {
+                    None | Some("error") => false,
+                    Some("warning") => true,
+                    Some(other) => {
+                        errors.push(format!(
+                            "{cat}: rule_severity = {other:?}: use \"error\" or \"warning\""
+                        ));
+                        false
+                    }
+                },
                 kind,
             });
         }
     }
-    let unique = match &t.unique {
-        Some(u) => match names.get(u.as_str()) {
-            Some(&i) => Some(i),
-            None => {
-                errors.push(format!("{at}: unique = {u:?}: no such column"));
-                None
+    // Column references resolved once every column is known.
+    for (col, raw) in columns.iter_mut().zip(&t.columns) {
+        let cat = format!("{at}: columns.{}", raw.name);
+        let reference = |key: &str, v: &Option<String>, errors: &mut Vec<String>| {
+            let v = v.as_ref()?;
+            let found = names.get(v.as_str()).copied();
+            if found.is_none() {
+                errors.push(format!(
+                    "{cat}: {key} = {v:?}: no such column in this table"
+                ));
             }
-        },
-        None => None,
+            found
+        };
+        col.copy_of = reference("copy_of", &raw.copy_of, errors);
+        col.max_column = reference("max_column", &raw.max_column, errors);
+        if let Some(o) = col.copy_of {
+            if !col.aliases.is_empty() {
+                errors.push(format!(
+                    "{cat}: copy_of reads the other column's cell: give it no aliases"
+                ));
+            }
+            if t.columns[o].copy_of.is_some() {
+                errors.push(format!(
+                    "{cat}: copy_of must name a column read from the sheet"
+                ));
+            }
+        }
+        if col.max_column.is_some() && !matches!(col.kind.storage(), Storage::Int | Storage::Float)
+        {
+            errors.push(format!("{cat}: max_column needs a number column"));
+        }
+        if !col.units.is_empty()
+            && !matches!(
+                col.kind,
+                ColumnKind::Integer | ColumnKind::Decimal | ColumnKind::Money
+            )
+        {
+            errors.push(format!(
+                "{cat}: units apply to integer, decimal and money columns, not to type \"{}\"",
+                raw.kind
+            ));
+        }
+    }
+    let keys: Vec<&String> = match &t.unique {
+        Some(UniqueRaw::One(u)) => vec![u],
+        Some(UniqueRaw::Many(us)) => us.iter().collect(),
+        None => Vec::new(),
     };
+    let mut unique = Vec::new();
+    for u in keys {
+        match names.get(u.as_str()) {
+            Some(&i) if !unique.contains(&i) => unique.push(i),
+            Some(_) => errors.push(format!("{at}: unique: {u:?} is named twice")),
+            None => errors.push(format!("{at}: unique = {u:?}: no such column")),
+        }
+    }
+    if matches!(&t.unique, Some(UniqueRaw::Many(us)) if us.is_empty()) {
+        errors.push(format!("{at}: unique = []: name at least one column"));
+    }
     let min_header_matches = t.min_header_matches.unwrap_or(2).max(1);
     let mut one_of = Vec::new();
     for (gi, group) in t.one_of.iter().enumerate() {
@@ -499,6 +591,133 @@ fn compile_kind(
             }
         }
     };
+    // Keys that mean nothing for the column's type are refused, not ignored:
+    // `digits` on a date, `min` on a text.
+    let kind_name = if c.source.is_some() {
+        "context"
+    } else {
+        c.kind.as_str()
+    };
+    let keys: [(&str, bool, &[&str]); 24] = [
+        ("digits", c.digits.is_some(), &["id"]),
+        ("pad_numeric", c.pad_numeric.is_some(), &["id"]),
+        ("pattern", c.pattern.is_some(), &["code"]),
+        ("uppercase", c.uppercase, &["code"]),
+        ("remove_spaces", c.remove_spaces, &["code"]),
+        ("province_chars", c.province_chars.is_some(), &["code"]),
+        ("min", c.min.is_some(), &["integer", "decimal", "money"]),
+        ("max", c.max.is_some(), &["integer", "decimal", "money"]),
+        (
+            "units",
+            !c.units.is_empty(),
+            &["integer", "decimal", "money"],
+        ),
+        (
+            "additive",
+            c.additive.is_some(),
+            &["integer", "decimal", "money"],
+        ),
+        (
+            "max_column",
+            c.max_column.is_some(),
+            &["integer", "decimal", "money"],
+        ),
+        ("not_after", c.not_after.is_some(), &["date"]),
+        ("not_before", c.not_before.is_some(), &["date"]),
+        ("after_period", c.after_period.is_some(), &["date"]),
+        (
+            "not_before_column",
+            c.not_before_column.is_some(),
+            &["date"],
+        ),
+        ("on_text", c.on_text.is_some(), &["date"]),
+        ("values", c.values.is_some(), &["enum", "context"]),
+        (
+            "birth_date_column",
+            c.birth_date_column.is_some(),
+            &["personal_id"],
+        ),
+        ("sex_column", c.sex_column.is_some(), &["personal_id"]),
+        ("sex_values", c.sex_values.is_some(), &["personal_id"]),
+        ("chars", c.chars.is_some(), &["derived"]),
+        ("map", c.map.is_some(), &["derived"]),
+        ("default", c.default.is_some(), &["derived"]),
+        ("working_days", c.working_days.is_some(), &["deadline"]),
+    ];
+    for (key, set, types) in keys {
+        if set && !types.contains(&kind_name) {
+            errors.push(format!(
+                "{at}: {key} does not apply to type \"{}\" (only to {})",
+                c.kind,
+                types.join(", ")
+            ));
+        }
+    }
+    for (key, set, types) in [
+        ("given", c.given.is_some(), &["deadline"][..]),
+        (
+            "extra_days_param",
+            c.extra_days_param.is_some(),
+            &["deadline"][..],
+        ),
+        (
+            "from",
+            c.from.is_some(),
+            &["derived", "age", "deadline"][..],
+        ),
+    ] {
+        if set && !types.contains(&kind_name) {
+            errors.push(format!(
+                "{at}: {key} does not apply to type \"{}\" (only to {})",
+                c.kind,
+                types.join(", ")
+            ));
+        }
+    }
+    if let Some(src) = &c.source {
+        let from = match src.as_str() {
+            "heading" => ContextFrom::Heading,
+            "sheet" => ContextFrom::Sheet,
+            other => {
+                errors.push(format!(
+                    "{at}: source = {other:?}: use \"heading\" or \"sheet\""
+                ));
+                return None;
+            }
+        };
+        if !c.aliases.is_empty() {
+            errors.push(format!(
+                "{at}: source = {src:?}: the value is not read under a header, give no aliases"
+            ));
+        }
+        let (spellings, labels) = match (c.kind.as_str(), &c.values) {
+            ("text", None) => (Vec::new(), Default::default()),
+            ("enum", Some(values)) => {
+                let labels: std::collections::BTreeMap<String, String> = values
+                    .iter()
+                    .map(|(canon, sp)| (canon.clone(), sp.first().unwrap_or(canon).clone()))
+                    .collect();
+                let mut spellings: Vec<(String, String)> = values
+                    .iter()
+                    .flat_map(|(canon, sp)| sp.iter().map(move |s| (value_key(s), canon.clone())))
+                    .filter(|(k, _)| !k.is_empty())
+                    .collect();
+                spellings.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+                (spellings, labels)
+            }
+            _ => {
+                errors.push(format!(
+                    "{at}: source = {src:?} needs type = \"text\", or type = \"enum\" with values"
+                ));
+                return None;
+            }
+        };
+        return Some(ColumnKind::Context {
+            from,
+            spellings,
+            labels,
+        });
+    }
     let kind = match c.kind.as_str() {
         "text" => ColumnKind::Text,
         "id" => ColumnKind::Id {
@@ -561,7 +780,18 @@ fn compile_kind(
                 }
             },
             not_before_column: col_ref("not_before_column", &c.not_before_column, errors),
+            keep_text: match c.on_text.as_deref() {
+                None => false,
+                Some("keep") => true,
+                Some(other) => {
+                    errors.push(format!(
+                        "{at}: on_text = {other:?}: the only choice is \"keep\""
+                    ));
+                    false
+                }
+            },
         },
+        "month" => ColumnKind::Month,
         "age" => {
             let Some(from) = col_ref("from", &c.from, errors) else {
                 if c.from.is_none() {
@@ -649,7 +879,7 @@ fn compile_kind(
         }
         other => {
             errors.push(format!(
-                "{at}: type = {other:?}: use one of text, id, personal_id, code, integer, decimal, money, date, enum, derived"
+                "{at}: type = {other:?}: use one of text, id, personal_id, code, integer, decimal, money, date, month, enum, derived"
             ));
             return None;
         }

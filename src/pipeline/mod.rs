@@ -10,6 +10,7 @@ mod raw;
 pub mod template;
 
 pub use compile::{compile_pipeline, compile_pipeline_with, hex as hex_digest, hex_into, load_dir};
+pub use raw::TestRaw as PipelineTest;
 
 /// A commune's extra spellings for one column of a pipeline (its config's
 /// `[aliases]`): more header texts, more spellings of an enum's values.
@@ -30,7 +31,9 @@ impl Pipeline {
             .flat_map(|t| t.columns.iter())
             .filter(|c| c.name == by)
             .find_map(|c| match &c.kind {
-                ColumnKind::Enum { labels, .. } => labels.get(key).map(String::as_str),
+                ColumnKind::Enum { labels, .. } | ColumnKind::Context { labels, .. } => {
+                    labels.get(key).map(String::as_str)
+                }
                 _ => None,
             })
     }
@@ -61,6 +64,7 @@ pub fn load(
             Err(mut e) => errors.append(&mut e),
         }
     }
+    sort_pipelines(&mut out);
     let mut seen = std::collections::HashSet::new();
     for p in &out {
         if !seen.insert(p.name.clone()) {
@@ -88,28 +92,17 @@ pub fn load(
     }
 }
 
+/// The run and report order: `[pipeline] order`, then name.
+fn sort_pipelines(ps: &mut [Pipeline]) {
+    ps.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.name.cmp(&b.name)));
+}
+
 use regex::Regex;
 use std::collections::HashMap;
 
-/// Definitions shipped with the binary, in the order they run.
-pub const BUILTIN: &[(&str, &str)] = &[
-    (
-        "pipelines/bhyt.toml",
-        include_str!("../../pipelines/bhyt.toml"),
-    ),
-    (
-        "pipelines/vneid.toml",
-        include_str!("../../pipelines/vneid.toml"),
-    ),
-    (
-        "pipelines/land.toml",
-        include_str!("../../pipelines/land.toml"),
-    ),
-    (
-        "pipelines/livestock.toml",
-        include_str!("../../pipelines/livestock.toml"),
-    ),
-];
+/// Definitions shipped with the binary: every `pipelines/*.toml`, listed by
+/// `build.rs` in file-name order. They run in their `[pipeline] order`.
+pub const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_pipelines.rs"));
 
 /// Compile the built-in definitions.
 pub fn builtin() -> Result<Vec<Pipeline>, Vec<String>> {
@@ -121,6 +114,7 @@ pub fn builtin() -> Result<Vec<Pipeline>, Vec<String>> {
             Err(mut e) => errors.append(&mut e),
         }
     }
+    sort_pipelines(&mut out);
     if errors.is_empty() {
         Ok(out)
     } else {
@@ -131,6 +125,8 @@ pub fn builtin() -> Result<Vec<Pipeline>, Vec<String>> {
 #[derive(Debug)]
 pub struct Pipeline {
     pub name: String,
+    /// `[pipeline] order`: runs and reports list pipelines by it, then by name.
+    pub order: i64,
     pub title: String,
     pub description: String,
     pub source: String,
@@ -142,6 +138,8 @@ pub struct Pipeline {
     pub checks: Vec<Check>,
     /// Report sentences with `{indicator:format}` placeholders.
     pub paragraphs: Vec<String>,
+    /// `[[tests]]`: examples the pipeline must pass (`tonghop test`).
+    pub tests: Vec<PipelineTest>,
 }
 
 #[derive(Debug)]
@@ -149,7 +147,8 @@ pub struct Table {
     pub name: String,
     pub description: String,
     pub grain: String,
-    pub unique: Option<usize>,
+    /// The key columns (one, or several for a composite key); empty: none.
+    pub unique: Vec<usize>,
     pub min_header_matches: usize,
     /// Groups of column indices of which a sheet must map at least one.
     pub one_of: Vec<Vec<usize>>,
@@ -189,7 +188,26 @@ pub struct Column {
     /// A text column whose values are names from the commune's list
     /// (`list = "villages"`): written spellings become the canonical name.
     pub list: Option<String>,
+    /// Unit words allowed after a number, as value keys ("ha", "lượt").
+    pub units: Vec<String>,
+    /// Reads the source cell of this other column (`copy_of`).
+    pub copy_of: Option<usize>,
+    /// The value may not exceed this column's (`max_column`).
+    pub max_column: Option<usize>,
+    /// Cross-column rules give warnings, not rejections (`rule_severity`).
+    pub rule_warns: bool,
+    /// Values add up, so total rows are checked against their sum (`additive`).
+    pub additive: bool,
     pub kind: ColumnKind,
+}
+
+/// Where a context column's text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextFrom {
+    /// The outermost section heading above the row.
+    Heading,
+    /// The sheet's name.
+    Sheet,
 }
 
 /// A date bound: the period's ends are resolved per run, from the config.
@@ -227,6 +245,19 @@ pub enum ColumnKind {
         skip_after_period: bool,
         /// Reject when before this column's date.
         not_before_column: Option<usize>,
+        /// A text that is no date is no date (NULL), not an error; a date
+        /// inside a text ("Trước 30/6") is read.
+        keep_text: bool,
+    },
+    /// A month of the year, 1..=12: "Tháng 3", "T3", "03/2026", 3.
+    Month,
+    /// Text from the row's surroundings (a heading, the sheet name),
+    /// optionally matched to canonical values by the longest contained spelling.
+    Context {
+        from: ContextFrom,
+        /// (spelling key, canonical), longest spelling first; empty: the text as it is.
+        spellings: Vec<(String, String)>,
+        labels: std::collections::BTreeMap<String, String>,
     },
     /// Whole years from a date column to period.to, by birthdays.
     Age {
@@ -273,7 +304,10 @@ impl ColumnKind {
     pub fn is_source(&self) -> bool {
         !matches!(
             self,
-            ColumnKind::Derived { .. } | ColumnKind::Age { .. } | ColumnKind::Deadline { .. }
+            ColumnKind::Derived { .. }
+                | ColumnKind::Age { .. }
+                | ColumnKind::Deadline { .. }
+                | ColumnKind::Context { .. }
         )
     }
 
@@ -284,7 +318,12 @@ impl ColumnKind {
             | ColumnKind::PersonalId { .. }
             | ColumnKind::Code { .. } => Storage::Text,
             ColumnKind::Enum { .. } | ColumnKind::Derived { .. } => Storage::Category,
-            ColumnKind::Integer | ColumnKind::Money | ColumnKind::Age { .. } => Storage::Int,
+            ColumnKind::Context { spellings, .. } if !spellings.is_empty() => Storage::Category,
+            ColumnKind::Context { .. } => Storage::Text,
+            ColumnKind::Integer
+            | ColumnKind::Money
+            | ColumnKind::Age { .. }
+            | ColumnKind::Month => Storage::Int,
             ColumnKind::Decimal => Storage::Float,
             ColumnKind::Date { .. } | ColumnKind::Deadline { .. } => Storage::Date,
         }

@@ -18,6 +18,41 @@ pub struct PipelineFile {
     pub checks: Vec<CheckRaw>,
     #[serde(default)]
     pub paragraphs: Vec<ParagraphRaw>,
+    /// Examples the pipeline must pass (`tonghop test`, `cargo test`).
+    #[serde(default)]
+    pub tests: Vec<TestRaw>,
+}
+
+/// One example: a workbook (a fixture path relative to the pipeline file,
+/// or `cells` written by the test as one sheet) and what it must give.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct TestRaw {
+    pub name: String,
+    /// Rows of one sheet, each a list of cell texts ("" for an empty cell;
+    /// a whole number such as "12" is written as a number cell, anything
+    /// else as text, as a clerk types it: "1.200", "3,5", "012…").
+    #[serde(default)]
+    pub cells: Vec<Vec<String>>,
+    /// The sheet's name for `cells` (default "Sheet1").
+    pub sheet: Option<String>,
+    /// A workbook file, relative to the pipeline file's folder.
+    pub workbook: Option<String>,
+    /// Period of the example (default 2026-01-01 .. 2026-06-30).
+    pub period: Option<[String; 2]>,
+    #[serde(default)]
+    pub targets: BTreeMap<String, f64>,
+    #[serde(default)]
+    pub params: BTreeMap<String, toml::Value>,
+    /// Expected accepted and rejected row counts.
+    pub accepted: Option<usize>,
+    pub rejected: Option<usize>,
+    /// Expected findings: "CELL code" ("F12 invalid_date"); when given, the
+    /// example has exactly these (`findings = []`: none).
+    pub findings: Option<Vec<String>>,
+    /// Expected figures by indicator id.
+    #[serde(default)]
+    pub indicators: BTreeMap<String, f64>,
 }
 
 /// A sentence of the report in its own wording, with `{indicator:format}`
@@ -35,6 +70,9 @@ pub struct PipelineHeader {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// Where the department comes in runs and reports (smaller first;
+    /// default 1000, then by name).
+    pub order: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,9 +83,9 @@ pub struct TableRaw {
     pub description: String,
     /// What one row is ("one row per insured person").
     pub grain: String,
-    /// A column whose value identifies a row across all files: later rows with
-    /// a value already seen are rejected as duplicates naming the first.
-    pub unique: Option<String>,
+    /// The column, or columns, whose values identify a row across all files:
+    /// later rows with a key already seen are rejected as duplicates naming the first.
+    pub unique: Option<UniqueRaw>,
     /// How many columns a header row must match to be taken as this table's header.
     pub min_header_matches: Option<usize>,
     /// Groups of columns of which a sheet must have at least one
@@ -61,6 +99,14 @@ pub struct TableRaw {
     #[serde(default)]
     pub warn_when: Vec<WarnWhenRaw>,
     pub columns: Vec<ColumnRaw>,
+}
+
+/// `unique = "personal_id"` or `unique = ["plot_area", "plot_lot"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum UniqueRaw {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -84,6 +130,30 @@ pub struct ColumnRaw {
     pub privacy: Option<String>,
     /// Text matched against a list of the commune config: "villages".
     pub list: Option<String>,
+    /// Not read under a header: "heading" (the text of the section heading
+    /// row above, outermost level) or "sheet" (the sheet's name). With
+    /// `values`, the text is matched to a value by the longest spelling it contains.
+    pub source: Option<String>,
+    /// Read the cell of this other column's header (a second reading of the
+    /// same cell: a deadline as written beside its parsed date).
+    pub copy_of: Option<String>,
+    /// integer, decimal, money: unit words allowed after the number
+    /// ("ha", "lượt", "triệu đồng"); currency words are always allowed.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// date: "keep" reads a text that is no date ("Thường xuyên") as no
+    /// date instead of rejecting it, and a date inside a text ("Trước
+    /// 30/6", "Quý II/2026") as that date.
+    pub on_text: Option<String>,
+    /// integer, decimal, money: `false` for values that do not add up (a
+    /// percentage, a rate): total rows are not checked against their sum.
+    pub additive: Option<bool>,
+    /// integer, decimal, money: the value may not exceed this column's.
+    pub max_column: Option<String>,
+    /// Severity of the cross-column rules (`not_before_column`,
+    /// `max_column`): "error" (default: the row is rejected) or "warning"
+    /// (the row counts, with a finding).
+    pub rule_severity: Option<String>,
     // id, personal_id
     pub digits: Option<usize>,
     pub pad_numeric: Option<usize>,

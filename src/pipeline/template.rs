@@ -62,7 +62,7 @@ pub fn substitute_placeholders(
             Some(v) => out.push_str(&v),
             None => {
                 return Err(format!(
-                    "unknown placeholder {{{name}}} (use period.from, period.to, commune.code or targets.<key>)"
+                    "unknown placeholder {{{name}}} (use period.from, period.to, commune.code, targets.<key> or params.<key>)"
                 ));
             }
         }

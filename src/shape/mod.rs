@@ -519,17 +519,51 @@ const ORDER_HEADERS: [&str; 5] = ["stt", "tt", "số tt", "số thứ tự", "th
 /// Rows looked ahead for the next order number.
 const ORDER_LOOKAHEAD: u32 = 50;
 
-fn order_text(d: &Data) -> Option<String> {
+/// Numbering levels of an order-number cell, outermost first: "I", "II"
+/// (Roman, 1); "1", "2" (2), "1.1" (3), "1.1.1" (4) …; "a", "b", "đ" (10).
+/// A row numbered at one level followed by one numbered deeper is their
+/// parent ("I" over "1", "1" over "a", "2" over "2.1").
+const LEVEL_ROMAN: u8 = 1;
+const LEVEL_ARABIC: u8 = 2;
+const LEVEL_LETTER: u8 = 10;
+
+fn order_text(d: &Data) -> Option<(u8, String)> {
     let t = match d {
         Data::Float(f) if f.fract() == 0.0 && *f >= 0.0 => format!("{}", *f as i64),
         Data::Int(i) if *i >= 0 => i.to_string(),
-        Data::String(s) => clean(s).trim().trim_end_matches('.').to_string(),
+        Data::String(s) => clean(s)
+            .trim()
+            .trim_end_matches(['.', ')'])
+            .trim_start_matches('(')
+            .to_string(),
         _ => return None,
     };
-    let hierarchical = !t.is_empty()
-        && t.split('.')
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    hierarchical.then_some(t)
+    if t.is_empty() {
+        return None;
+    }
+    let hierarchical = t
+        .split('.')
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if hierarchical {
+        let dots = t.matches('.').count().min(200) as u8;
+        return Some((LEVEL_ARABIC + dots, t));
+    }
+    let roman = t.len() <= 6 && t.bytes().all(|b| matches!(b, b'I' | b'V' | b'X' | b'L'));
+    if roman {
+        return Some((LEVEL_ROMAN, t));
+    }
+    let mut chars = t.chars();
+    if let (Some(c), None) = (chars.next(), chars.next())
+        && (c.is_ascii_lowercase() || c == 'đ')
+    {
+        return Some((LEVEL_LETTER, t));
+    }
+    None
+}
+
+/// The numbering level of an order-number text (see [`order_text`]).
+pub fn order_level(d: &Data) -> Option<u8> {
+    order_text(d).map(|(l, _)| l)
 }
 
 const MARKER_MEMO_MAX: usize = 20_000;
@@ -571,12 +605,13 @@ impl<'a> RowClassifier<'a> {
         }
     }
 
-    /// A row numbered "N" whose next numbered row is "N.k": their parent.
+    /// A row whose next numbered row is numbered one level deeper ("N"
+    /// over "N.k", "I" over "1", "1" over "a"): their parent.
     fn is_parent(&self, row: u32) -> bool {
         let Some(c) = self.order_column else {
             return false;
         };
-        let Some(mine) = order_text(self.grid.raw(row, c)) else {
+        let Some((level, mine)) = order_text(self.grid.raw(row, c)) else {
             return false;
         };
         let end = self.grid.height().min(row + 1 + ORDER_LOOKAHEAD);
@@ -584,7 +619,49 @@ impl<'a> RowClassifier<'a> {
             .map(|r| self.grid.raw(r, c))
             .find(|d| !is_empty(d))
             .and_then(order_text);
-        next.is_some_and(|n| n.starts_with(&format!("{mine}.")))
+        next.is_some_and(|(nl, n)| {
+            if level >= LEVEL_ARABIC && nl > level && nl < LEVEL_LETTER {
+                n.starts_with(&format!("{mine}."))
+            } else {
+                nl > level
+            }
+        })
+    }
+
+    /// The numbering level of `row`'s order number, when it has one.
+    pub fn numbering_level(&self, row: u32) -> Option<u8> {
+        self.order_column
+            .and_then(|c| order_level(self.grid.raw(row, c)))
+    }
+
+    /// A heading row's text without its order number: "I | NHIỆM VỤ DO
+    /// UBND TỈNH GIAO" and "I. NHIỆM VỤ DO UBND TỈNH GIAO" give "NHIỆM VỤ
+    /// DO UBND TỈNH GIAO". The text cells of the row, joined by a space.
+    pub fn heading_text(&self, row: u32) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for col in 0..self.grid.width() {
+            if Some(col) == self.order_column {
+                continue;
+            }
+            if let Data::String(s) = self.grid.raw(row, col) {
+                let t = clean(s);
+                let t = t.trim();
+                // "I. Text", "1) Text", "a. Text"
+                let t = match t.split_once(['.', ')']) {
+                    Some((mark, rest))
+                        if order_text(&Data::String(mark.to_string())).is_some()
+                            && !rest.trim().is_empty() =>
+                    {
+                        rest.trim()
+                    }
+                    _ => t,
+                };
+                if !t.is_empty() && !parts.iter().any(|p| p == t) {
+                    parts.push(t.to_string());
+                }
+            }
+        }
+        parts.join(" ")
     }
 
     pub fn classify(&mut self, row: u32) -> RowKind {

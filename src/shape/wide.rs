@@ -89,23 +89,113 @@ fn score_wide_row(grid: &Grid, table: &Table, group_col: usize, row: u32) -> Hea
     }
 }
 
+/// The month of a header key matching a `{month}` alias ("tháng {month}"
+/// matches "tháng 3" and "tháng 03 2026").
+fn month_of(key: &str, alias: &str) -> Option<u32> {
+    let (prefix, suffix) = alias.split_once("{month}")?;
+    let mid = key.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    crate::values::date::parse_month(mid)
+}
+
+/// Does any measure of `table` name its columns by month (`{month}` aliases)?
+pub fn has_month_aliases(table: &Table) -> bool {
+    table
+        .columns
+        .iter()
+        .any(|c| c.alias_keys.iter().any(|a| a.contains("{month}")))
+}
+
+/// One header row with months as columns ("Tháng 1 … Tháng 6", or "Khách
+/// T1", "Doanh thu T1" for several measures a month): each month is a group
+/// whose value is the month.
+fn score_month_row(grid: &Grid, table: &Table, group_col: usize, row: u32) -> HeaderMatch {
+    let n = table.columns.len();
+    let mut columns = vec![None; n];
+    let mut header_text = vec![String::new(); n];
+    let mut unknown = Vec::new();
+    let mut groups: std::collections::BTreeMap<u32, WideGroup> = Default::default();
+    for col in 0..grid.width() {
+        let raw = cell_text(grid.filled(row, col));
+        let key = header_key(&raw);
+        if key.is_empty() {
+            continue;
+        }
+        match alias_owner(table, &key) {
+            Some(i) if i != group_col && columns[i].is_none() => {
+                columns[i] = Some(col);
+                header_text[i] = clean(&raw).into_owned();
+                continue;
+            }
+            _ => {}
+        }
+        let measure = table
+            .source_columns()
+            .filter(|(i, _)| *i != group_col)
+            .find_map(|(i, c)| {
+                c.alias_keys
+                    .iter()
+                    .find_map(|a| month_of(&key, a))
+                    .map(|m| (i, m))
+            });
+        if let Some((m, month)) = measure {
+            let g = groups.entry(month).or_insert_with(|| WideGroup {
+                label: format!("Tháng {month}"),
+                header_col: col,
+                measures: Vec::new(),
+            });
+            if !g.measures.iter().any(|(mi, _)| *mi == m) {
+                g.measures.push((m, col));
+            }
+            continue;
+        }
+        let shown = clean(&raw).into_owned();
+        if !unknown.contains(&shown) {
+            unknown.push(shown);
+        }
+    }
+    let measures: usize = groups.values().map(|g| g.measures.len()).sum();
+    let ids = columns.iter().filter(|c| c.is_some()).count();
+    HeaderMatch {
+        row,
+        height: 1,
+        columns,
+        header_text,
+        score: if groups.is_empty() || ids == 0 {
+            0
+        } else {
+            ids + measures
+        },
+        unknown,
+        ambiguous: Vec::new(),
+        numbering_row: false,
+        groups: groups.into_values().collect(),
+    }
+}
+
 /// Find a wide header for a table declared with `[tables.wide]`: the best
-/// two-row header with at least one identifying column and one group.
+/// two-row header with at least one identifying column and one group, or
+/// (for `{month}` aliases) one row with months as columns.
 pub fn find_wide_header(grid: &Grid, table: &Table) -> Option<HeaderMatch> {
     let group_col = table.wide_group?;
     let last = grid.height().min(HEADER_SEARCH_ROWS);
     let mut best: Option<HeaderMatch> = None;
+    let months = has_month_aliases(table);
     for row in 0..last {
-        if row + 1 >= grid.height() {
-            break;
+        let mut candidates = Vec::with_capacity(2);
+        if months {
+            candidates.push(score_month_row(grid, table, group_col, row));
         }
-        let candidate = score_wide_row(grid, table, group_col, row);
-        if candidate.score > best.as_ref().map_or(0, |b| b.score) {
-            best = Some(candidate);
+        if row + 1 < grid.height() {
+            candidates.push(score_wide_row(grid, table, group_col, row));
+        }
+        for candidate in candidates {
+            if candidate.score > best.as_ref().map_or(0, |b| b.score) {
+                best = Some(candidate);
+            }
         }
     }
     let mut best = best.filter(|b| b.score >= table.min_header_matches)?;
-    best.numbering_row = is_numbering_row(grid, best.row + 2);
+    best.numbering_row = is_numbering_row(grid, best.row + best.height);
     Some(best)
 }
 

@@ -5,6 +5,7 @@ mod bhyt;
 mod cli;
 mod common;
 mod corpus;
+mod departments;
 mod formats;
 mod land;
 mod land_rules;
