@@ -64,6 +64,9 @@ def main(out, master):
             fields.append(T.StructField(c, T.DateType()))
         elif c.startswith("__target_"):
             fields.append(T.StructField(c, T.DoubleType()))
+        elif c.startswith("__param_"):
+            kind = spec.get("param_types", {}).get(c, "string")
+            fields.append(T.StructField(c, {"date": T.DateType(), "double": T.DoubleType()}.get(kind, T.StringType())))
         else:
             fields.append(T.StructField(c, T.BooleanType()))
     schema = T.StructType(fields)

@@ -202,7 +202,7 @@ fn convert_unbounded(cell: &Data, column: &Column, period: &Period) -> Result<Va
                     match date::date_in_text(s, chrono::Datelike::year(&period.to)) {
                         Ok(Some(d)) => Some(d),
                         Ok(None) => return Ok(Value::Null),
-                        Err(()) => None,
+                        Err(date::NoSuchDate) => None,
                     }
                 }
                 Data::String(s) => date::parse_date_text(&text::clean(s)),

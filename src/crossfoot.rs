@@ -258,30 +258,22 @@ impl<'a> CrossFoot<'a> {
         if self.columns.is_empty() {
             return Vec::new();
         }
-        match marker {
-            None => {
-                let out = self.close_parents(grid, Some(level));
-                self.parents
-                    .push((row, level, Sums::new(self.columns.len())));
-                self.block = Sums::new(self.columns.len());
-                return out;
-            }
-            Some(_) => {}
-        }
+        let Some(key) = marker else {
+            let out = self.close_parents(grid, Some(level));
+            self.parents
+                .push((row, level, Sums::new(self.columns.len())));
+            self.block = Sums::new(self.columns.len());
+            return out;
+        };
         let mut out = self.close_parents(grid, None);
-        match marker {
-            None => unreachable!("handled above"),
-            Some(key) => {
-                if is_grand_total(key) {
-                    let all = self.all.clone();
-                    out.extend(self.compare(grid, row, &all));
-                } else {
-                    let block = self.block.clone();
-                    out.extend(self.compare(grid, row, &block));
-                }
-                self.block = Sums::new(self.columns.len());
-            }
+        if is_grand_total(key) {
+            let all = self.all.clone();
+            out.extend(self.compare(grid, row, &all));
+        } else {
+            let block = self.block.clone();
+            out.extend(self.compare(grid, row, &block));
         }
+        self.block = Sums::new(self.columns.len());
         out
     }
 

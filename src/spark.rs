@@ -157,6 +157,28 @@ pub fn target_column(key: &str) -> String {
     s
 }
 
+/// The communes table's column for a `[params]` key (a cut-off date).
+pub fn param_column(key: &str) -> String {
+    let mut s = String::from("__param_");
+    for c in key.chars() {
+        s.push(if c.is_ascii_alphanumeric() { c } else { '_' });
+    }
+    s
+}
+
+/// Every `[params]` key the pipelines' indicator SQL names.
+pub fn param_keys(pipelines: &[&Pipeline]) -> Vec<String> {
+    let mut keys: Vec<String> = pipelines
+        .iter()
+        .flat_map(|p| p.indicators.iter())
+        .flat_map(|i| crate::pipeline::template::placeholder_names(&i.sql))
+        .filter_map(|n| n.strip_prefix("params.").map(str::to_string))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// The communes table's column that says whether the commune has figures
 /// for a pipeline (its workbooks arrived).
 pub fn has_column(pipeline: &str) -> String {
@@ -196,12 +218,17 @@ pub fn province_view(pipeline: &Pipeline, table: &Table) -> String {
 }
 
 /// The columns of the communes (and provinces) table, in order.
-pub fn communes_columns(pipelines: &[&Pipeline], targets: &[String]) -> Vec<String> {
+pub fn communes_columns(
+    pipelines: &[&Pipeline],
+    targets: &[String],
+    params: &[String],
+) -> Vec<String> {
     let mut cols: Vec<String> = ["__commune", "__period", "__from", "__to"]
         .iter()
         .map(|s| s.to_string())
         .collect();
     cols.extend(targets.iter().map(|t| target_column(t)));
+    cols.extend(params.iter().map(|t| param_column(t)));
     cols.extend(pipelines.iter().map(|p| has_column(&p.name)));
     cols
 }
@@ -233,7 +260,11 @@ pub fn rewrite(
         "commune.code" => Some("__c.__commune".into()),
         _ => n
             .strip_prefix("targets.")
-            .map(|k| format!("__c.{}", target_column(k))),
+            .map(|k| format!("__c.{}", target_column(k)))
+            .or_else(|| {
+                n.strip_prefix("params.")
+                    .map(|k| format!("__c.{}", param_column(k)))
+            }),
     })?;
     let stmts = Parser::parse_sql(&GenericDialect {}, &text).map_err(|e| e.to_string())?;
     let [Statement::Query(q)] = stmts.as_slice() else {
@@ -390,7 +421,7 @@ mod tests {
     fn one_query_for_every_commune_keeps_each_communes_meaning() {
         let pipelines = crate::pipeline::load(None, &Default::default()).unwrap();
         let land = pipelines.iter().find(|p| p.name == "land").unwrap();
-        let cols = communes_columns(&[land], &[]);
+        let cols = communes_columns(&[land], &[], &[]);
         let q = rewrite(
             land,
             "SELECT COUNT(*) AS value FROM dossiers WHERE received_date <= {period.to}",

@@ -945,7 +945,35 @@ fn write_spark(
     let dir = out.join("spark");
     std::fs::create_dir_all(&dir)?;
     let targets = spark::target_keys(pipelines);
-    let columns = spark::communes_columns(pipelines, &targets);
+    let params = spark::param_keys(pipelines);
+    let columns = spark::communes_columns(pipelines, &targets, &params);
+    // A parameter's value as the communes table holds it, with its type
+    // for the driver: a cut-off date, or a number.
+    let param_of = |c: &crate::config::Config, k: &str| -> String {
+        match (c.params.get(k), c.param_dates.get(k)) {
+            (Some(v), _) => v.to_string(),
+            (None, Some(d)) => d.to_string(),
+            (None, None) => String::new(),
+        }
+    };
+    let first_config = published.first().map(|p| &p.config);
+    let param_types: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|k| {
+            let number = published.iter().any(|p| p.config.params.contains_key(k));
+            let date = published
+                .iter()
+                .any(|p| p.config.param_dates.contains_key(k));
+            // No commune has it (its pipeline has no workbooks anywhere):
+            // every value is NULL, as text, which Spark compares with anything.
+            let kind = match (number, date) {
+                (true, _) => "double",
+                (false, true) => "date",
+                (false, false) => "string",
+            };
+            (spark::param_column(k), serde_json::Value::from(kind))
+        })
+        .collect();
     let mut queries = Vec::new();
     for p in pipelines {
         for i in &p.indicators {
@@ -978,6 +1006,7 @@ fn write_spark(
     let row = |commune: &str,
                period: &Period,
                targets_of: &dyn Fn(&str) -> Option<f64>,
+               params_of: &dyn Fn(&str) -> String,
                has: &dyn Fn(&str) -> bool| {
         let mut v = vec![
             commune.to_string(),
@@ -990,6 +1019,7 @@ fn write_spark(
                 .iter()
                 .map(|t| targets_of(t).map(|x| x.to_string()).unwrap_or_default()),
         );
+        v.extend(params.iter().map(|k| params_of(k)));
         v.extend(pipelines.iter().map(|p| has(&p.name).to_string()));
         v.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(",")
     };
@@ -1000,6 +1030,7 @@ fn write_spark(
             &p.config.commune.code,
             &p.config.period,
             &|t| p.config.targets.get(t).copied(),
+            &|k| param_of(&p.config, k),
             &|name| has_pipeline(p, name),
         ));
         communes.push('\n');
@@ -1010,6 +1041,15 @@ fn write_spark(
             &pc.code,
             period,
             &|t| pc.targets.get(t).copied(),
+            // As the embedded province figures: the first member commune's.
+            &|k| {
+                members
+                    .first()
+                    .map(|&i| &published[i].config)
+                    .or(first_config)
+                    .map(|c| param_of(c, k))
+                    .unwrap_or_default()
+            },
             &|name| members.iter().any(|&i| has_pipeline(&published[i], name)),
         ));
         provinces.push('\n');
@@ -1019,6 +1059,7 @@ fn write_spark(
     let doc = serde_json::json!({
         "columns": columns,
         "targets": targets,
+        "param_types": param_types,
         "pipelines": pipelines.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
         "views": views,
         "queries": queries,

@@ -4,7 +4,7 @@
 //!    pipelines is turned into a pattern (its text, tolerant of spaces, case
 //!    and Unicode form; its placeholders, any Vietnamese number) and looked
 //!    for in the draft; each quoted figure is compared with the computed one
-//!    at the precision the template writes it.
+//!    at the precision the template writes it (rounded half up, or cut).
 //! 2. The draft's own arithmetic, whatever the subject:
 //!    - ratios "A/B … đạt|bằng P%": P must equal A/B×100 at the precision P is
 //!      written at (half-up rounding or truncation both accepted);
@@ -306,11 +306,14 @@ pub fn check_templates(
                         .get(id.as_str())
                         .map(|v| format_vn(*v, spec))
                         .unwrap_or_else(|| "(chưa có)".into());
+                    // As the draft's own ratios: rounded half up, or cut
+                    // (reports often cut: 52,345 % written 52,34 %).
                     let ok = match (quoted_value(&quoted, spec), values.get(id.as_str())) {
                         (Some(q), Some(v)) => {
                             let (_, i, f) = round_half_up(*v, spec.decimals);
                             let expected: f64 = format!("{i}.{f}0").parse().unwrap_or(f64::NAN);
                             (q - if *v < 0.0 { -expected } else { expected }).abs() < 1e-9
+                                || (*v >= 0.0 && ratio_ok(q, spec.decimals, *v))
                         }
                         _ => false,
                     };

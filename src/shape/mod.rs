@@ -514,7 +514,7 @@ pub struct RowClassifier<'a> {
 }
 
 /// Header texts of an order-number column.
-const ORDER_HEADERS: [&str; 5] = ["stt", "tt", "số tt", "số thứ tự", "thứ tự"];
+pub(crate) const ORDER_HEADERS: [&str; 5] = ["stt", "tt", "số tt", "số thứ tự", "thứ tự"];
 
 /// Rows looked ahead for the next order number.
 const ORDER_LOOKAHEAD: u32 = 50;

@@ -97,23 +97,41 @@ fn month_of(key: &str, alias: &str) -> Option<u32> {
     crate::values::date::parse_month(mid)
 }
 
-/// Does any measure of `table` name its columns by month (`{month}` aliases)?
+/// A header key matching a `{group}` alias ("{group}" matches any header:
+/// a tourist site, a school), unless it is an order number, a total or a
+/// note column: those are never a group.
+fn group_of(key: &str, alias: &str) -> Option<()> {
+    let (prefix, suffix) = alias.split_once("{group}")?;
+    let mid = key.strip_prefix(prefix)?.strip_suffix(suffix)?.trim();
+    let not_a_group = mid.is_empty()
+        || super::ORDER_HEADERS.contains(&mid)
+        || ["cộng", "tổng", "ghi chú", "lũy kế", "luỹ kế", "ký nhận"]
+            .iter()
+            .any(|w| mid.starts_with(w));
+    (!not_a_group).then_some(())
+}
+
+/// Does any measure of `table` name its columns by month or group
+/// (`{month}`, `{group}` aliases)?
 pub fn has_month_aliases(table: &Table) -> bool {
-    table
-        .columns
-        .iter()
-        .any(|c| c.alias_keys.iter().any(|a| a.contains("{month}")))
+    table.columns.iter().any(|c| {
+        c.alias_keys
+            .iter()
+            .any(|a| a.contains("{month}") || a.contains("{group}"))
+    })
 }
 
 /// One header row with months as columns ("Tháng 1 … Tháng 6", or "Khách
 /// T1", "Doanh thu T1" for several measures a month): each month is a group
-/// whose value is the month.
+/// whose value is the month. With a `{group}` alias, every other header
+/// (a tourist site) is a group whose value is the header as written.
 fn score_month_row(grid: &Grid, table: &Table, group_col: usize, row: u32) -> HeaderMatch {
     let n = table.columns.len();
     let mut columns = vec![None; n];
     let mut header_text = vec![String::new(); n];
     let mut unknown = Vec::new();
-    let mut groups: std::collections::BTreeMap<u32, WideGroup> = Default::default();
+    // Months in calendar order, then other groups in sheet order.
+    let mut groups: std::collections::BTreeMap<(u32, u32), WideGroup> = Default::default();
     for col in 0..grid.width() {
         let raw = cell_text(grid.filled(row, col));
         let key = header_key(&raw);
@@ -137,9 +155,18 @@ fn score_month_row(grid: &Grid, table: &Table, group_col: usize, row: u32) -> He
                     .find_map(|a| month_of(&key, a))
                     .map(|m| (i, m))
             });
-        if let Some((m, month)) = measure {
-            let g = groups.entry(month).or_insert_with(|| WideGroup {
-                label: format!("Tháng {month}"),
+        let named = measure
+            .map(|(m, month)| (m, (month, 0), format!("Tháng {month}")))
+            .or_else(|| {
+                table
+                    .source_columns()
+                    .filter(|(i, _)| *i != group_col)
+                    .find(|(_, c)| c.alias_keys.iter().any(|a| group_of(&key, a).is_some()))
+                    .map(|(i, _)| (i, (13, col), clean(&raw).into_owned()))
+            });
+        if let Some((m, order, label)) = named {
+            let g = groups.entry(order).or_insert_with(|| WideGroup {
+                label,
                 header_col: col,
                 measures: Vec::new(),
             });
@@ -249,5 +276,85 @@ mod tests {
         // The long-layout detector alone would misread this sheet.
         let long = super::super::find_header(&g, &t);
         assert!(long.is_none_or(|l| l.score < h.score));
+    }
+
+    fn grid(rows: &[&[&str]]) -> Grid {
+        let w = rows.iter().map(|r| r.len()).max().unwrap_or(1) as u32;
+        let mut r: Range<Data> = Range::new((0, 0), (rows.len() as u32 - 1, w - 1));
+        for (i, row) in rows.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    r.set_value((i as u32, j as u32), Data::String((*v).into()));
+                }
+            }
+        }
+        Grid::new(r, Vec::new())
+    }
+
+    fn compiled(columns: &str) -> Table {
+        let text = format!(
+            "[pipeline]\nname = \"t\"\ntitle = \"t\"\n\n[[tables]]\nname = \"t\"\ngrain = \"g\"\n\n[tables.wide]\ngroup_column = \"g\"\n\n[[tables.columns]]\nname = \"site\"\nlabel = \"Điểm\"\naliases = [\"Điểm du lịch\"]\ntype = \"text\"\n{columns}"
+        );
+        crate::pipeline::compile_pipeline("t.toml", &text)
+            .unwrap()
+            .tables
+            .remove(0)
+    }
+
+    #[test]
+    fn months_as_columns_of_one_header_row_with_two_measures_a_month() {
+        let t = compiled(
+            "[[tables.columns]]\nname = \"g\"\nlabel = \"Tháng\"\ntype = \"month\"\n\n[[tables.columns]]\nname = \"visitors\"\nlabel = \"Khách\"\naliases = [\"Khách T{month}\"]\ntype = \"integer\"\n\n[[tables.columns]]\nname = \"revenue\"\nlabel = \"Doanh thu\"\naliases = [\"Doanh thu T{month}\", \"Doanh thu tháng {month}\"]\ntype = \"decimal\"\n",
+        );
+        let g = grid(&[
+            &["TỔNG HỢP"],
+            &[
+                "STT",
+                "Điểm du lịch",
+                "Khách T1",
+                "Doanh thu T1",
+                "Khách T2",
+                "Doanh thu tháng 2",
+                "Cộng",
+            ],
+            &["1", "Chợ phiên", "10", "1,5", "12", "2"],
+        ]);
+        let h = find_wide_header(&g, &t).unwrap();
+        assert_eq!((h.row, h.height), (1, 1));
+        let got: Vec<(&str, &[(usize, u32)])> = h
+            .groups
+            .iter()
+            .map(|g| (g.label.as_str(), g.measures.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Tháng 1", &[(2, 2), (3, 3)][..]),
+                ("Tháng 2", &[(2, 4), (3, 5)][..])
+            ]
+        );
+        assert!(h.unknown.contains(&"Cộng".to_string()), "{:?}", h.unknown);
+    }
+
+    #[test]
+    fn sites_as_columns_are_groups_but_totals_and_notes_are_not() {
+        let t = compiled(
+            "[[tables.columns]]\nname = \"g\"\nlabel = \"Điểm\"\ntype = \"text\"\n\n[[tables.columns]]\nname = \"item\"\nlabel = \"Chỉ tiêu\"\naliases = [\"Chỉ tiêu\"]\ntype = \"text\"\n\n[[tables.columns]]\nname = \"value\"\nlabel = \"Số lượng\"\naliases = [\"{group}\"]\ntype = \"integer\"\n",
+        );
+        let g = grid(&[
+            &[
+                "STT",
+                "Chỉ tiêu",
+                "Chợ phiên Tà Mung",
+                "Thác Tác Tình",
+                "Tổng cộng",
+                "Ghi chú",
+            ],
+            &["1", "Khách quốc tế", "10", "4", "14", ""],
+        ]);
+        let h = find_wide_header(&g, &t).unwrap();
+        let labels: Vec<&str> = h.groups.iter().map(|g| g.label.as_str()).collect();
+        assert_eq!(labels, ["Chợ phiên Tà Mung", "Thác Tác Tình"]);
+        assert_eq!(h.columns[2], Some(1));
     }
 }

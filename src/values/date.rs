@@ -64,14 +64,18 @@ fn roman_or_digit(s: &str) -> Option<u32> {
 /// day), "Tháng 4/2026" or "tháng 4 năm 2026" (the month's last day).
 /// `Ok(None)` for a text with no date in it ("Thường xuyên"), `Err` for a
 /// date that does not exist ("Trước 31/2").
-pub fn date_in_text(raw: &str, year: i32) -> Result<Option<NaiveDate>, ()> {
+pub fn date_in_text(raw: &str, year: i32) -> Result<Option<NaiveDate>, NoSuchDate> {
     found_date_in_text(raw, year)
         .map(Some)
         .or_else(|e| match e {
             Found::Nothing => Ok(None),
-            Found::Invalid => Err(()),
+            Found::Invalid => Err(NoSuchDate),
         })
 }
+
+/// A text that writes a date which does not exist ("31/02/2026").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoSuchDate;
 
 enum Found {
     Nothing,
@@ -177,8 +181,8 @@ mod text_date_tests {
         assert_eq!(date_in_text("Tháng 4/2026", 2026), Ok(d(2026, 4, 30)));
         assert_eq!(date_in_text("tháng 2", 2028), Ok(d(2028, 2, 29)));
         assert_eq!(date_in_text("Thường xuyên", 2026), Ok(None));
-        assert_eq!(date_in_text("Trước 31/2", 2026), Err(()));
-        assert_eq!(date_in_text("31/02/2026", 2026), Err(()));
+        assert_eq!(date_in_text("Trước 31/2", 2026), Err(NoSuchDate));
+        assert_eq!(date_in_text("31/02/2026", 2026), Err(NoSuchDate));
         assert_eq!(date_in_text("15/03/2026", 2026), Ok(d(2026, 3, 15)));
     }
 

@@ -173,7 +173,7 @@ fn dossiers_fines_and_matching() {
     let rejects = read(&out.join("private/rejects.csv"));
     assert!(rejects.contains("Hồ sơ,8,E8,returned_date,"), "{rejects}");
     assert!(
-        rejects.contains("Ngày trả kết quả trước Ngày nhận hồ sơ"),
+        rejects.contains("Ngày trả kết quả (01/03/2026) trước Ngày nhận hồ sơ (10/03/2026)"),
         "{rejects}"
     );
     assert!(

@@ -53,7 +53,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "spark",
         ],
     ),
-    ("6 run", &["run", "carry", "province"]),
+    ("6 run", &["run", "carry", "province", "selftest"]),
     ("7 cli", &["cli"]),
 ];
 

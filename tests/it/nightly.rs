@@ -31,13 +31,13 @@ fn unchanged_files_are_not_parsed_again_new_ones_are_removed_ones_vanish() {
     let cfg = setup(dir.path());
     let (code, first, err) = run(&cfg, &[]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(first["totals"]["files_parsed"], 10);
+    assert_eq!(first["totals"]["files_parsed"], 17);
     let indicators_first = read(&dir.path().join("out/indicators.csv"));
     // Nothing changed: nothing parsed, same figures.
     let (code, second, _) = run(&cfg, &[]);
     assert_eq!(code, 0);
     assert_eq!(second["totals"]["files_parsed"], 0);
-    assert_eq!(second["totals"]["files_reused"], 10);
+    assert_eq!(second["totals"]["files_reused"], 17);
     assert_eq!(
         read(&dir.path().join("out/indicators.csv")),
         indicators_first
@@ -57,7 +57,7 @@ fn unchanged_files_are_not_parsed_again_new_ones_are_removed_ones_vanish() {
     .unwrap();
     let (_, third, _) = run(&cfg, &[]);
     assert_eq!(third["totals"]["files_parsed"], 1);
-    assert_eq!(third["totals"]["files_reused"], 10);
+    assert_eq!(third["totals"]["files_reused"], 17);
     let parsed: Vec<&str> = third["files"]
         .as_array()
         .unwrap()
@@ -82,7 +82,7 @@ fn unchanged_files_are_not_parsed_again_new_ones_are_removed_ones_vanish() {
     let ind = read(&dir.path().join("out/indicators.csv"));
     assert!(ind.contains("land.records_total,3876,"), "{ind}");
     // --full parses everything again.
-    assert_eq!(run(&cfg, &["--full"]).1["totals"]["files_parsed"], 9);
+    assert_eq!(run(&cfg, &["--full"]).1["totals"]["files_parsed"], 16);
     // History keeps every run.
     assert_eq!(
         std::fs::read_dir(dir.path().join("out/runs"))
@@ -351,7 +351,7 @@ fn changing_a_pipeline_definition_invalidates_what_it_produced() {
     copy_dir(&repo().join("pipelines"), &dir.path().join("pipelines"));
     let text = read(&cfg).replace("out = \"out\"", "out = \"out\"\npipelines = \"pipelines\"");
     std::fs::write(&cfg, text).unwrap();
-    assert_eq!(run(&cfg, &[]).1["totals"]["files_parsed"], 10);
+    assert_eq!(run(&cfg, &[]).1["totals"]["files_parsed"], 17);
     assert_eq!(run(&cfg, &[]).1["totals"]["files_parsed"], 0);
     let bhyt = dir.path().join("pipelines/bhyt.toml");
     std::fs::write(&bhyt, read(&bhyt) + "\n# a reviewed alias list\n").unwrap();

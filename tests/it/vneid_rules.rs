@@ -208,7 +208,7 @@ fn age_bands_periods_and_activation() {
     );
     assert!(
         rejects.contains("Theo ngày,7,F7,activation_date,")
-            && rejects.contains("Ngày kích hoạt trước Ngày thu nhận"),
+            && rejects.contains(") trước Ngày thu nhận ("),
         "{rejects}"
     );
     // The village breakdown sums to the commune totals.
