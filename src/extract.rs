@@ -335,7 +335,7 @@ fn read_sheet(
         matches!(
             c.kind,
             ColumnKind::Context {
-                from: ContextFrom::Heading,
+                from: ContextFrom::Heading | ContextFrom::Subheading,
                 ..
             }
         )
@@ -379,6 +379,7 @@ fn read_sheet(
                 .find(|(l, _)| *l > 0)
                 .or(headings.last())
                 .map(|(_, t)| t.as_str()),
+            subheading: headings.last().map(|(_, t)| t.as_str()),
         };
         let outcome = if header.groups.is_empty() {
             convert_long_row(table, grid, &header, row, ctx, &surround)

@@ -29,6 +29,7 @@ pub struct Located {
 pub struct Surround<'a> {
     pub sheet: &'a str,
     pub heading: Option<&'a str>,
+    pub subheading: Option<&'a str>,
 }
 
 /// A context column's value: the text as it is, or the canonical value of
@@ -45,7 +46,7 @@ fn context_value(col: &crate::pipeline::Column, text: Option<&str>) -> Result<Va
         return Ok(Value::Null);
     };
     let place = match from {
-        ContextFrom::Heading => "dòng tiêu đề mục phía trên",
+        ContextFrom::Heading | ContextFrom::Subheading => "dòng tiêu đề mục phía trên",
         ContextFrom::Sheet => "tên sheet",
     };
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
@@ -107,6 +108,7 @@ fn convert_cells(
         if let ColumnKind::Context { from, .. } = &col.kind {
             let text = match from {
                 crate::pipeline::ContextFrom::Heading => surround.heading,
+                crate::pipeline::ContextFrom::Subheading => surround.subheading,
                 crate::pipeline::ContextFrom::Sheet => Some(surround.sheet),
             };
             match context_value(col, text) {

@@ -677,10 +677,11 @@ fn compile_kind(
     if let Some(src) = &c.source {
         let from = match src.as_str() {
             "heading" => ContextFrom::Heading,
+            "subheading" => ContextFrom::Subheading,
             "sheet" => ContextFrom::Sheet,
             other => {
                 errors.push(format!(
-                    "{at}: source = {other:?}: use \"heading\" or \"sheet\""
+                    "{at}: source = {other:?}: use \"heading\", \"subheading\" or \"sheet\""
                 ));
                 return None;
             }

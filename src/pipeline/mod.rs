@@ -206,6 +206,9 @@ pub struct Column {
 pub enum ContextFrom {
     /// The outermost section heading above the row.
     Heading,
+    /// The innermost one (the nearest parent: "1. Thu ngân sách xã hưởng
+    /// 100%" under "I. TỔNG THU").
+    Subheading,
     /// The sheet's name.
     Sheet,
 }

@@ -131,7 +131,8 @@ pub struct ColumnRaw {
     /// Text matched against a list of the commune config: "villages".
     pub list: Option<String>,
     /// Not read under a header: "heading" (the text of the section heading
-    /// row above, outermost level) or "sheet" (the sheet's name). With
+    /// row above, outermost level), "subheading" (the nearest one) or
+    /// "sheet" (the sheet's name). With
     /// `values`, the text is matched to a value by the longest spelling it contains.
     pub source: Option<String>,
     /// Read the cell of this other column's header (a second reading of the

@@ -498,6 +498,9 @@ pub struct RowClassifier<'a> {
     required: Vec<u32>,
     /// Every mapped source column, wide measures included.
     mapped: Vec<u32>,
+    /// The mapped columns that hold numbers (amounts, counts): never part
+    /// of a heading's text.
+    numeric: Vec<u32>,
     in_footer: bool,
     /// (footer, subtotal) by cell text: villages, sexes and group labels
     /// repeat on every row, so each distinct text is cleaned and lower-cased
@@ -589,6 +592,24 @@ impl<'a> RowClassifier<'a> {
                     .flat_map(|g| g.measures.iter().map(|(_, c)| *c)),
             )
             .collect();
+        let numeric = table
+            .columns
+            .iter()
+            .zip(&header.columns)
+            .filter(|(c, _)| {
+                matches!(
+                    c.kind.storage(),
+                    crate::pipeline::Storage::Int | crate::pipeline::Storage::Float
+                )
+            })
+            .filter_map(|(_, src)| *src)
+            .chain(
+                header
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.measures.iter().map(|(_, c)| *c)),
+            )
+            .collect();
         let order_column = (0..grid.width()).find(|&c| {
             (header.row..header.row + header.height).any(|r| {
                 ORDER_HEADERS.contains(&header_key(&cell_text(grid.filled(r, c))).as_str())
@@ -598,6 +619,7 @@ impl<'a> RowClassifier<'a> {
             grid,
             required,
             mapped,
+            numeric,
             in_footer: false,
             markers: std::collections::HashMap::new(),
             order_column,
@@ -640,7 +662,7 @@ impl<'a> RowClassifier<'a> {
     pub fn heading_text(&self, row: u32) -> String {
         let mut parts: Vec<String> = Vec::new();
         for col in 0..self.grid.width() {
-            if Some(col) == self.order_column {
+            if Some(col) == self.order_column || self.numeric.contains(&col) {
                 continue;
             }
             if let Data::String(s) = self.grid.raw(row, col) {
@@ -873,6 +895,75 @@ type = "date"
         let mut rc = RowClassifier::new(&g, &t, &h);
         assert_eq!(rc.classify(4), RowKind::Subtotal);
         assert_eq!(rc.classify(5), RowKind::Data);
+    }
+
+    #[test]
+    fn roman_arabic_and_letter_numbers_nest_and_headings_keep_only_their_words() {
+        let text = r#"
+[pipeline]
+name = "t"
+title = "T"
+[[tables]]
+name = "lines"
+grain = "one row per budget line"
+[[tables.columns]]
+name = "item"
+label = "Nội dung"
+aliases = ["Nội dung"]
+type = "text"
+required = true
+[[tables.columns]]
+name = "plan"
+label = "Dự toán"
+aliases = ["Dự toán"]
+type = "decimal"
+[[tables.columns]]
+name = "actual"
+label = "Thực hiện"
+aliases = ["Thực hiện"]
+type = "decimal"
+"#;
+        let t = crate::pipeline::compile_pipeline("t.toml", text)
+            .unwrap()
+            .tables
+            .remove(0);
+        let g = grid(
+            &[
+                &["STT", "Nội dung", "Dự toán", "Thực hiện"],
+                &["I", "TỔNG THU", "1.350", "726,375"],
+                &["1", "Thu phí", "1.000", "500"],
+                &["a", "Phí chợ", "600", "300"],
+                &["b", "Lệ phí", "400", "200"],
+                &["2", "Thu khác", "350", "226,375"],
+                &["II", "TỔNG CHI", "100", "90"],
+                &["1", "Chi thường xuyên", "100", "90"],
+            ],
+            vec![],
+        );
+        let h = find_header(&g, &t).unwrap();
+        let mut rc = RowClassifier::new(&g, &t, &h);
+        let kinds: Vec<RowKind> = (1..8).map(|r| rc.classify(r)).collect();
+        use RowKind::*;
+        assert_eq!(
+            kinds,
+            [Subtotal, Subtotal, Data, Data, Data, Subtotal, Data]
+        );
+        let levels: Vec<Option<u8>> = (1..8).map(|r| rc.numbering_level(r)).collect();
+        assert_eq!(
+            levels,
+            [
+                Some(1),
+                Some(2),
+                Some(10),
+                Some(10),
+                Some(2),
+                Some(1),
+                Some(2)
+            ]
+        );
+        // The amounts (text "1.350") are not part of the heading.
+        assert_eq!(rc.heading_text(1), "TỔNG THU");
+        assert_eq!(rc.heading_text(2), "Thu phí");
     }
 
     #[test]

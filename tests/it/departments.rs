@@ -198,6 +198,13 @@ fn the_new_departments_reach_the_report_and_the_summary_workbook() {
     ] {
         assert!(md.contains(sentence), "bao-cao.md lacks: {sentence}\n{md}");
     }
+    // The nearest heading of each budget line (`source = "subheading"`).
+    let by_category = read(&run.out.join("indicators_by_category.csv"));
+    assert!(
+        by_category
+            .contains("budget.revenue_million_vnd,Thu ngân sách xã hưởng 100%,726.375,triệu đồng"),
+        "{by_category}"
+    );
     // The summary workbook has every new figure.
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(run.out.join("tong-hop.xlsx")).unwrap();
     let mut texts = String::new();

@@ -146,6 +146,7 @@ fn summary_workbook_reads_back() {
         [
             "Chỉ tiêu",
             "Theo độ tuổi",
+            "Theo mục",
             "Theo tháng",
             "Theo cơ quan chủ trì",
             "Theo kết quả huấn luyện",
