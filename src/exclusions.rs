@@ -147,7 +147,9 @@ fn example(df: &DataFrame, i: usize, dims: &[(String, String)], pipeline: &Pipel
     let mut place: Vec<String> = Vec::new();
     for (name, label) in dims {
         let v = text_at(df, &format!("_dim_{name}"), i);
-        let shown = pipeline.member_label(name, &v).unwrap_or(&v).to_string();
+        let shown = pipeline
+            .member_label(name, &v)
+            .map_or_else(|| v.clone(), |l| l.into_owned());
         if !shown.is_empty() && !what.contains(&shown) {
             place.push(format!("{label}: {shown}"));
         }

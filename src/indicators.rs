@@ -236,13 +236,21 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
                 }
             }
             // Members in Vietnamese order, by the names people read.
-            let shown = |key: &str| pipeline.member_label(&b.by, key).unwrap_or(key).to_string();
-            // Rows whose member is unknown (NULL: an unlisted village) last.
+            let shown = |key: &str| {
+                pipeline
+                    .member_label(&b.by, key)
+                    .map_or_else(|| key.to_string(), |l| l.into_owned())
+            };
+            // Rows whose member is unknown (NULL: an unlisted village) last;
+            // numbers (months) in numeric order, names in Vietnamese order.
             rows.sort_by(|x, y| {
-                x.key
-                    .is_empty()
-                    .cmp(&y.key.is_empty())
-                    .then_with(|| crate::collate::vietnamese(&shown(&x.key), &shown(&y.key)))
+                let number = |k: &str| k.parse::<i64>().ok();
+                x.key.is_empty().cmp(&y.key.is_empty()).then_with(|| {
+                    match (number(&x.key), number(&y.key)) {
+                        (Some(a), Some(b)) => a.cmp(&b),
+                        _ => crate::collate::vietnamese(&shown(&x.key), &shown(&y.key)),
+                    }
+                })
             });
             Ok(rows)
         });

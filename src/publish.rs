@@ -349,7 +349,7 @@ pub fn write_outputs(
                 .filter_map(|b| {
                     let p = all_pipelines.iter().find(|p| p.name == b.pipeline)?;
                     let label = p.member_label(&b.by, &b.key)?;
-                    Some(((b.by.clone(), b.key.clone()), label.to_string()))
+                    Some(((b.by.clone(), b.key.clone()), label.into_owned()))
                 })
                 .collect(),
             dimensions: &dimension_labels,

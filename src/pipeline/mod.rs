@@ -24,16 +24,23 @@ pub struct Spellings {
 impl Pipeline {
     /// How people read a member of a breakdown: when the dimension is an
     /// enum column of one of the tables, the value's first spelling in the
-    /// pipeline file ("trau" is "Trâu"); else the member as it is.
-    pub fn member_label(&self, by: &str, key: &str) -> Option<&str> {
+    /// pipeline file ("trau" is "Trâu"); a month column's 3 is "Tháng 3";
+    /// else `None` (the member as it is).
+    pub fn member_label(&self, by: &str, key: &str) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
         self.tables
             .iter()
             .flat_map(|t| t.columns.iter())
             .filter(|c| c.name == by)
             .find_map(|c| match &c.kind {
                 ColumnKind::Enum { labels, .. } | ColumnKind::Context { labels, .. } => {
-                    labels.get(key).map(String::as_str)
+                    labels.get(key).map(|l| Cow::Borrowed(l.as_str()))
                 }
+                ColumnKind::Month => key
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|m| (1..=12).contains(m))
+                    .map(|m| Cow::Owned(format!("Tháng {m}"))),
                 _ => None,
             })
     }

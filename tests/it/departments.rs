@@ -184,7 +184,7 @@ fn the_new_departments_reach_the_report_and_the_summary_workbook() {
     let run = run_fixtures();
     let md = read(&run.out.join("bao-cao.md"));
     for sentence in [
-        "được UBND tỉnh giao 03 nhiệm vụ, đã hoàn thành 02 nhiệm vụ đúng hạn, 01 nhiệm vụ quá hạn, đang triển khai thực hiện 0 nhiệm vụ",
+        "Được UBND tỉnh giao 03 nhiệm vụ, đã hoàn thành 02 nhiệm vụ đúng hạn, 01 nhiệm vụ quá hạn, đang triển khai thực hiện 0 nhiệm vụ",
         "thực hiện trên 850 nhiệm vụ, đã hoàn thành: 788 nhiệm vụ, trong đó 784 nhiệm vụ đúng hạn và 04 nhiệm vụ quá hạn; đang triển khai thực hiện 62 nhiệm vụ.",
         "Tổng lượng khách du lịch trong 6 tháng đầu năm đạt 23.618/50.110 lượt người, đạt 47,13% kế hoạch (trong đó khách quốc tế 260 lượt người, khách nội địa 23.358 lượt người)",
         "Doanh thu ngành du lịch toàn xã lũy kế đạt khoảng 17,019/32,513 tỷ đồng, bằng 52,35% kế hoạch.",
@@ -218,6 +218,16 @@ fn the_new_departments_reach_the_report_and_the_summary_workbook() {
             texts.push('\n');
         }
     }
+    // Months read as people write them, in calendar order.
+    let months: Vec<usize> = (1..=6)
+        .map(|m| {
+            texts
+                .find(&format!("\tTháng {m}\t"))
+                .or_else(|| texts.find(&format!("\nTháng {m}\t")))
+                .unwrap_or_else(|| panic!("Tháng {m} not in tong-hop.xlsx"))
+        })
+        .collect();
+    assert!(months.windows(2).all(|w| w[0] < w[1]), "{months:?}");
     for label in [
         "Nhiệm vụ UBND xã đã giao",
         "Tổng lượng khách du lịch",

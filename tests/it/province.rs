@@ -436,3 +436,39 @@ fn a_broken_commune_costs_only_itself() {
     let lines = h.stdout.lines().filter(|l| !l.trim().is_empty()).count();
     assert_eq!(lines, 2, "{}", h.stdout);
 }
+
+/// The zones over a province tree: nothing personal outside a `private/`
+/// or `state/` folder (the province's own, or any commune's under
+/// `communes/<code>/`), and every `private/` entry closed to other users.
+#[test]
+fn a_province_tree_keeps_personal_data_in_its_private_folders() {
+    use std::os::unix::fs::PermissionsExt;
+    let run = province_run();
+    let scanned = crate::zones::assert_no_leak_of_at_least(&run.out, 500);
+    assert!(scanned >= 30, "only {scanned} files scanned");
+    let mut private_entries = 0;
+    let mut stack = vec![run.out.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.file_type().is_symlink() {
+                continue;
+            }
+            let in_private = p
+                .strip_prefix(&run.out)
+                .unwrap()
+                .components()
+                .any(|c| c.as_os_str() == "private");
+            if in_private {
+                private_entries += 1;
+                let want = if meta.is_dir() { 0o700 } else { 0o600 };
+                assert_eq!(meta.permissions().mode() & 0o777, want, "{}", p.display());
+            }
+            if meta.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    assert!(private_entries > 20, "{private_entries} private entries");
+}
