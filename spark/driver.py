@@ -98,7 +98,32 @@ def main(out, master):
         print(f"spark: no public table for {sorted(missing)}: their figures stay empty", file=sys.stderr)
         parts = [p for p in parts if not any(f" {m} " in p or f" {m}__province " in p for m in missing)]
     rows = spark.sql(" UNION ALL ".join(parts)).collect() if parts else []
+    # Breakdowns: one row per commune (or province period) and member with rows.
+    bparts = []
+    for b in spec.get("breakdowns", []):
+        for scope in ("commune_sql", "province_sql"):
+            sql = b.get(scope)
+            if not sql:
+                if b.get("error"):
+                    print(f"spark: {b['breakdown']} (by {b['by']}): not rewritten: {b['error']}", file=sys.stderr)
+                continue
+            if any(f" {m} " in sql or f" {m}__province " in sql for m in missing):
+                continue
+            bid = b["breakdown"].replace("'", "''")
+            by = b["by"].replace("'", "''")
+            bparts.append(
+                f"SELECT '{bid}' AS breakdown, '{by}' AS by, member, commune, period, CAST(value AS DOUBLE) AS value FROM ({sql})"
+            )
+    brows = spark.sql(" UNION ALL ".join(bparts)).collect() if bparts else []
     spark.stop()
+    btarget = os.path.join(out, "spark", "breakdowns.csv")
+    with open(btarget + ".tmp", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["breakdown", "by", "member", "commune", "period", "value"])
+        for r in sorted(brows, key=lambda r: (r["breakdown"], r["by"], r["commune"], r["period"], r["member"] or "")):
+            w.writerow([r["breakdown"], r["by"], r["member"] or "", r["commune"], r["period"], plain_number(r["value"])])
+    os.replace(btarget + ".tmp", btarget)
+    print(f"spark: {len(brows)} breakdown rows -> {btarget}")
     order = {q["indicator"]: i for i, q in enumerate(spec["queries"])}
     province = {r["__commune"] for r in csv.DictReader(open(os.path.join(out, "spark", "provinces.csv"), encoding="utf-8"))}
     rows.sort(key=lambda r: (r["commune"] in province, r["period"] if r["commune"] in province else "",

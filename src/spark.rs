@@ -336,6 +336,95 @@ pub fn rewrite(
     ))
 }
 
+/// One breakdown's query over every commune (or province period) at once:
+/// columns `commune`, `period`, `member` (the dimension's value as text,
+/// NULL for an unknown one) and `value`, one row per member that has rows
+/// (as the embedded breakdowns give a value only to those).
+pub fn rewrite_breakdown(pipeline: &Pipeline, sql: &str, scope: Scope) -> Result<String, String> {
+    let text = crate::pipeline::template::substitute_placeholders(sql, &|n| match n {
+        "period.from" => Some("__c.__from".into()),
+        "period.to" => Some("__c.__to".into()),
+        "commune.code" => Some("__c.__commune".into()),
+        _ => n
+            .strip_prefix("targets.")
+            .map(|k| format!("__c.{}", target_column(k)))
+            .or_else(|| {
+                n.strip_prefix("params.")
+                    .map(|k| format!("__c.{}", param_column(k)))
+            }),
+    })?;
+    let stmts = Parser::parse_sql(&GenericDialect {}, &text).map_err(|e| e.to_string())?;
+    let [Statement::Query(q)] = stmts.as_slice() else {
+        return Err("a breakdown is one SELECT".into());
+    };
+    let Query { body, with, .. } = q.as_ref();
+    if with.is_some() {
+        return Err("WITH is not rewritten for all communes".into());
+    }
+    let SetExpr::Select(sel) = body.as_ref() else {
+        return Err("a breakdown is one SELECT (no UNION)".into());
+    };
+    let group = match &sel.group_by {
+        sqlparser::ast::GroupByExpr::Expressions(e, _) if e.len() == 1 => e[0].clone(),
+        _ => return Err("a breakdown groups by one expression".into()),
+    };
+    if sel.having.is_some() || sel.projection.len() != 2 {
+        return Err("a breakdown selects its member and value, without HAVING".into());
+    }
+    let mut member = None;
+    let mut value = None;
+    for item in &sel.projection {
+        match item {
+            SelectItem::ExprWithAlias { expr, alias }
+                if alias.value.eq_ignore_ascii_case("value") =>
+            {
+                value = Some(expr.clone());
+            }
+            SelectItem::ExprWithAlias { expr, .. } | SelectItem::UnnamedExpr(expr) => {
+                member = Some(expr.clone());
+            }
+            _ => return Err("a breakdown selects two expressions".into()),
+        }
+    }
+    let (Some(member), Some(value)) = (member, value) else {
+        return Err("a breakdown selects a member and `… AS value`".into());
+    };
+    if sel.from.len() != 1 || !sel.from[0].joins.is_empty() {
+        return Err("a breakdown reads one table (no joins)".into());
+    }
+    let TableFactor::Table { name, alias, .. } = &sel.from[0].relation else {
+        return Err("a breakdown reads one table".into());
+    };
+    if alias.is_some() {
+        return Err("a table alias is not rewritten for all communes".into());
+    }
+    let table = name.to_string();
+    if !pipeline.tables.iter().any(|t| t.name == table) {
+        return Err(format!("no table {table} in pipeline {}", pipeline.name));
+    }
+    let (communes, on_commune, source) = match scope {
+        Scope::Commune => (
+            COMMUNES,
+            format!("__t.{CODE} = __c.__commune AND "),
+            view_name(&pipeline.name, &table),
+        ),
+        Scope::Province => (
+            PROVINCES,
+            String::new(),
+            format!("{}__province", view_name(&pipeline.name, &table)),
+        ),
+    };
+    let has = format!("__c.{}", has_column(&pipeline.name));
+    let filter = sel
+        .selection
+        .as_ref()
+        .map(|w| format!(" AND ({w})"))
+        .unwrap_or_default();
+    Ok(format!(
+        "SELECT __c.__commune AS commune, __c.__period AS period, CAST({member} AS STRING) AS member, {value} AS value FROM {communes} __c JOIN {source} __t ON {on_commune}__t.period = __c.__period{filter} WHERE {has} GROUP BY __c.__commune, __c.__period, {group}"
+    ))
+}
+
 /// Aggregates read joined rows only (SUM of no row is NULL in both engines).
 struct JoinedOnly;
 
@@ -415,6 +504,39 @@ mod tests {
             .cast(&DataType::Float64)
             .unwrap();
         assert_eq!(v.f64().unwrap().get(0), None);
+    }
+
+    #[test]
+    fn a_breakdown_for_every_commune_and_member_with_rows() {
+        let pipelines = crate::pipeline::load(None, &Default::default()).unwrap();
+        let herd = pipelines.iter().find(|p| p.name == "livestock").unwrap();
+        let q = rewrite_breakdown(
+            herd,
+            "SELECT CAST(species AS STRING) AS species, SUM(head_now) AS value FROM herd WHERE head_now > 0 GROUP BY species",
+            Scope::Commune,
+        )
+        .unwrap();
+        assert_eq!(
+            q,
+            "SELECT __c.__commune AS commune, __c.__period AS period, CAST(CAST(species AS STRING) AS STRING) AS member, SUM(head_now) AS value \
+FROM __communes __c JOIN livestock_herd __t ON __t.commune_code = __c.__commune AND __t.period = __c.__period AND (head_now > 0) \
+WHERE __c.__has_livestock GROUP BY __c.__commune, __c.__period, species"
+        );
+        let q = rewrite_breakdown(
+            herd,
+            "SELECT village, SUM(head_now) AS value FROM herd GROUP BY village",
+            Scope::Province,
+        )
+        .unwrap();
+        assert!(q.contains("FROM __provinces __c JOIN livestock_herd__province __t ON __t.period = __c.__period WHERE"), "{q}");
+        // A subquery in FROM is not rewritten: said, not guessed.
+        let e = rewrite_breakdown(
+            herd,
+            "SELECT b, COUNT(*) AS value FROM (SELECT village AS b FROM herd) AS t GROUP BY b",
+            Scope::Commune,
+        )
+        .unwrap_err();
+        assert!(e.contains("one table"), "{e}");
     }
 
     #[test]

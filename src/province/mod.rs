@@ -990,6 +990,30 @@ fn write_spark(
             }));
         }
     }
+    let mut breakdowns = Vec::new();
+    for p in pipelines {
+        for b in &p.breakdowns {
+            // By the commune's own village list: no province row (two
+            // communes' "Nà Ngò" are not one village), as embedded.
+            let listed = p
+                .tables
+                .iter()
+                .flat_map(|t| &t.columns)
+                .any(|c| c.name == b.by && c.list.is_some());
+            let commune = spark::rewrite_breakdown(p, &b.sql, spark::Scope::Commune);
+            let province = (!listed)
+                .then(|| spark::rewrite_breakdown(p, &b.sql, spark::Scope::Province))
+                .transpose();
+            breakdowns.push(serde_json::json!({
+                "breakdown": b.id,
+                "by": b.by,
+                "pipeline": p.name,
+                "commune_sql": commune.as_ref().ok(),
+                "province_sql": province.as_ref().ok().and_then(|o| o.as_ref()),
+                "error": commune.err().or(province.err()),
+            }));
+        }
+    }
     let views: Vec<serde_json::Value> = pipelines
         .iter()
         .flat_map(|p| {
@@ -1063,6 +1087,7 @@ fn write_spark(
         "pipelines": pipelines.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
         "views": views,
         "queries": queries,
+        "breakdowns": breakdowns,
     });
     publish::write_bytes(&dir.join("queries.json"), &serde_json::to_vec_pretty(&doc)?)?;
     Ok(())
