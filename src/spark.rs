@@ -392,17 +392,62 @@ pub fn rewrite_breakdown(pipeline: &Pipeline, sql: &str, scope: Scope) -> Result
     if sel.from.len() != 1 || !sel.from[0].joins.is_empty() {
         return Err("a breakdown reads one table (no joins)".into());
     }
-    let TableFactor::Table { name, alias, .. } = &sel.from[0].relation else {
-        return Err("a breakdown reads one table".into());
+    // One table, or a subquery that only adds columns to one table's rows
+    // and filters them ("SELECT CASE … END AS age_band FROM citizens WHERE
+    // …"): its columns join the view's, its filter joins the ON.
+    let (name, extra, inner_filter) = match &sel.from[0].relation {
+        TableFactor::Table { name, alias, .. } => {
+            if alias.is_some() {
+                return Err("a table alias is not rewritten for all communes".into());
+            }
+            (name.to_string(), None, None)
+        }
+        TableFactor::Derived {
+            subquery,
+            lateral: false,
+            ..
+        } => {
+            let Query { body, with, .. } = subquery.as_ref();
+            let SetExpr::Select(inner) = body.as_ref() else {
+                return Err("a breakdown's subquery is one SELECT".into());
+            };
+            let plain_group = match &inner.group_by {
+                sqlparser::ast::GroupByExpr::Expressions(e, _) => e.is_empty(),
+                sqlparser::ast::GroupByExpr::All(_) => false,
+            };
+            if with.is_some()
+                || !plain_group
+                || inner.having.is_some()
+                || inner.from.len() != 1
+                || !inner.from[0].joins.is_empty()
+            {
+                return Err("a breakdown's subquery reads one table, without GROUP BY".into());
+            }
+            let TableFactor::Table {
+                name, alias: None, ..
+            } = &inner.from[0].relation
+            else {
+                return Err("a breakdown's subquery reads one table, without alias".into());
+            };
+            let items: Vec<String> = inner
+                .projection
+                .iter()
+                .filter(|i| !matches!(i, SelectItem::Wildcard(_)))
+                .map(|i| i.to_string())
+                .collect();
+            (
+                name.to_string(),
+                (!items.is_empty()).then(|| items.join(", ")),
+                inner.selection.as_ref().map(|w| w.to_string()),
+            )
+        }
+        _ => return Err("a breakdown reads one table".into()),
     };
-    if alias.is_some() {
-        return Err("a table alias is not rewritten for all communes".into());
-    }
-    let table = name.to_string();
+    let table = name;
     if !pipeline.tables.iter().any(|t| t.name == table) {
         return Err(format!("no table {table} in pipeline {}", pipeline.name));
     }
-    let (communes, on_commune, source) = match scope {
+    let (communes, on_commune, base) = match scope {
         Scope::Commune => (
             COMMUNES,
             format!("__t.{CODE} = __c.__commune AND "),
@@ -414,12 +459,17 @@ pub fn rewrite_breakdown(pipeline: &Pipeline, sql: &str, scope: Scope) -> Result
             format!("{}__province", view_name(&pipeline.name, &table)),
         ),
     };
+    // Spaces around the view's name: the driver finds missing views by it.
+    let source = match extra {
+        Some(cols) => format!("(SELECT *, {cols} FROM {base} )"),
+        None => base,
+    };
     let has = format!("__c.{}", has_column(&pipeline.name));
-    let filter = sel
-        .selection
-        .as_ref()
+    let filter: String = inner_filter
+        .into_iter()
+        .chain(sel.selection.as_ref().map(|w| w.to_string()))
         .map(|w| format!(" AND ({w})"))
-        .unwrap_or_default();
+        .collect();
     Ok(format!(
         "SELECT __c.__commune AS commune, __c.__period AS period, CAST({member} AS STRING) AS member, {value} AS value FROM {communes} __c JOIN {source} __t ON {on_commune}__t.period = __c.__period{filter} WHERE {has} GROUP BY __c.__commune, __c.__period, {group}"
     ))
@@ -529,14 +579,25 @@ WHERE __c.__has_livestock GROUP BY __c.__commune, __c.__period, species"
         )
         .unwrap();
         assert!(q.contains("FROM __provinces __c JOIN livestock_herd__province __t ON __t.period = __c.__period WHERE"), "{q}");
-        // A subquery in FROM is not rewritten: said, not guessed.
+        // A subquery that adds a column and filters: its column joins the
+        // view's, its filter the ON; one that groups is refused, said.
+        let q = rewrite_breakdown(
+            herd,
+            "SELECT b, COUNT(*) AS value FROM (SELECT CASE WHEN head_now > 10 THEN 'big' ELSE 'small' END AS b FROM herd WHERE head_now > 0) AS t GROUP BY b",
+            Scope::Commune,
+        )
+        .unwrap();
+        assert!(
+            q.contains("JOIN (SELECT *, CASE WHEN head_now > 10 THEN 'big' ELSE 'small' END AS b FROM livestock_herd ) __t ON __t.commune_code = __c.__commune AND __t.period = __c.__period AND (head_now > 0) WHERE"),
+            "{q}"
+        );
         let e = rewrite_breakdown(
             herd,
-            "SELECT b, COUNT(*) AS value FROM (SELECT village AS b FROM herd) AS t GROUP BY b",
+            "SELECT b, COUNT(*) AS value FROM (SELECT village AS b FROM herd GROUP BY village) AS t GROUP BY b",
             Scope::Commune,
         )
         .unwrap_err();
-        assert!(e.contains("one table"), "{e}");
+        assert!(e.contains("without GROUP BY"), "{e}");
     }
 
     #[test]
