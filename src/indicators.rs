@@ -45,22 +45,18 @@ pub fn missing_targets(pipelines: &[&Pipeline], config: &Config) -> Vec<(String,
             .chain(p.checks.iter().map(|c| &c.sql));
         for sql in sqls {
             for name in placeholder_names(sql) {
-                if let Some(key) = name.strip_prefix("params.")
-                    && !config.params.contains_key(key)
-                    && !config.param_dates.contains_key(key)
+                let lacking = if let Some(key) = name.strip_prefix("params.") {
+                    (!config.params.contains_key(key) && !config.param_dates.contains_key(key))
+                        .then(|| format!("[params] \"{key}\""))
+                } else if let Some(key) = name.strip_prefix("targets.") {
+                    (!config.targets.contains_key(key)).then(|| format!("[targets] \"{key}\""))
+                } else {
+                    None
+                };
+                if let Some(shown) = lacking
+                    && !missing.iter().any(|(_, k)| *k == shown)
                 {
-                    let shown = format!("[params] \"{key}\"");
-                    if !missing.iter().any(|(_, k)| *k == shown) {
-                        missing.push((p.name.clone(), shown));
-                    }
-                }
-                if let Some(key) = name.strip_prefix("targets.")
-                    && !config.targets.contains_key(key)
-                {
-                    let shown = format!("[targets] \"{key}\"");
-                    if !missing.iter().any(|(_, k)| *k == shown) {
-                        missing.push((p.name.clone(), shown));
-                    }
+                    missing.push((p.name.clone(), shown));
                 }
             }
         }
@@ -517,17 +513,10 @@ pub fn sql_input(pipeline: &Pipeline, lazy: LazyFrame) -> anyhow::Result<LazyFra
         .filter(|n| words.contains(&n.to_lowercase()))
         .map(|n| col(n.clone()))
         .collect();
-    let mut df = if used.is_empty() {
-        lazy.collect()?
-    } else {
-        lazy.select(used).collect()?
-    };
-    // One chunk: a sum of decimals (hectares, million đồng) then adds in
-    // one order, so the same rows give the same last digit on every run
-    // (as many chunks as the file had row groups gave 39,285714285714285
-    // or …27 from the same workbook).
-    df.rechunk_mut();
-    Ok(df.lazy())
+    if used.is_empty() {
+        return Ok(lazy);
+    }
+    Ok(lazy.select(used).collect()?.lazy())
 }
 
 #[cfg(test)]

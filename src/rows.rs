@@ -242,11 +242,7 @@ fn finish_record(
                                 o.format("%d/%m/%Y")
                             ),
                         );
-                        if col.rule_warns {
-                            warnings.push((i, p));
-                        } else {
-                            problems.push((i, p));
-                        }
+                        rule_finding(col, i, p, problems, warnings);
                     }
                 }
             }
@@ -271,15 +267,27 @@ fn finish_record(
                         crate::values::vnfmt::number(limit)
                     ),
                 );
-                if col.rule_warns {
-                    warnings.push((i, p));
-                } else {
-                    problems.push((i, p));
-                }
+                rule_finding(col, i, p, problems, warnings);
             }
         }
     }
     out_of_period
+}
+
+/// A cross-column rule's finding: a warning when the column says
+/// `rule_severity = "warning"`, else an error that rejects the row.
+fn rule_finding(
+    col: &crate::pipeline::Column,
+    i: usize,
+    p: Problem,
+    problems: &mut Vec<(usize, Problem)>,
+    warnings: &mut Vec<(usize, Problem)>,
+) {
+    if col.rule_warns {
+        warnings.push((i, p));
+    } else {
+        problems.push((i, p));
+    }
 }
 
 fn locate_long(header: &HeaderMatch, row: u32, list: Vec<(usize, Problem)>) -> Vec<Located> {

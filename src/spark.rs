@@ -148,35 +148,43 @@ pub enum Scope {
 pub const COMMUNES: &str = "__communes";
 pub const PROVINCES: &str = "__provinces";
 
-/// The communes table's column for a target key.
-pub fn target_column(key: &str) -> String {
-    let mut s = String::from("__target_");
+/// The communes table's column for a key of `[targets]` or `[params]`:
+/// `__target_<key>` / `__param_<key>`, the key's other characters as `_`.
+fn key_column(prefix: &str, key: &str) -> String {
+    let mut s = String::from(prefix);
     for c in key.chars() {
         s.push(if c.is_ascii_alphanumeric() { c } else { '_' });
     }
     s
+}
+
+/// The communes table's column for a target key.
+pub fn target_column(key: &str) -> String {
+    key_column("__target_", key)
 }
 
 /// The communes table's column for a `[params]` key (a cut-off date).
 pub fn param_column(key: &str) -> String {
-    let mut s = String::from("__param_");
-    for c in key.chars() {
-        s.push(if c.is_ascii_alphanumeric() { c } else { '_' });
-    }
-    s
+    key_column("__param_", key)
 }
 
-/// Every `[params]` key the pipelines' indicator SQL names.
-pub fn param_keys(pipelines: &[&Pipeline]) -> Vec<String> {
+/// Every key after `prefix` ("targets.", "params.") the pipelines'
+/// indicator SQL names, sorted.
+fn placeholder_keys(pipelines: &[&Pipeline], prefix: &str) -> Vec<String> {
     let mut keys: Vec<String> = pipelines
         .iter()
         .flat_map(|p| p.indicators.iter())
         .flat_map(|i| crate::pipeline::template::placeholder_names(&i.sql))
-        .filter_map(|n| n.strip_prefix("params.").map(str::to_string))
+        .filter_map(|n| n.strip_prefix(prefix).map(str::to_string))
         .collect();
     keys.sort();
     keys.dedup();
     keys
+}
+
+/// Every `[params]` key the pipelines' indicator SQL names.
+pub fn param_keys(pipelines: &[&Pipeline]) -> Vec<String> {
+    placeholder_keys(pipelines, "params.")
 }
 
 /// The communes table's column that says whether the commune has figures
@@ -235,25 +243,13 @@ pub fn communes_columns(
 
 /// Every target key the pipelines' SQL names.
 pub fn target_keys(pipelines: &[&Pipeline]) -> Vec<String> {
-    let mut keys: Vec<String> = pipelines
-        .iter()
-        .flat_map(|p| p.indicators.iter())
-        .flat_map(|i| crate::pipeline::template::placeholder_names(&i.sql))
-        .filter_map(|n| n.strip_prefix("targets.").map(str::to_string))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys
+    placeholder_keys(pipelines, "targets.")
 }
 
-/// One indicator's query over every commune (or province period) at once:
-/// columns `commune`, `period`, `value`.
-pub fn rewrite(
-    pipeline: &Pipeline,
-    sql: &str,
-    scope: Scope,
-    all_columns: &[String],
-) -> Result<String, String> {
+/// The query with its placeholders as the communes table's columns
+/// (`{period.to}` is `__c.__to`), parsed: its one SELECT. `what` names the
+/// query in errors ("an indicator", "a breakdown").
+fn spark_select(sql: &str, what: &str) -> Result<sqlparser::ast::Select, String> {
     let text = crate::pipeline::template::substitute_placeholders(sql, &|n| match n {
         "period.from" => Some("__c.__from".into()),
         "period.to" => Some("__c.__to".into()),
@@ -268,15 +264,44 @@ pub fn rewrite(
     })?;
     let stmts = Parser::parse_sql(&GenericDialect {}, &text).map_err(|e| e.to_string())?;
     let [Statement::Query(q)] = stmts.as_slice() else {
-        return Err("an indicator is one SELECT".into());
+        return Err(format!("{what} is one SELECT"));
     };
     let Query { body, with, .. } = q.as_ref();
     if with.is_some() {
         return Err("WITH is not rewritten for all communes".into());
     }
     let SetExpr::Select(sel) = body.as_ref() else {
-        return Err("an indicator is one SELECT (no UNION)".into());
+        return Err(format!("{what} is one SELECT (no UNION)"));
     };
+    Ok(sel.as_ref().clone())
+}
+
+/// The communes (or provinces) table, the ON condition that ties a row to
+/// its commune, and the view a scope reads `table` from.
+fn scope_source(pipeline: &Pipeline, table: &str, scope: Scope) -> (&'static str, String, String) {
+    match scope {
+        Scope::Commune => (
+            COMMUNES,
+            format!("__t.{CODE} = __c.__commune AND "),
+            view_name(&pipeline.name, table),
+        ),
+        Scope::Province => (
+            PROVINCES,
+            String::new(),
+            format!("{}__province", view_name(&pipeline.name, table)),
+        ),
+    }
+}
+
+/// One indicator's query over every commune (or province period) at once:
+/// columns `commune`, `period`, `value`.
+pub fn rewrite(
+    pipeline: &Pipeline,
+    sql: &str,
+    scope: Scope,
+    all_columns: &[String],
+) -> Result<String, String> {
+    let sel = spark_select(sql, "an indicator")?;
     let group_by_empty = match &sel.group_by {
         sqlparser::ast::GroupByExpr::Expressions(e, _) => e.is_empty(),
         sqlparser::ast::GroupByExpr::All(_) => false,
@@ -287,10 +312,6 @@ pub fn rewrite(
     let value = match &sel.projection[0] {
         SelectItem::ExprWithAlias { expr, .. } | SelectItem::UnnamedExpr(expr) => expr.clone(),
         _ => return Err("an indicator selects one expression".into()),
-    };
-    let (communes, on_commune) = match scope {
-        Scope::Commune => (COMMUNES, format!("__t.{CODE} = __c.__commune AND ")),
-        Scope::Province => (PROVINCES, String::new()),
     };
     let has = format!("__c.{}", has_column(&pipeline.name));
     let group_by = all_columns
@@ -304,6 +325,10 @@ pub fn rewrite(
         )
     };
     if sel.from.is_empty() {
+        let communes = match scope {
+            Scope::Commune => COMMUNES,
+            Scope::Province => PROVINCES,
+        };
         return Ok(format!("{} FROM {communes} __c", head(&value.to_string())));
     }
     if sel.from.len() != 1 || !sel.from[0].joins.is_empty() {
@@ -319,10 +344,7 @@ pub fn rewrite(
     if !pipeline.tables.iter().any(|t| t.name == table) {
         return Err(format!("no table {table} in pipeline {}", pipeline.name));
     }
-    let source = match scope {
-        Scope::Commune => view_name(&pipeline.name, &table),
-        Scope::Province => format!("{}__province", view_name(&pipeline.name, &table)),
-    };
+    let (communes, on_commune, source) = scope_source(pipeline, &table, scope);
     let mut value = value;
     let _ = value.visit(&mut JoinedOnly);
     let filter = sel
@@ -341,29 +363,7 @@ pub fn rewrite(
 /// NULL for an unknown one) and `value`, one row per member that has rows
 /// (as the embedded breakdowns give a value only to those).
 pub fn rewrite_breakdown(pipeline: &Pipeline, sql: &str, scope: Scope) -> Result<String, String> {
-    let text = crate::pipeline::template::substitute_placeholders(sql, &|n| match n {
-        "period.from" => Some("__c.__from".into()),
-        "period.to" => Some("__c.__to".into()),
-        "commune.code" => Some("__c.__commune".into()),
-        _ => n
-            .strip_prefix("targets.")
-            .map(|k| format!("__c.{}", target_column(k)))
-            .or_else(|| {
-                n.strip_prefix("params.")
-                    .map(|k| format!("__c.{}", param_column(k)))
-            }),
-    })?;
-    let stmts = Parser::parse_sql(&GenericDialect {}, &text).map_err(|e| e.to_string())?;
-    let [Statement::Query(q)] = stmts.as_slice() else {
-        return Err("a breakdown is one SELECT".into());
-    };
-    let Query { body, with, .. } = q.as_ref();
-    if with.is_some() {
-        return Err("WITH is not rewritten for all communes".into());
-    }
-    let SetExpr::Select(sel) = body.as_ref() else {
-        return Err("a breakdown is one SELECT (no UNION)".into());
-    };
+    let sel = spark_select(sql, "a breakdown")?;
     let group = match &sel.group_by {
         sqlparser::ast::GroupByExpr::Expressions(e, _) if e.len() == 1 => e[0].clone(),
         _ => return Err("a breakdown groups by one expression".into()),
@@ -447,18 +447,7 @@ pub fn rewrite_breakdown(pipeline: &Pipeline, sql: &str, scope: Scope) -> Result
     if !pipeline.tables.iter().any(|t| t.name == table) {
         return Err(format!("no table {table} in pipeline {}", pipeline.name));
     }
-    let (communes, on_commune, base) = match scope {
-        Scope::Commune => (
-            COMMUNES,
-            format!("__t.{CODE} = __c.__commune AND "),
-            view_name(&pipeline.name, &table),
-        ),
-        Scope::Province => (
-            PROVINCES,
-            String::new(),
-            format!("{}__province", view_name(&pipeline.name, &table)),
-        ),
-    };
+    let (communes, on_commune, base) = scope_source(pipeline, &table, scope);
     // Spaces around the view's name: the driver finds missing views by it.
     let source = match extra {
         Some(cols) => format!("(SELECT *, {cols} FROM {base} )"),

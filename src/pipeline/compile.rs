@@ -598,7 +598,7 @@ fn compile_kind(
     } else {
         c.kind.as_str()
     };
-    let keys: [(&str, bool, &[&str]); 24] = [
+    let keys: [(&str, bool, &[&str]); 27] = [
         ("digits", c.digits.is_some(), &["id"]),
         ("pad_numeric", c.pad_numeric.is_some(), &["id"]),
         ("pattern", c.pattern.is_some(), &["code"]),
@@ -643,29 +643,15 @@ fn compile_kind(
         ("map", c.map.is_some(), &["derived"]),
         ("default", c.default.is_some(), &["derived"]),
         ("working_days", c.working_days.is_some(), &["deadline"]),
-    ];
-    for (key, set, types) in keys {
-        if set && !types.contains(&kind_name) {
-            errors.push(format!(
-                "{at}: {key} does not apply to type \"{}\" (only to {})",
-                c.kind,
-                types.join(", ")
-            ));
-        }
-    }
-    for (key, set, types) in [
-        ("given", c.given.is_some(), &["deadline"][..]),
+        ("given", c.given.is_some(), &["deadline"]),
         (
             "extra_days_param",
             c.extra_days_param.is_some(),
-            &["deadline"][..],
+            &["deadline"],
         ),
-        (
-            "from",
-            c.from.is_some(),
-            &["derived", "age", "deadline"][..],
-        ),
-    ] {
+        ("from", c.from.is_some(), &["derived", "age", "deadline"]),
+    ];
+    for (key, set, types) in keys {
         if set && !types.contains(&kind_name) {
             errors.push(format!(
                 "{at}: {key} does not apply to type \"{}\" (only to {})",
