@@ -23,8 +23,8 @@ use std::time::Instant;
 /// Bumped whenever a workbook's outcome or the published outputs change
 /// within one version, so that neither the cache nor an unchanged-inputs
 /// republish hands back the old ones (3: wide rows keep their good cells,
-/// excluded records kept, figures say what they lack).
-pub const FORMAT: u32 = 3;
+/// excluded records kept, figures say what they lack; 4: bao-cao.html).
+pub const FORMAT: u32 = 4;
 
 pub struct Cache {
     dir: PathBuf,

@@ -704,25 +704,7 @@ pub fn display_path(p: &str) -> String {
     }
 }
 
-/// A figure as the report writes it: Vietnamese separators, rates (`%`)
-/// with two decimals, other fractions with up to three.
-fn figure(v: f64, unit: &str) -> String {
-    use crate::report::vnfmt::{Spec, format_vn};
-    let decimals = if unit.trim() == "%" {
-        2
-    } else if v.fract() == 0.0 {
-        0
-    } else {
-        3
-    };
-    format_vn(
-        v,
-        &Spec {
-            decimals,
-            ..Spec::default()
-        },
-    )
-}
+use crate::report::vnfmt::figure;
 
 fn print_summary(r: &crate::run::RunReport) {
     let t = &r.totals;

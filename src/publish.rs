@@ -246,7 +246,8 @@ pub struct Figures<'a> {
 }
 
 /// Every output of the release but run.json: indicators (CSV, Parquet),
-/// breakdowns per dimension, rejects, bao-cao.md, tong-hop.xlsx, feedback.
+/// breakdowns per dimension, rejects, bao-cao.md and .html, tong-hop.xlsx,
+/// feedback.
 pub fn write_outputs(
     out: &Path,
     config: &Config,
@@ -320,6 +321,46 @@ pub fn write_outputs(
         )
         .as_bytes(),
     )?;
+    let members: std::collections::BTreeMap<(String, String), String> = figures
+        .breakdowns
+        .iter()
+        .filter_map(|b| {
+            let p = all_pipelines.iter().find(|p| p.name == b.pipeline)?;
+            let label = p.member_label(&b.by, &b.key)?;
+            Some(((b.by.clone(), b.key.clone()), label.into_owned()))
+        })
+        .collect();
+    // When each file reached the inbox, as people read it.
+    let received: std::collections::BTreeMap<String, String> = figures
+        .files
+        .iter()
+        .filter_map(|f| {
+            let t = std::fs::metadata(config.inbox.join(&f.path))
+                .and_then(|m| m.modified())
+                .ok()?;
+            let t = chrono::DateTime::<chrono::Local>::from(t);
+            Some((f.path.clone(), t.format("%d/%m/%Y %H:%M").to_string()))
+        })
+        .collect();
+    write_bytes(
+        &out.join("bao-cao.html"),
+        crate::report::html::report_html(&crate::report::html::HtmlContext {
+            commune: &config.commune.name,
+            province: &config.commune.province,
+            period: &config.period,
+            made: started_at,
+            pipelines: &reported,
+            statuses,
+            notes: &notes,
+            indicators: figures.indicators,
+            breakdowns: figures.breakdowns,
+            targets: &config.targets,
+            files: figures.files,
+            received: &received,
+            members: &members,
+        })
+        .as_bytes(),
+    )?;
     let titles: std::collections::BTreeMap<String, String> = all_pipelines
         .iter()
         .map(|p| (p.name.clone(), p.title.clone()))
@@ -343,15 +384,7 @@ pub fn write_outputs(
             period: &config.period,
             made: started_at,
             titles: &titles,
-            members: &figures
-                .breakdowns
-                .iter()
-                .filter_map(|b| {
-                    let p = all_pipelines.iter().find(|p| p.name == b.pipeline)?;
-                    let label = p.member_label(&b.by, &b.key)?;
-                    Some(((b.by.clone(), b.key.clone()), label.into_owned()))
-                })
-                .collect(),
+            members: &members,
             dimensions: &dimension_labels,
         },
     )

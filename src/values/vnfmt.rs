@@ -128,6 +128,26 @@ pub fn format_vn(v: f64, spec: &Spec) -> String {
     s
 }
 
+/// A figure as the report writes it where no sentence gives a precision
+/// (the terminal summary, charts): rates (`%`) with two decimals, other
+/// fractions with up to three, whole numbers as they are.
+pub fn figure(v: f64, unit: &str) -> String {
+    let decimals = if unit.trim() == "%" {
+        2
+    } else if v.fract() == 0.0 {
+        0
+    } else {
+        3
+    };
+    format_vn(
+        v,
+        &Spec {
+            decimals,
+            ..Spec::default()
+        },
+    )
+}
+
 /// A figure in a sentence without a precision of its own: whole numbers as
 /// they are, others to two decimals ("21.957", "1,25").
 pub fn number(v: f64) -> String {

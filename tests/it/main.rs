@@ -7,6 +7,7 @@ mod common;
 mod corpus;
 mod departments;
 mod formats;
+mod html;
 mod land;
 mod land_rules;
 mod layers;

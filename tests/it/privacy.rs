@@ -67,6 +67,7 @@ fn public_zone_holds_no_names_or_ids() {
         "indicators_by_village.csv",
         "run.json",
         "bao-cao.md",
+        "bao-cao.html",
     ] {
         let text = read(&out.join(name));
         if let Some(m) = long_secrets.find(&text) {

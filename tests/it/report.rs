@@ -733,7 +733,8 @@ fn codes_in<'a>(text: &'a str, codes: &std::collections::BTreeSet<String>) -> Ve
 
 /// Statisticians read Vietnamese words, not the pipeline files' codes: in
 /// the reasons of rejects.csv, in every cell of tong-hop.xlsx (but the
-/// indicator codes and the files' paths, which name them) and in bao-cao.md.
+/// indicator codes and the files' paths, which name them), in bao-cao.md and
+/// in what bao-cao.html shows.
 #[test]
 fn no_internal_code_where_statisticians_read() {
     let run = run_fixtures();
@@ -780,6 +781,26 @@ fn no_internal_code_where_statisticians_read() {
         "rejects.csv reasons: {}",
         bad[..bad.len().min(10)].join("\n")
     );
+    // bao-cao.html: every text a person reads (not the source paths,
+    // which name the departments' folders).
+    let html = scraper::Html::parse_document(&read(&run.out.join("bao-cao.html")));
+    let mut shown = String::new();
+    for node in html.root_element().descendants() {
+        let Some(t) = node.value().as_text() else {
+            continue;
+        };
+        let hidden = node.ancestors().any(|a| {
+            a.value().as_element().is_some_and(|e| {
+                e.name() == "style" || (e.name() == "td" && e.classes().any(|c| c == "path"))
+            })
+        });
+        if !hidden {
+            shown.push_str(t);
+            shown.push(' ');
+        }
+    }
+    assert!(shown.contains("Nguồn số liệu"), "{shown}");
+    assert_eq!(codes_in(&shown, &codes), Vec::<&str>::new(), "bao-cao.html");
     let mut wb: Xlsx<_> = open_workbook(run.out.join("tong-hop.xlsx")).unwrap();
     for name in wb.sheet_names() {
         let ws = wb.worksheet_range(&name).unwrap();
