@@ -385,6 +385,8 @@ fn guide(
     let bold = Format::new().set_bold();
     let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
     ws.set_column_width(0, 110)?;
+    ws.set_paper_size(9);
+    ws.set_print_fit_to_pages(1, 0);
     ws.write_string_with_format(
         0,
         0,
@@ -603,6 +605,12 @@ fn copy_sheet(
         }
     }
     let covered = |r: u32, c: u32| hidden.contains(&(r, c));
+    // A title merged across columns does not widen its first column.
+    let spans: std::collections::HashSet<(u32, u32)> = merged
+        .iter()
+        .filter(|m| m.3 > m.1)
+        .map(|m| (m.0, m.1))
+        .collect();
     let mut widths: Vec<usize> = vec![0; grid.width() as usize];
     for r in 0..grid.height() {
         for c in 0..grid.width() {
@@ -668,7 +676,7 @@ fn copy_sheet(
                     }
                 }
             }
-            if let Some(w) = widths.get_mut(c as usize) {
+            if let Some(w) = widths.get_mut(c as usize).filter(|_| !spans.contains(&(r, c))) {
                 *w = (*w).max(crate::values::cell_text(d).chars().count());
             }
             if let Some((_, reasons)) = mark {
@@ -693,6 +701,12 @@ fn copy_sheet(
     for (c, w) in widths.iter().enumerate() {
         ws.set_column_width(c as u16, (*w as f64 * 1.1 + 2.0).clamp(6.0, 45.0))?;
     }
+    // Printed as the clerk's form: A4 landscape, one page wide, with the
+    // grid (a copy has no borders of its own).
+    ws.set_print_gridlines(true);
+    ws.set_landscape();
+    ws.set_paper_size(9);
+    ws.set_print_fit_to_pages(1, 0);
     Ok(())
 }
 
