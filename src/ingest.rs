@@ -244,6 +244,7 @@ impl Workbook {
     pub fn grid(&mut self, name: &str) -> Result<Grid, IngestError> {
         let corrupt =
             |e: &dyn std::fmt::Display| IngestError::Corrupt(format!("sheet {name:?}: {e}"));
+        let mut widths = Vec::new();
         let (range, merges) = match &mut self.sheets {
             Inner::Xlsx(x) => {
                 // The merged ranges need a second inflate of the sheet: done
@@ -258,7 +259,10 @@ impl Workbook {
                 );
                 let r = r.map_err(|e| corrupt(&e))?;
                 let m = match fast {
-                    Some(m) => m,
+                    Some((m, w)) => {
+                        widths = w;
+                        m
+                    }
                     None => x.merge_cells_by_sheet_name(name).unwrap_or_default(),
                 };
                 (r, m)
@@ -290,6 +294,7 @@ impl Workbook {
         let legacy = decode_legacy(&mut range);
         let mut grid = Grid::new(range, merges);
         grid.legacy = legacy;
+        grid.widths = widths;
         Ok(grid)
     }
 }
@@ -353,6 +358,8 @@ pub struct Grid {
     origin: (u32, u32),
     /// covered cell -> (anchor, region is one column wide)
     covered: HashMap<(u32, u32), ((u32, u32), bool)>,
+    /// Column widths the author set (xlsx only; calamine gives none).
+    pub widths: Vec<crate::xlsx_merges::ColumnWidth>,
 }
 
 impl Grid {
@@ -381,6 +388,7 @@ impl Grid {
             range,
             origin,
             covered,
+            widths: Vec::new(),
         }
     }
 

@@ -129,44 +129,105 @@ impl SheetParts {
         Some(SheetParts { parts })
     }
 
-    /// The merged ranges of sheet `name`, 0-based like calamine's.
-    pub fn merges(&self, bytes: &[u8], name: &str) -> Option<Vec<Dimensions>> {
+    /// The merged ranges of sheet `name`, 0-based like calamine's, and the
+    /// column widths its author set.
+    pub fn merges(&self, bytes: &[u8], name: &str) -> Option<(Vec<Dimensions>, Vec<ColumnWidth>)> {
         let part = self.parts.get(name)?;
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
         let xml = read_part(&mut zip, part)?;
-        // The last "sheetData" is its end tag (or an empty element); merged
-        // ranges come after it. Cell text containing the word cannot follow
-        // the real end tag.
-        let tail = match memchr::memmem::rfind(&xml, b"sheetData") {
-            Some(p) => {
-                let after = p + memchr::memchr(b'>', &xml[p..])? + 1;
-                &xml[after..]
-            }
-            None => &xml[..],
-        };
-        let mut r = quick_xml::Reader::from_reader(tail);
-        // The tail starts inside <worksheet>: its end tag is unmatched.
-        r.config_mut().check_end_names = false;
-        r.config_mut().allow_unmatched_ends = true;
-        let mut out = Vec::new();
-        loop {
-            match r.read_event() {
-                Ok(Event::Start(e)) | Ok(Event::Empty(e))
-                    if e.local_name().as_ref() == "mergeCell" =>
-                {
-                    for a in e.attributes().flatten() {
-                        if a.key.local_name().as_ref() == "ref" {
-                            out.push(parse_ref(
-                                &a.normalized_value(XmlVersion::Implicit1_0).ok()?,
-                            )?);
-                        }
+        let widths = column_widths(&xml);
+        let merges = merged_ranges(&xml)?;
+        Some((merges, widths))
+    }
+}
+
+/// Columns `first..=last` (0-based) are `width` characters wide (Excel's
+/// unit, as rust_xlsxwriter takes it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColumnWidth {
+    pub first: u32,
+    pub last: u32,
+    pub width: f64,
+}
+
+/// The `<col>` elements of `<cols>`, which come before `<sheetData>`: only
+/// that head is parsed. Unreadable entries are left out (the copy then
+/// sizes that column from its content).
+fn column_widths(xml: &[u8]) -> Vec<ColumnWidth> {
+    let head = match memchr::memmem::find(xml, b"<sheetData") {
+        Some(p) => &xml[..p],
+        None => return Vec::new(),
+    };
+    let mut r = quick_xml::Reader::from_reader(head);
+    r.config_mut().check_end_names = false;
+    let mut out = Vec::new();
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "col" => {
+                let (mut min, mut max, mut width) = (None, None, None);
+                for a in e.attributes().flatten() {
+                    let Ok(v) = a.normalized_value(XmlVersion::Implicit1_0) else {
+                        continue;
+                    };
+                    match a.key.local_name().as_ref() {
+                        "min" => min = v.trim().parse::<u32>().ok(),
+                        "max" => max = v.trim().parse::<u32>().ok(),
+                        "width" => width = v.trim().parse::<f64>().ok(),
+                        _ => {}
                     }
                 }
-                Ok(Event::End(e)) if e.local_name().as_ref() == "mergeCells" => return Some(out),
-                Ok(Event::Eof) => return Some(out),
-                Ok(_) => {}
-                Err(_) => return None,
+                if let (Some(min), Some(max), Some(width)) = (min, max, width)
+                    && min >= 1
+                    && max >= min
+                    && max <= 16_384
+                    && width.is_finite()
+                    && (0.0..=255.0).contains(&width)
+                {
+                    out.push(ColumnWidth {
+                        first: min - 1,
+                        last: max - 1,
+                        width,
+                    });
+                }
             }
+            Ok(Event::Eof) | Err(_) => return out,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The `<mergeCell>` ranges, which come after `<sheetData>`.
+fn merged_ranges(xml: &[u8]) -> Option<Vec<Dimensions>> {
+    // The last "sheetData" is its end tag (or an empty element); merged
+    // ranges come after it. Cell text containing the word cannot follow
+    // the real end tag.
+    let tail = match memchr::memmem::rfind(xml, b"sheetData") {
+        Some(p) => {
+            let after = p + memchr::memchr(b'>', &xml[p..])? + 1;
+            &xml[after..]
+        }
+        None => xml,
+    };
+    let mut r = quick_xml::Reader::from_reader(tail);
+    // The tail starts inside <worksheet>: its end tag is unmatched.
+    r.config_mut().check_end_names = false;
+    r.config_mut().allow_unmatched_ends = true;
+    let mut out = Vec::new();
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "mergeCell" => {
+                for a in e.attributes().flatten() {
+                    if a.key.local_name().as_ref() == "ref" {
+                        out.push(parse_ref(
+                            &a.normalized_value(XmlVersion::Implicit1_0).ok()?,
+                        )?);
+                    }
+                }
+            }
+            Ok(Event::End(e)) if e.local_name().as_ref() == "mergeCells" => return Some(out),
+            Ok(Event::Eof) => return Some(out),
+            Ok(_) => {}
+            Err(_) => return None,
         }
     }
 }
@@ -202,6 +263,27 @@ fn parse_cell(s: &str) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn column_widths_from_the_head_only() {
+        let xml = br#"<worksheet><cols><col min="1" max="1" width="5" customWidth="1"/><col min="2" max="4" width="24.5"/><col min="0" max="1" width="9"/><col min="6" max="6"/></cols><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lt;col min="9" max="9" width="99"/&gt;</t></is></c></row></sheetData></worksheet>"#;
+        assert_eq!(
+            column_widths(xml),
+            vec![
+                ColumnWidth {
+                    first: 0,
+                    last: 0,
+                    width: 5.0
+                },
+                ColumnWidth {
+                    first: 1,
+                    last: 3,
+                    width: 24.5
+                },
+            ]
+        );
+        assert_eq!(column_widths(b"<worksheet><cols>"), Vec::new());
+    }
 
     #[test]
     fn refs() {

@@ -552,8 +552,8 @@ fn copy_sheet_name(sheet: &str, taken: &[String]) -> String {
     name
 }
 
-/// The source sheet in its own layout (values, merged cells, widths from
-/// its content), every cell with a finding filled (errors red, warnings
+/// The source sheet in its own layout (values, merged cells, the source's
+/// column widths where it sets them, otherwise widths from the content), every cell with a finding filled (errors red, warnings
 /// yellow) and holding a note with the reasons, so the clerk fixes the
 /// sheet they know. Values are written as values, never as formulas.
 fn copy_sheet(
@@ -676,7 +676,10 @@ fn copy_sheet(
                     }
                 }
             }
-            if let Some(w) = widths.get_mut(c as usize).filter(|_| !spans.contains(&(r, c))) {
+            if let Some(w) = widths
+                .get_mut(c as usize)
+                .filter(|_| !spans.contains(&(r, c)))
+            {
                 *w = (*w).max(crate::values::cell_text(d).chars().count());
             }
             if let Some((_, reasons)) = mark {
@@ -698,8 +701,22 @@ fn copy_sheet(
         };
         ws.merge_range(r0, c0 as u16, r1, c1 as u16, text.as_ref(), &f)?;
     }
+    // The source's own widths where its author set them; otherwise from
+    // the content.
     for (c, w) in widths.iter().enumerate() {
-        ws.set_column_width(c as u16, (*w as f64 * 1.1 + 2.0).clamp(6.0, 45.0))?;
+        let own = grid
+            .widths
+            .iter()
+            .rev()
+            .find(|s| (s.first..=s.last).contains(&(c as u32)));
+        let width = match own {
+            // The file stores Excel's width with its 5-pixel padding
+            // (a 7-pixel digit); rust_xlsxwriter adds that padding again.
+            Some(s) if s.width >= 1.0 + 5.0 / 7.0 => s.width - 5.0 / 7.0,
+            Some(s) => s.width,
+            None => (*w as f64 * 1.1 + 2.0).clamp(6.0, 45.0),
+        };
+        ws.set_column_width(c as u16, width)?;
     }
     // Printed as the clerk's form: A4 landscape, one page wide, with the
     // grid (a copy has no borders of its own).

@@ -148,7 +148,7 @@ fn compare_merges(bytes: &[u8], strict: bool) -> Option<MergeComparison> {
         let Ok(theirs) = x.merge_cells_by_sheet_name(&name) else {
             continue;
         };
-        let Some(ours) = parts.merges(bytes, &name) else {
+        let Some((ours, _widths)) = parts.merges(bytes, &name) else {
             if strict {
                 return None;
             }

@@ -359,6 +359,38 @@ fn feedback_copies_the_sheet_and_notes_exactly_the_bad_cells() {
         sheet2.contains("<mergeCell ref=\"C7:D7\"/>"),
         "the Trâu group cell"
     );
+    // The source's own column widths (an xlsx sets them; the .xls above
+    // gets widths from its content).
+    let widths = |xml: &str| -> Vec<(String, f64)> {
+        regex::Regex::new(r#"<col min="(\d+)" max="(\d+)" width="([0-9.]+)""#)
+            .unwrap()
+            .captures_iter(xml)
+            .map(|c| (format!("{}-{}", &c[1], &c[2]), c[3].parse().unwrap()))
+            .collect()
+    };
+    let part = |path: &std::path::Path, name: &str| {
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let source = widths(&part(
+        &crate::common::repo().join("fixtures/inbox/forest/Tiến độ trồng rừng năm 2026.xlsx"),
+        "xl/worksheets/sheet1.xml",
+    ));
+    let copy = widths(&part(
+        &run.out
+            .join("private/phan-hoi/Tiến độ trồng rừng năm 2026.xlsx"),
+        "xl/worksheets/sheet2.xml",
+    ));
+    assert!(source.len() >= 5, "{source:?}");
+    for (cols, w) in &source {
+        let got = copy.iter().find(|(c, _)| c == cols).map(|(_, w)| *w);
+        assert!(
+            got.is_some_and(|g| (g - w).abs() < 0.01),
+            "columns {cols}: source {w}, copy {got:?}"
+        );
+    }
 }
 
 #[test]
