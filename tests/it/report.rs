@@ -307,6 +307,11 @@ fn feedback_copies_the_sheet_and_notes_exactly_the_bad_cells() {
             "Nà Ngò",
             "bhyt/Danh sách BHYT các bản.xlsx",
         ),
+        (
+            "Bổ sung tháng 6.xlsx",
+            "Bổ sung T6",
+            "bhyt/bổ sung/Bổ sung tháng 6.ods",
+        ),
     ] {
         let fb = run.out.join("private/phan-hoi").join(file);
         // every distinct (sheet, cell) of the file's findings
@@ -332,7 +337,8 @@ fn feedback_copies_the_sheet_and_notes_exactly_the_bad_cells() {
             assert_eq!(cell(&copy, 11, 11), Data::String("nhiều".into()));
             assert_eq!(cell(&copy, 21, 0), Data::String("Tổng cộng".into()));
         } else {
-            let mut orig: Xlsx<_> = open_workbook(&src).unwrap();
+            // An .xlsx or .ods source: the copy (always .xlsx) holds its values.
+            let mut orig = calamine::open_workbook_auto(&src).unwrap();
             let o = orig.worksheet_range(sheet).unwrap();
             assert_eq!(copy.height(), o.height(), "{sheet}");
             for (r, c, v) in o.used_cells().take(500) {
