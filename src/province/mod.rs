@@ -250,6 +250,18 @@ pub fn run_province(
         .as_bytes(),
     )?;
     publish::write_bytes(
+        &out.join("bao-cao.html"),
+        report::html(
+            pc,
+            &pipelines,
+            &runs,
+            &indicators_all,
+            &completeness,
+            &stamp,
+        )
+        .as_bytes(),
+    )?;
+    publish::write_bytes(
         &out.join("tong-hop.xlsx"),
         &report::workbook(
             pc,

@@ -270,3 +270,187 @@ pub fn workbook(
     }
     Ok(wb.save_to_buffer()?)
 }
+
+/// The province's `bao-cao.html`: who has sent what (communes × departments,
+/// coloured by status), then per period and department the province's
+/// figures and, for each figure the report's sentences quote first and for
+/// every rate, a bar per commune, so the office sees which commune lags or
+/// lacks rows. Same page style as a commune's.
+pub fn html(
+    pc: &ProvinceConfig,
+    pipelines: &[&Pipeline],
+    runs: &[CommuneRun],
+    indicators: &[IndicatorValue],
+    completeness: &[Completeness],
+    stamp: &str,
+) -> String {
+    use crate::report::html::{Bar, STYLE, bar_chart, esc};
+    use std::fmt::Write;
+    let n = |v: usize| number(v as f64);
+    let mut h = String::with_capacity(128 * 1024);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>Tổng hợp số liệu tỉnh {name}</title>\n<style>{STYLE}\
+         td.st {{ text-align: center; font-size: 11px; }} td.ok {{ background: #c6f6d5; }} td.no {{ background: #fed7d7; }} td.old {{ background: #feebc8; }}\
+         </style>\n</head>\n<body>\n<header>\n<p class=\"org\">TỈNH {upper} (mã {code})</p>\n\
+         <h1>Tổng hợp số liệu tỉnh {name}</h1>\n<p class=\"meta\">Lập lúc {stamp} (tonghop) từ số liệu của {communes} xã. Số của tỉnh tính trên số liệu gốc của các xã (mỗi người tính một lần); tỷ lệ tính từ tổng tử số và mẫu số, không cộng tỷ lệ của các xã. Số có dấu <b class=\"mark\">*</b> chưa đầy đủ.</p>\n</header>\n",
+        name = esc(&pc.name),
+        upper = esc(&pc.name.to_uppercase()),
+        code = esc(&pc.code),
+        communes = n(runs.len()),
+    );
+    let ran = runs
+        .iter()
+        .filter(|r| r.status == CommuneStatus::Ran)
+        .count();
+    let received = completeness
+        .iter()
+        .filter(|c| c.status == Received::Received)
+        .count();
+    let _ = writeln!(
+        h,
+        "<div class=\"cards\"><div class=\"card{}\"><b>{}/{}</b>Xã chạy được</div><div class=\"card{}\"><b>{}/{}</b>Lĩnh vực × xã đã nhận</div><div class=\"card\"><b>{}</b>Dòng được nhận</div><div class=\"card\"><b>{}</b>Dòng bị loại</div></div>",
+        if ran < runs.len() { " warn" } else { "" },
+        n(ran),
+        n(runs.len()),
+        if received < completeness.len() {
+            " warn"
+        } else {
+            ""
+        },
+        n(received),
+        n(completeness.len()),
+        number(completeness.iter().map(|c| c.rows_accepted as f64).sum()),
+        number(completeness.iter().map(|c| c.rows_rejected as f64).sum()),
+    );
+    // Who sent what.
+    h.push_str(
+        "<section id=\"gui\">\n<h2>Tình hình gửi số liệu</h2>\n<table>\n<thead><tr><th>Xã</th>",
+    );
+    for p in pipelines {
+        let _ = write!(h, "<th>{}</th>", esc(&p.title));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for r in runs {
+        let name = if r.name.is_empty() {
+            &r.config
+        } else {
+            &r.name
+        };
+        let _ = write!(h, "<tr><td>{}</td>", esc(name));
+        for p in pipelines {
+            let c = completeness
+                .iter()
+                .find(|c| c.commune == r.code && c.period == r.period && c.pipeline == p.name);
+            match c {
+                Some(c) => {
+                    let class = match c.status {
+                        Received::Received => "ok",
+                        Received::Missing => "old",
+                        _ => "no",
+                    };
+                    let text = match c.status {
+                        Received::Received if c.rows_rejected > 0 => format!(
+                            "{} tệp, {} dòng bị loại",
+                            n(c.workbooks),
+                            number(c.rows_rejected as f64)
+                        ),
+                        Received::Received => format!("{} tệp", n(c.workbooks)),
+                        other => other.vi().to_string(),
+                    };
+                    let _ = write!(
+                        h,
+                        "<td class=\"st {class}\" title=\"{}\">{}</td>",
+                        esc(c.last_received.as_deref().unwrap_or("")),
+                        esc(&text)
+                    );
+                }
+                None => h.push_str("<td class=\"st no\">Xã chưa chạy được</td>"),
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table>\n</section>\n");
+    let mut periods: Vec<&str> = indicators
+        .iter()
+        .filter(|i| i.commune == pc.code)
+        .map(|i| i.period.as_str())
+        .collect();
+    periods.dedup();
+    for period in periods {
+        let members: Vec<&CommuneRun> = runs
+            .iter()
+            .filter(|r| r.period == period && !r.code.is_empty())
+            .collect();
+        let names: Vec<String> = members.iter().map(|r| r.name.clone()).collect();
+        for p in pipelines {
+            let _ = writeln!(
+                h,
+                "<section>\n<h2>{} – kỳ {}</h2>",
+                esc(&p.title),
+                esc(&period_vi(period))
+            );
+            let mine: Vec<&IndicatorValue> = indicators
+                .iter()
+                .filter(|i| i.commune == pc.code && i.period == period && i.pipeline == p.name)
+                .collect();
+            if mine.iter().all(|i| i.value.is_none()) {
+                h.push_str("<p class=\"note\">Chưa xã nào có số liệu kỳ này.</p>\n</section>\n");
+                continue;
+            }
+            h.push_str(
+                "<table>\n<thead><tr><th>Chỉ tiêu</th><th>Toàn tỉnh</th></tr></thead>\n<tbody>\n",
+            );
+            for i in &mine {
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td class=\"n\">{}{}</td></tr>",
+                    esc(&i.label),
+                    esc(&shown(i.value, &i.unit)),
+                    if i.value.is_some() && i.excluded.incomplete() {
+                        "<b class=\"mark\">*</b>"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            h.push_str("</tbody>\n</table>\n");
+            // The figure the sentences quote first, and every rate.
+            let first = p
+                .paragraphs
+                .iter()
+                .filter_map(|t| crate::pipeline::template::parse_template(t).ok())
+                .flatten()
+                .find_map(|piece| match piece {
+                    crate::pipeline::template::Piece::Figure { id, .. } => Some(id),
+                    _ => None,
+                });
+            for i in mine.iter().filter(|i| {
+                i.value.is_some() && (Some(&i.id) == first.as_ref() || i.unit.trim() == "%")
+            }) {
+                let bars: Vec<Option<Bar>> = members
+                    .iter()
+                    .map(|r| {
+                        indicators
+                            .iter()
+                            .find(|c| c.id == i.id && c.commune == r.code && c.period == period)
+                            .map(Bar::from)
+                    })
+                    .collect();
+                let _ = writeln!(
+                    h,
+                    "<figure class=\"breakdown\"><figcaption>{}, theo xã ({}; toàn tỉnh {})</figcaption>\n{}</figure>",
+                    esc(&i.label),
+                    esc(&i.unit),
+                    esc(&shown(i.value, &i.unit)),
+                    bar_chart(&names, &[bars], &i.unit)
+                );
+            }
+            h.push_str("</section>\n");
+        }
+    }
+    h.push_str("<footer>Số liệu từng xã: communes/&lt;mã xã&gt;/bao-cao.html; tình hình gửi số liệu: completeness.csv; bảng theo xã: tong-hop.xlsx.</footer>\n</body>\n</html>\n");
+    h
+}

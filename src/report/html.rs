@@ -59,7 +59,8 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = r#"
+/// The page style, shared with the province page.
+pub const STYLE: &str = r#"
 @page { size: A4; margin: 14mm 12mm; }
 * { box-sizing: border-box; }
 body { font-family: "Noto Sans", "DejaVu Sans", "Segoe UI", Arial, sans-serif; color: #1a202c;
@@ -473,12 +474,12 @@ fn breakdown_figure(h: &mut String, ctx: &HtmlContext, p: &Pipeline, g: &Group) 
         h.push_str("</div>\n");
     }
     let members: Vec<String> = keys.iter().map(|k| member(k)).collect();
-    let values: Vec<Vec<Option<&BreakdownRow>>> = g
+    let values: Vec<Vec<Option<Bar>>> = g
         .series
         .iter()
         .map(|(_, rows)| {
             keys.iter()
-                .map(|k| rows.iter().copied().find(|r| r.key == *k))
+                .map(|k| rows.iter().copied().find(|r| r.key == *k).map(Bar::from))
                 .collect()
         })
         .collect();
@@ -524,10 +525,36 @@ fn breakdown_figure(h: &mut String, ctx: &HtmlContext, p: &Pipeline, g: &Group) 
     h.push_str("</figure>\n");
 }
 
-/// Horizontal bars: members down, one bar per series, value written at the
-/// bar's end. Negative values (a herd that shrank) grow left of the zero
-/// line.
-fn bar_chart(members: &[String], series: &[Vec<Option<&BreakdownRow>>], unit: &str) -> String {
+/// One bar: its figure (none: "chưa có số liệu") and whether the figure
+/// lacks rows or cells.
+#[derive(Debug, Clone, Copy)]
+pub struct Bar {
+    pub value: Option<f64>,
+    pub lack: bool,
+}
+
+impl From<&BreakdownRow> for Bar {
+    fn from(r: &BreakdownRow) -> Bar {
+        Bar {
+            value: r.value,
+            lack: r.excluded.incomplete(),
+        }
+    }
+}
+
+impl From<&IndicatorValue> for Bar {
+    fn from(i: &IndicatorValue) -> Bar {
+        Bar {
+            value: i.value,
+            lack: i.excluded.incomplete(),
+        }
+    }
+}
+
+/// Horizontal bars: members down, one bar per series (`series[s][member]`),
+/// value written at the bar's end. Negative values (a herd that shrank)
+/// grow left of the zero line.
+pub fn bar_chart(members: &[String], series: &[Vec<Option<Bar>>], unit: &str) -> String {
     const W: f64 = 680.0;
     const LABEL: f64 = 200.0;
     const VALUE_ROOM: f64 = 110.0;
@@ -536,7 +563,7 @@ fn bar_chart(members: &[String], series: &[Vec<Option<&BreakdownRow>>], unit: &s
     let all = series
         .iter()
         .flatten()
-        .filter_map(|r| r.and_then(|r| r.value));
+        .filter_map(|b| b.and_then(|b| b.value));
     let (min, max) = all.fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let span = if max - min > 0.0 { max - min } else { 1.0 };
     let area = W - LABEL - VALUE_ROOM;
@@ -557,7 +584,7 @@ fn bar_chart(members: &[String], series: &[Vec<Option<&BreakdownRow>>], unit: &s
             esc(name),
             esc(&clip(name, 34))
         );
-        if series.iter().all(|v| v[mi].and_then(|r| r.value).is_none()) {
+        if series.iter().all(|v| v[mi].and_then(|b| b.value).is_none()) {
             let _ = write!(
                 s,
                 "<text class=\"v\" x=\"{:.1}\" y=\"{:.1}\">chưa có số liệu</text>",
@@ -568,11 +595,9 @@ fn bar_chart(members: &[String], series: &[Vec<Option<&BreakdownRow>>], unit: &s
         }
         for (si, values) in series.iter().enumerate() {
             let y = top + BAR * si as f64;
-            let Some(v) = values[mi].and_then(|r| r.value) else {
-                continue;
-            };
-            let row = values[mi].expect("has a value");
-            let lack = row.excluded.incomplete();
+            let Some(bar) = values[mi] else { continue };
+            let Some(v) = bar.value else { continue };
+            let lack = bar.lack;
             let (x0, x1) = if v >= 0.0 {
                 (zero, x_of(v))
             } else {
@@ -725,7 +750,7 @@ mod tests {
         let b = row("B", 50.0, 2);
         let svg = bar_chart(
             &["Bản A".into(), "Bản B".into()],
-            &[vec![Some(&a), Some(&b)]],
+            &[vec![Some(Bar::from(&a)), Some(Bar::from(&b))]],
             "con",
         );
         let widths: Vec<f64> = svg
@@ -747,7 +772,11 @@ mod tests {
     fn a_negative_value_grows_left_of_zero() {
         let a = row("A", 10.0, 0);
         let b = row("B", -5.0, 0);
-        let svg = bar_chart(&["A".into(), "B".into()], &[vec![Some(&a), Some(&b)]], "%");
+        let svg = bar_chart(
+            &["A".into(), "B".into()],
+            &[vec![Some(Bar::from(&a)), Some(Bar::from(&b))]],
+            "%",
+        );
         let xs: Vec<f64> = svg
             .split("<rect ")
             .skip(1)

@@ -554,3 +554,99 @@ fn a_province_tree_keeps_personal_data_in_its_private_folders() {
     }
     assert!(private_entries > 20, "{private_entries} private entries");
 }
+
+/// The province's bao-cao.html: self-contained, who sent what per commune
+/// and department (the commune that sent no livestock file in red), and
+/// each commune's figure as a bar beside the province's.
+#[test]
+fn the_province_page_shows_who_sent_what_and_every_commune_beside_the_province() {
+    use scraper::{Html, Selector};
+    let run = province_run();
+    let text = read(&run.out.join("bao-cao.html"));
+    let sel = |s: &str| Selector::parse(s).unwrap();
+    let doc = Html::parse_document(&text);
+    for tag in ["script", "link", "img", "iframe", "object", "embed"] {
+        assert_eq!(doc.select(&sel(tag)).count(), 0, "<{tag}>");
+    }
+    assert_eq!(
+        text.matches("://").count(),
+        text.matches("xmlns=\"http://www.w3.org/2000/svg\"").count(),
+        "an address other than the SVG namespace"
+    );
+    // One row per commune of the province file, a cell per department.
+    let completeness = read(&run.out.join("completeness.csv"));
+    let communes: std::collections::BTreeSet<String> = completeness
+        .lines()
+        .skip(1)
+        .map(|l| split_csv(l)[1].clone())
+        .collect();
+    let rows: Vec<Vec<(String, String)>> = doc
+        .select(&sel("#gui tbody tr"))
+        .map(|tr| {
+            tr.select(&sel("td"))
+                .map(|td| {
+                    (
+                        td.text().collect::<String>(),
+                        td.value().attr("class").unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), communes.len(), "{rows:?}");
+    let departments = doc.select(&sel("#gui thead th")).count() - 1;
+    assert!(departments >= 11, "{departments}");
+    assert!(rows.iter().all(|r| r.len() == departments + 1));
+    let livestock = doc
+        .select(&sel("#gui thead th"))
+        .position(|th| th.text().collect::<String>().starts_with("Chăn nuôi"))
+        .unwrap();
+    let na_tam = rows.iter().find(|r| r[0].0 == "Nà Tăm").expect("Nà Tăm");
+    assert_eq!(na_tam[livestock], ("Chưa gửi".into(), "st no".into()));
+    let sent = rows
+        .iter()
+        .flat_map(|r| r[1..].iter())
+        .filter(|(_, class)| class == "st ok")
+        .count();
+    assert_eq!(sent, completeness.matches(",received,").count());
+    // The BHYT total by commune: one bar per commune with a figure, each
+    // the commune's own figure.
+    let got = figures(&run.out.join("indicators.csv"));
+    let mut want: Vec<f64> = got
+        .iter()
+        .filter(|((id, commune, _), v)| {
+            id == "bhyt.cards_total" && commune != PROVINCE && !v.is_empty()
+        })
+        .map(|(_, v)| v.parse().unwrap())
+        .collect();
+    let mut drawn: Vec<f64> = doc
+        .select(&sel("figure"))
+        .filter(|f| {
+            f.select(&sel("figcaption"))
+                .next()
+                .unwrap()
+                .text()
+                .collect::<String>()
+                .starts_with("Số người được cập nhật dữ liệu cấp thẻ BHYT, theo xã")
+        })
+        .flat_map(|f| {
+            f.select(&sel("text.v"))
+                .map(|t| t.text().collect::<String>())
+                .collect::<Vec<_>>()
+        })
+        .map(|t| t.trim_end_matches('*').replace('.', "").parse().unwrap())
+        .collect();
+    want.sort_by(f64::total_cmp);
+    drawn.sort_by(f64::total_cmp);
+    assert!(want.len() >= 3, "{want:?}");
+    assert_eq!(drawn, want);
+    for code in ["03601", "03604", "03607"] {
+        assert!(
+            run.out
+                .join("communes")
+                .join(code)
+                .join("bao-cao.html")
+                .exists()
+        );
+    }
+}
