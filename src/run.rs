@@ -294,44 +294,17 @@ impl Pending<'_> {
             tables: &mut table_outputs,
             findings: &mut findings,
         };
-        for (pi, pipeline) in pipelines.iter().enumerate() {
-            let status = statuses
-                .iter()
-                .find(|s| s.name == pipeline.name)
-                .map_or(PipelineStatus::Computed, |s| s.status);
-            if status.is_carried() {
-                continue;
-            }
-            let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
-            let mut mine: Vec<&mut FileOutcome> = outcomes
-                .iter_mut()
-                .zip(&work)
-                .filter(|(_, w)| w.0 == pi)
-                .map(|(o, _)| o)
-                .collect();
-            timing::time(Phase::Dedupe, || {
-                crate::dedupe::settle_duplicates(pipeline, &mut mine)
-            });
-            let mine_parts: Vec<&Vec<PathBuf>> = parts
-                .iter()
-                .zip(&work)
-                .filter(|(_, w)| w.0 == pi)
-                .map(|(p, _)| p)
-                .collect();
-            compute_pipeline(
-                pipeline,
-                status,
-                &mine,
-                &mine_parts,
-                config,
-                out,
-                &pseudonymizer,
-                &mut acc,
-            )?;
-            for o in mine.iter_mut() {
-                acc.findings.append(&mut o.findings);
-            }
-        }
+        compute_all(
+            pipelines,
+            &statuses,
+            &work,
+            &mut outcomes,
+            &parts,
+            config,
+            out,
+            &pseudonymizer,
+            &mut acc,
+        )?;
         crate::release::fault_point("tables");
         let outputs_at = Instant::now();
 
@@ -344,15 +317,7 @@ impl Pending<'_> {
             &mut acc,
         )?;
 
-        let period = config.period.partition();
-        for v in &mut all_indicators {
-            v.commune.clone_from(&config.commune.code);
-            v.period.clone_from(&period);
-        }
-        for b in &mut all_breakdowns {
-            b.commune.clone_from(&config.commune.code);
-            b.period.clone_from(&period);
-        }
+        stamp_scope(config, &mut all_indicators, &mut all_breakdowns);
         write_outputs(
             out,
             config,
@@ -366,19 +331,7 @@ impl Pending<'_> {
             },
             started_at,
         )?;
-        // A pipeline whose workbooks are missing keeps its cache for their return.
-        cache.prune(
-            &statuses
-                .iter()
-                .filter(|s| {
-                    matches!(
-                        s.status,
-                        PipelineStatus::Computed | PipelineStatus::NoWorkbooks
-                    )
-                })
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>(),
-        );
+        prune_cache(&cache, &statuses);
         let indicator_changes = changes_since_previous(previous.as_ref(), &all_indicators);
         let exit_code = exit_code(&totals, &all_indicators, &statuses, &all_checks);
         timing::add(Phase::Outputs, outputs_at);
@@ -423,6 +376,96 @@ impl Pending<'_> {
         release.commit(&json)?;
         Ok(RunOutcome { report, exit_code })
     }
+}
+
+/// Every pipeline computed now (not carried): duplicates settled across its
+/// workbooks, then its tables, figures and checks; the workbooks' findings
+/// go to the run's.
+#[allow(clippy::too_many_arguments)]
+fn compute_all(
+    pipelines: &[&Pipeline],
+    statuses: &[PipelineRef],
+    work: &[(usize, PathBuf, String)],
+    outcomes: &mut [FileOutcome],
+    parts: &[Vec<PathBuf>],
+    config: &Config,
+    out: &Path,
+    pseudonymizer: &crate::privacy::Pseudonymizer,
+    acc: &mut Acc<'_>,
+) -> Result<()> {
+    for (pi, pipeline) in pipelines.iter().enumerate() {
+        let status = statuses
+            .iter()
+            .find(|s| s.name == pipeline.name)
+            .map_or(PipelineStatus::Computed, |s| s.status);
+        if status.is_carried() {
+            continue;
+        }
+        let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
+        let mut mine: Vec<&mut FileOutcome> = outcomes
+            .iter_mut()
+            .zip(work)
+            .filter(|(_, w)| w.0 == pi)
+            .map(|(o, _)| o)
+            .collect();
+        timing::time(Phase::Dedupe, || {
+            crate::dedupe::settle_duplicates(pipeline, &mut mine)
+        });
+        let mine_parts: Vec<&Vec<PathBuf>> = parts
+            .iter()
+            .zip(work)
+            .filter(|(_, w)| w.0 == pi)
+            .map(|(p, _)| p)
+            .collect();
+        compute_pipeline(
+            pipeline,
+            status,
+            &mine,
+            &mine_parts,
+            config,
+            out,
+            pseudonymizer,
+            acc,
+        )?;
+        for o in mine.iter_mut() {
+            acc.findings.append(&mut o.findings);
+        }
+    }
+    Ok(())
+}
+
+/// Every figure names its commune and period (as the table partitions do).
+fn stamp_scope(
+    config: &Config,
+    indicators: &mut [IndicatorValue],
+    breakdowns: &mut [indicators::BreakdownRow],
+) {
+    let period = config.period.partition();
+    for v in indicators.iter_mut() {
+        v.commune.clone_from(&config.commune.code);
+        v.period.clone_from(&period);
+    }
+    for b in breakdowns.iter_mut() {
+        b.commune.clone_from(&config.commune.code);
+        b.period.clone_from(&period);
+    }
+}
+
+/// Drop cache entries of workbooks this run did not see. A pipeline whose
+/// workbooks are missing keeps its cache for their return.
+fn prune_cache(cache: &crate::cache::Cache, statuses: &[PipelineRef]) {
+    cache.prune(
+        &statuses
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    PipelineStatus::Computed | PipelineStatus::NoWorkbooks
+                )
+            })
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+    );
 }
 
 /// Every workbook, in parallel (a few at a time, memory bounded by the
