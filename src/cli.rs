@@ -556,48 +556,19 @@ fn run_command(args: RunArgs) -> i32 {
     if let Some(o) = args.out {
         config.out = o;
     }
-    let named = (args.only.iter().map(|n| ("--only", n)))
-        .chain(args.allow_empty.iter().map(|n| ("--allow-empty", n)));
-    for (flag, name) in named {
-        if !pipelines.iter().any(|p| &p.name == name) {
-            let known: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
-            eprintln!(
-                "tonghop: {flag} {name}: no such pipeline (known: {})",
-                known.join(", ")
-            );
-            return EXIT_USAGE;
-        }
-    }
-    if !config.inbox.is_dir() {
-        eprintln!(
-            "tonghop: configuration error: không tìm thấy thư mục hộp thư đến / inbox folder {} {} (is the share mounted?); nothing was run",
-            config.inbox.display(),
-            if config.inbox.exists() {
-                "is not a folder"
-            } else {
-                "does not exist"
-            }
-        );
-        return EXIT_USAGE;
-    }
     let all: Vec<&Pipeline> = pipelines.iter().collect();
     let selected: Vec<&Pipeline> = pipelines
         .iter()
         .filter(|p| args.only.is_empty() || args.only.contains(&p.name))
         .collect();
-    if let Err(e) = crate::calendar::Calendar::load(&config.holidays) {
-        eprintln!("tonghop: configuration error: holiday calendar: {e}");
-        return EXIT_USAGE;
-    }
-    let missing = crate::indicators::missing_targets(&selected, &config);
-    if !missing.is_empty() {
-        for (pipeline, key) in &missing {
-            eprintln!(
-                "tonghop: configuration error: {}: {key} is missing; pipeline '{pipeline}' needs it (add it, or leave the pipeline out with --only)",
-                config.path.display()
-            );
-        }
-        return EXIT_USAGE;
+    if let Err(code) = refuse_before_running(
+        &config,
+        &pipelines,
+        &selected,
+        &args.only,
+        &args.allow_empty,
+    ) {
+        return code;
     }
     // The output folder must be writable before anything is touched; then
     // everything the run creates is private unless opened on purpose.
@@ -644,6 +615,57 @@ fn run_command(args: RunArgs) -> i32 {
             EXIT_FATAL
         }
     }
+}
+
+/// What a run refuses before it touches anything (exit 2): an unknown
+/// pipeline in `--only`/`--allow-empty`, a missing inbox, a broken holiday
+/// calendar, a target or parameter a selected pipeline needs.
+fn refuse_before_running(
+    config: &Config,
+    pipelines: &[Pipeline],
+    selected: &[&Pipeline],
+    only: &[String],
+    allow_empty: &[String],
+) -> Result<(), i32> {
+    let named = (only.iter().map(|n| ("--only", n)))
+        .chain(allow_empty.iter().map(|n| ("--allow-empty", n)));
+    for (flag, name) in named {
+        if !pipelines.iter().any(|p| &p.name == name) {
+            let known: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
+            eprintln!(
+                "tonghop: {flag} {name}: no such pipeline (known: {})",
+                known.join(", ")
+            );
+            return Err(EXIT_USAGE);
+        }
+    }
+    if !config.inbox.is_dir() {
+        eprintln!(
+            "tonghop: configuration error: không tìm thấy thư mục hộp thư đến / inbox folder {} {} (is the share mounted?); nothing was run",
+            config.inbox.display(),
+            if config.inbox.exists() {
+                "is not a folder"
+            } else {
+                "does not exist"
+            }
+        );
+        return Err(EXIT_USAGE);
+    }
+    if let Err(e) = crate::calendar::Calendar::load(&config.holidays) {
+        eprintln!("tonghop: configuration error: holiday calendar: {e}");
+        return Err(EXIT_USAGE);
+    }
+    let missing = crate::indicators::missing_targets(selected, config);
+    if !missing.is_empty() {
+        for (pipeline, key) in &missing {
+            eprintln!(
+                "tonghop: configuration error: {}: {key} is missing; pipeline '{pipeline}' needs it (add it, or leave the pipeline out with --only)",
+                config.path.display()
+            );
+        }
+        return Err(EXIT_USAGE);
+    }
+    Ok(())
 }
 
 /// When `e` is a full disk (or quota): one line naming the file system,
@@ -707,7 +729,6 @@ pub fn display_path(p: &str) -> String {
 use crate::report::vnfmt::figure;
 
 fn print_summary(r: &crate::run::RunReport) {
-    let t = &r.totals;
     let vn_date = |d: &str| {
         chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map(|d| d.format("%d/%m/%Y").to_string())
@@ -720,6 +741,15 @@ fn print_summary(r: &crate::run::RunReport) {
         vn_date(&r.period_from),
         vn_date(&r.period_to)
     );
+    say_files(r);
+    say_rows(&r.totals);
+    say_figures(r);
+    say!("Kết quả: {}   [outputs]", display_path(&r.out));
+}
+
+/// Files read, reused, failed and ignored, and what each pipeline did.
+fn say_files(r: &crate::run::RunReport) {
+    let t = &r.totals;
     say!(
         "Tệp: {} đã đọc ({} đọc mới, {} không đổi nên dùng lại), {} lỗi, {} bỏ qua{}   [files read={} parsed={} reused={} failed={} ignored={} carried={}]",
         t.files - t.files_failed - t.files_carried,
@@ -775,6 +805,10 @@ fn print_summary(r: &crate::run::RunReport) {
     for i in misplaced {
         say!("  ignored {}: {}", i.path, i.reason);
     }
+}
+
+/// Rows read = accepted + rejected + skipped, cells excluded, totals checked.
+fn say_rows(t: &crate::record::Totals) {
     say!(
         "Dòng: {} đã đọc = {} nhận + {} loại + {} bỏ qua ({} nhận kèm cảnh báo)   [rows read={} accepted={} rejected={} skipped={} warnings={}]",
         figure(t.rows_read as f64, ""),
@@ -804,6 +838,10 @@ fn print_summary(r: &crate::run::RunReport) {
             t.totals_mismatched
         );
     }
+}
+
+/// Every figure as the report writes it, then the checks.
+fn say_figures(r: &crate::run::RunReport) {
     say!("Chỉ tiêu:");
     let w = r.indicators.iter().map(|i| i.id.len()).max().unwrap_or(0);
     for i in &r.indicators {
@@ -835,7 +873,6 @@ fn print_summary(r: &crate::run::RunReport) {
             );
         }
     }
-    say!("Kết quả: {}   [outputs]", display_path(&r.out));
 }
 
 fn reconcile_command(args: ReconcileArgs) -> i32 {
@@ -881,8 +918,33 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
         &templates,
         &values,
     );
-    // What the run's figures lack, and the departments' totals that
-    // disagree with their rows: from the run's record and its findings.
+    add_run_findings(&mut r, &out, &pipelines);
+    say_reconciliation(&r);
+    let json = match serde_json::to_vec_pretty(&r) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("tonghop: {e}");
+            return EXIT_FAILED_WORKBOOK;
+        }
+    };
+    if let Err(e) = crate::publish::write_bytes(&out.join("reconcile.json"), &json) {
+        eprintln!("tonghop: {e:#}");
+        return EXIT_FAILED_WORKBOOK;
+    }
+    if r.passed {
+        EXIT_OK
+    } else {
+        EXIT_FAILED_WORKBOOK
+    }
+}
+
+/// What the run's figures lack, and the departments' totals that disagree
+/// with their rows: from the run's record and its findings.
+fn add_run_findings(
+    r: &mut crate::report::reconcile::Reconciliation,
+    out: &std::path::Path,
+    pipelines: &[Pipeline],
+) {
     if let Some(report) = std::fs::read(out.join("run.json"))
         .ok()
         .and_then(|b| serde_json::from_slice::<crate::record::RunReport>(&b).ok())
@@ -890,12 +952,17 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
         r.incomplete = crate::report::reconcile::incomplete_figures(&report.indicators);
     }
     let rejects = out.join("private/rejects.parquet");
-    for p in &pipelines {
+    for p in pipelines {
         if let Ok(found) = crate::carry::read_findings(&rejects, &p.name) {
             r.total_mismatches
                 .extend(crate::report::reconcile::total_mismatches(&found));
         }
     }
+}
+
+/// The reconciliation as a table: one line per template not found, figure,
+/// ratio or sum checked, incomplete figure and disagreeing total.
+fn say_reconciliation(r: &crate::report::reconcile::Reconciliation) {
     say!(
         "{:<10} {:<8} {:<40} {:>14} {:>14}",
         "kiểm tra",
@@ -953,22 +1020,6 @@ fn reconcile_command(args: ReconcileArgs) -> i32 {
             format!("{}!{}", t.sheet, t.cell),
             t.reason
         );
-    }
-    let json = match serde_json::to_vec_pretty(&r) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("tonghop: {e}");
-            return EXIT_FAILED_WORKBOOK;
-        }
-    };
-    if let Err(e) = crate::publish::write_bytes(&out.join("reconcile.json"), &json) {
-        eprintln!("tonghop: {e:#}");
-        return EXIT_FAILED_WORKBOOK;
-    }
-    if r.passed {
-        EXIT_OK
-    } else {
-        EXIT_FAILED_WORKBOOK
     }
 }
 
