@@ -6,10 +6,12 @@
 #
 # Installs Debian's chromium (and a font with Vietnamese glyphs) with apt
 # when it is missing: CI machines start without it. Every run gets a fresh
-# profile and no network of its own (the page must not need one).
+# profile, and the flags below keep Chromium's own background traffic off
+# (the page's self-containedness is checked by the HTML test, not here).
 set -euo pipefail
 
-want() { command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -q "DejaVuSans\|NotoSans-"; }
+# (grep without -q: under pipefail an early exit could fail fc-list on SIGPIPE)
+want() { command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep "DejaVuSans\|NotoSans-" >/dev/null; }
 if ! want; then
   sudo=""
   if [ "$(id -u)" != 0 ]; then
@@ -33,7 +35,7 @@ trap 'rm -rf "$profile"' EXIT
 # The flags that keep it off this machine's closed network.
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
   --disable-background-networking --disable-component-update --disable-sync
-  --disable-extensions --hide-scrollbars --user-data-dir="$profile")
+  --disable-extensions --disable-dev-shm-usage --hide-scrollbars --user-data-dir="$profile")
 case "$what" in
   screenshot) chromium "${flags[@]}" --window-size="$size" --screenshot="$out" "file://$page" ;;
   pdf) chromium "${flags[@]}" --no-pdf-header-footer --print-to-pdf="$out" "file://$page" ;;

@@ -325,10 +325,18 @@ pub fn html(
         number(completeness.iter().map(|c| c.rows_accepted as f64).sum()),
         number(completeness.iter().map(|c| c.rows_rejected as f64).sum()),
     );
-    // Who sent what.
+    // Who sent what. A commune listed for two periods has a row for each:
+    // say which.
+    let mut run_periods: Vec<&str> = runs.iter().map(|r| r.period.as_str()).collect();
+    run_periods.sort_unstable();
+    run_periods.dedup();
+    let several = run_periods.len() > 1;
     h.push_str(
         "<section id=\"gui\">\n<h2>Tình hình gửi số liệu</h2>\n<table>\n<thead><tr><th>Xã</th>",
     );
+    if several {
+        h.push_str("<th>Kỳ</th>");
+    }
     for p in pipelines {
         let _ = write!(h, "<th>{}</th>", esc(&p.title));
     }
@@ -340,6 +348,9 @@ pub fn html(
             &r.name
         };
         let _ = write!(h, "<tr><td>{}</td>", esc(name));
+        if several {
+            let _ = write!(h, "<td>{}</td>", esc(&period_vi(&r.period)));
+        }
         for p in pipelines {
             let c = completeness
                 .iter()

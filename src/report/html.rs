@@ -36,8 +36,9 @@ pub struct HtmlContext<'a> {
     pub breakdowns: &'a [BreakdownRow],
     pub targets: &'a BTreeMap<String, f64>,
     pub files: &'a [FileReport],
-    /// File path (as in `files`) -> when it reached the inbox, as people
-    /// read it ("12/06/2026 08:30").
+    /// File path (as in `files`) -> the file's modification time, as people
+    /// read it ("12/06/2026 08:30"): when it was last saved, which copies
+    /// keep, so not always when it reached the inbox.
     pub received: &'a BTreeMap<String, String>,
     /// (dimension, member) -> how people read the member ("Trâu").
     pub members: &'a BTreeMap<(String, String), String>,
@@ -299,7 +300,7 @@ fn sentence(template: &str, indicators: &[IndicatorValue]) -> String {
 fn plan_chart(rows: &[(&IndicatorValue, f64)]) -> String {
     const W: f64 = 680.0;
     const LABEL: f64 = 180.0;
-    const TRACK: f64 = 200.0;
+    const TRACK: f64 = 150.0;
     const ROW: f64 = 22.0;
     let height = ROW * rows.len() as f64 + 6.0;
     let mut s = format!(
@@ -318,8 +319,8 @@ fn plan_chart(rows: &[(&IndicatorValue, f64)]) -> String {
             s,
             "<rect x=\"{LABEL}\" y=\"{y}\" width=\"{TRACK}\" height=\"15\" fill=\"#e2e8f0\"/>"
         );
-        let lack = ind.excluded.incomplete();
-        let text = match ind.value {
+        let lack = ind.value.is_some() && ind.excluded.incomplete();
+        let text = match ind.value.filter(|v| v.is_finite()) {
             Some(v) => {
                 let share = if *plan != 0.0 { v / plan } else { 0.0 };
                 let w = (share.clamp(0.0, 1.2) * TRACK).max(0.0);
@@ -438,10 +439,9 @@ fn breakdown_figure(h: &mut String, ctx: &HtmlContext, p: &Pipeline, g: &Group) 
         if k.is_empty() {
             return "(không ghi)".into();
         }
-        ctx.members
-            .get(&(g.by.to_string(), k.to_string()))
-            .cloned()
-            .or_else(|| p.member_label(g.by, k).map(|c| c.into_owned()))
+        p.member_label(g.by, k)
+            .map(|c| c.into_owned())
+            .or_else(|| ctx.members.get(&(g.by.to_string(), k.to_string())).cloned())
             .unwrap_or_else(|| k.to_string())
     };
     let caption = if g.series.len() == 1 {
@@ -536,7 +536,8 @@ pub struct Bar {
 impl From<&BreakdownRow> for Bar {
     fn from(r: &BreakdownRow) -> Bar {
         Bar {
-            value: r.value,
+            // A query that divides by zero gives inf or NaN: no bar.
+            value: r.value.filter(|v| v.is_finite()),
             lack: r.excluded.incomplete(),
         }
     }
@@ -545,7 +546,7 @@ impl From<&BreakdownRow> for Bar {
 impl From<&IndicatorValue> for Bar {
     fn from(i: &IndicatorValue) -> Bar {
         Bar {
-            value: i.value,
+            value: i.value.filter(|v| v.is_finite()),
             lack: i.excluded.incomplete(),
         }
     }
@@ -641,7 +642,7 @@ pub fn bar_chart(members: &[String], series: &[Vec<Option<Bar>>], unit: &str) ->
 fn sources(h: &mut String, ctx: &HtmlContext) {
     let n = |v: u32| crate::values::vnfmt::number(f64::from(v));
     h.push_str(
-        "<section id=\"nguon\">\n<h2>Nguồn số liệu</h2>\n<table>\n<thead><tr><th>Lĩnh vực</th><th>Tệp</th><th>Nhận lúc</th><th>Trạng thái</th><th>Dòng đọc</th><th>Nhận</th><th>Loại</th><th>Bỏ qua</th></tr></thead>\n<tbody>\n",
+        "<section id=\"nguon\">\n<h2>Nguồn số liệu</h2>\n<table>\n<thead><tr><th>Lĩnh vực</th><th>Tệp</th><th>Tệp sửa lúc</th><th>Trạng thái</th><th>Dòng đọc</th><th>Nhận</th><th>Loại</th><th>Bỏ qua</th></tr></thead>\n<tbody>\n",
     );
     for p in ctx.pipelines {
         let files: Vec<&FileReport> = ctx.files.iter().filter(|f| f.pipeline == p.name).collect();
@@ -659,12 +660,12 @@ fn sources(h: &mut String, ctx: &HtmlContext) {
             continue;
         }
         for f in files {
-            let status = if f.status != "ok" {
-                format!("không đọc được: {}", f.errors.join("; "))
+            let status = if f.stale {
+                format!("lỗi, giữ số liệu lần trước: {}", f.errors.join("; "))
             } else if f.carried {
                 "số liệu kỳ trước (không đọc lại)".into()
-            } else if f.stale {
-                "lỗi, giữ số liệu lần trước".into()
+            } else if f.status != "ok" {
+                format!("không đọc được: {}", f.errors.join("; "))
             } else if f.rejected > 0 {
                 "đọc được, có dòng bị loại".into()
             } else {

@@ -712,8 +712,9 @@ fn copy_sheet(
         let width = match own {
             // The file stores Excel's width with its 5-pixel padding
             // (a 7-pixel digit); rust_xlsxwriter adds that padding again.
-            Some(s) if s.width >= 1.0 + 5.0 / 7.0 => s.width - 5.0 / 7.0,
-            Some(s) => s.width,
+            Some(s) if s.width >= 12.0 / 7.0 => s.width - 5.0 / 7.0,
+            // Below one character rust_xlsxwriter stores 12/7 of it.
+            Some(s) => s.width * 7.0 / 12.0,
             None => (*w as f64 * 1.1 + 2.0).clamp(6.0, 45.0),
         };
         ws.set_column_width(c as u16, width)?;

@@ -341,9 +341,18 @@ fn the_html_report_renders_in_chromium() {
         .find_iter(&text)
         .map(|m| m.as_str())
         .collect();
+    // A4 is 595.28 × 841.89 pt; Chromium rounds to whole CSS pixels.
     let a4 = boxes
         .iter()
-        .filter(|b| **b == "/MediaBox [0 0 594.95996 841.91998]")
+        .filter(|b| {
+            let n: Vec<f64> = b
+                .trim_start_matches("/MediaBox")
+                .trim_matches(|c: char| c == ' ' || c == '[' || c == ']')
+                .split_whitespace()
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            n.len() == 4 && (n[2] - 595.28).abs() < 1.0 && (n[3] - 841.89).abs() < 1.0
+        })
         .count();
     assert_eq!(a4, boxes.len(), "every page A4: {boxes:?}");
     assert!(a4 >= 3, "the report prints on several pages: {a4}");

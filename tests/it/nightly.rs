@@ -296,6 +296,13 @@ fn a_workbook_that_breaks_keeps_its_last_good_rows_marked_stale() {
         "{f}"
     );
     assert!(read(&dir.path().join("out/indicators.csv")).contains("livestock.main_herd,19670,"));
+    // bao-cao.html says the file broke and its last good rows stand.
+    let html = read(&dir.path().join("out/bao-cao.html"));
+    let row = html
+        .lines()
+        .find(|l| l.contains("Biểu chăn nuôi 6 tháng đầu năm 2026.xls</td>"))
+        .unwrap_or_else(|| panic!("{html}"));
+    assert!(row.contains("<td>lỗi, giữ số liệu lần trước: "), "{row}");
     // Configurable: without keep_stale the failed file's rows are dropped.
     let text = read(&cfg).replace("out = \"out\"", "out = \"out\"\nkeep_stale = false");
     std::fs::write(&cfg, text).unwrap();
