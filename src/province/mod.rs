@@ -237,41 +237,20 @@ pub fn run_province(
         publish::findings_csv(&findings).as_bytes(),
     )?;
     let stamp = started_at.format("%d/%m/%Y %H:%M").to_string();
+    let inputs = report::Inputs {
+        pc,
+        pipelines: &pipelines,
+        runs: &runs,
+        indicators: &indicators_all,
+        completeness: &completeness,
+        stamp: &stamp,
+    };
     publish::write_bytes(
         &out.join("bao-cao.md"),
-        report::markdown(
-            pc,
-            &pipelines,
-            &runs,
-            &indicators_all,
-            &completeness,
-            &stamp,
-        )
-        .as_bytes(),
+        report::markdown(&inputs).as_bytes(),
     )?;
-    publish::write_bytes(
-        &out.join("bao-cao.html"),
-        report::html(
-            pc,
-            &pipelines,
-            &runs,
-            &indicators_all,
-            &completeness,
-            &stamp,
-        )
-        .as_bytes(),
-    )?;
-    publish::write_bytes(
-        &out.join("tong-hop.xlsx"),
-        &report::workbook(
-            pc,
-            &pipelines,
-            &runs,
-            &indicators_all,
-            &completeness,
-            &stamp,
-        )?,
-    )?;
+    publish::write_bytes(&out.join("bao-cao.html"), report::html(&inputs).as_bytes())?;
+    publish::write_bytes(&out.join("tong-hop.xlsx"), &report::workbook(&inputs)?)?;
     write_spark(&out, pc, &pipelines, &published, &groups)?;
     let exit_code = exit_code(&runs, &published);
     let report = ProvinceReport {

@@ -9,6 +9,18 @@ use crate::values::vnfmt::number;
 use anyhow::Result;
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook};
 
+/// What the province's report, page and summary are written from.
+#[derive(Clone, Copy)]
+pub struct Inputs<'a> {
+    pub pc: &'a ProvinceConfig,
+    pub pipelines: &'a [&'a Pipeline],
+    pub runs: &'a [CommuneRun],
+    pub indicators: &'a [IndicatorValue],
+    pub completeness: &'a [Completeness],
+    /// When the run started, as people read it.
+    pub stamp: &'a str,
+}
+
 fn period_vi(partition: &str) -> String {
     let vi = |iso: &str| {
         chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
@@ -30,14 +42,15 @@ fn shown(v: Option<f64>, unit: &str) -> String {
     }
 }
 
-pub fn markdown(
-    pc: &ProvinceConfig,
-    pipelines: &[&Pipeline],
-    runs: &[CommuneRun],
-    indicators: &[IndicatorValue],
-    completeness: &[Completeness],
-    stamp: &str,
-) -> String {
+pub fn markdown(input: &Inputs<'_>) -> String {
+    let Inputs {
+        pc,
+        pipelines,
+        runs,
+        indicators,
+        completeness,
+        stamp,
+    } = *input;
     let mut s = format!(
         "# Tổng hợp số liệu tỉnh {} (mã {})\n\n_Lập bởi tonghop lúc {stamp} từ số liệu của {} xã._\n\n",
         pc.name,
@@ -125,14 +138,15 @@ pub fn markdown(
     s
 }
 
-pub fn workbook(
-    pc: &ProvinceConfig,
-    pipelines: &[&Pipeline],
-    runs: &[CommuneRun],
-    indicators: &[IndicatorValue],
-    completeness: &[Completeness],
-    stamp: &str,
-) -> Result<Vec<u8>> {
+pub fn workbook(input: &Inputs<'_>) -> Result<Vec<u8>> {
+    let Inputs {
+        pc,
+        pipelines,
+        runs,
+        indicators,
+        completeness,
+        stamp,
+    } = *input;
     let mut wb = Workbook::new();
     let title = Format::new().set_bold().set_font_size(14);
     let head = Format::new()
@@ -276,14 +290,15 @@ pub fn workbook(
 /// figures and, for each figure the report's sentences quote first and for
 /// every rate, a bar per commune, so the office sees which commune lags or
 /// lacks rows. Same page style as a commune's.
-pub fn html(
-    pc: &ProvinceConfig,
-    pipelines: &[&Pipeline],
-    runs: &[CommuneRun],
-    indicators: &[IndicatorValue],
-    completeness: &[Completeness],
-    stamp: &str,
-) -> String {
+pub fn html(input: &Inputs<'_>) -> String {
+    let Inputs {
+        pc,
+        pipelines,
+        runs,
+        indicators,
+        completeness,
+        stamp,
+    } = *input;
     use crate::report::html::{Bar, STYLE, bar_chart, esc};
     use std::fmt::Write;
     let n = |v: usize| number(v as f64);

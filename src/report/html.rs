@@ -745,6 +745,18 @@ mod tests {
         }
     }
 
+    /// Attribute `name` of every `<rect>`, in order.
+    fn rect_attr(svg: &str, name: &str) -> Vec<f64> {
+        let key = format!(" {name}=\"");
+        svg.split("<rect")
+            .skip(1)
+            .map(|r| {
+                let v = r.split(key.as_str()).nth(1).unwrap();
+                v[..v.find('"').unwrap()].parse().unwrap()
+            })
+            .collect()
+    }
+
     #[test]
     fn bars_are_as_long_as_their_values_and_mark_what_lacks() {
         let a = row("A", 100.0, 0);
@@ -754,14 +766,7 @@ mod tests {
             &[vec![Some(Bar::from(&a)), Some(Bar::from(&b))]],
             "con",
         );
-        let widths: Vec<f64> = svg
-            .split("<rect ")
-            .skip(1)
-            .map(|r| {
-                let w = r.split("width=\"").nth(1).unwrap();
-                w[..w.find('"').unwrap()].parse().unwrap()
-            })
-            .collect();
+        let widths = rect_attr(&svg, "width");
         assert_eq!(widths.len(), 2);
         assert!((widths[0] - 2.0 * widths[1]).abs() < 0.2, "{widths:?}");
         assert!(svg.contains(">100</text>"), "{svg}");
@@ -778,14 +783,7 @@ mod tests {
             &[vec![Some(Bar::from(&a)), Some(Bar::from(&b))]],
             "%",
         );
-        let xs: Vec<f64> = svg
-            .split("<rect ")
-            .skip(1)
-            .map(|r| {
-                let x = r.split("x=\"").nth(1).unwrap();
-                x[..x.find('"').unwrap()].parse().unwrap()
-            })
-            .collect();
+        let xs = rect_attr(&svg, "x");
         assert!(xs[1] < xs[0], "{xs:?}");
         assert!(svg.contains(">-5,00</text>"), "{svg}");
     }
