@@ -335,10 +335,7 @@ pub fn write_outputs(
         .files
         .iter()
         .filter_map(|f| {
-            let t = std::fs::metadata(config.inbox.join(&f.path))
-                .and_then(|m| m.modified())
-                .ok()?;
-            let t = chrono::DateTime::<chrono::Local>::from(t);
+            let t = crate::util::modified_local(&config.inbox.join(&f.path))?;
             Some((f.path.clone(), t.format("%d/%m/%Y %H:%M").to_string()))
         })
         .collect();
@@ -357,7 +354,6 @@ pub fn write_outputs(
             targets: &config.targets,
             files: figures.files,
             received: &received,
-            members: &members,
         })
         .as_bytes(),
     )?;

@@ -166,3 +166,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// When a file was last modified, in local time (`None` if it cannot be
+/// read): what the outputs show as a file's time.
+pub fn modified_local(path: &std::path::Path) -> Option<chrono::DateTime<chrono::Local>> {
+    let t = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    Some(chrono::DateTime::<chrono::Local>::from(t))
+}

@@ -868,17 +868,9 @@ fn completeness(
                 c.rows_rejected = files.iter().map(|f| u64::from(f.rejected)).sum();
                 c.last_received = files
                     .iter()
-                    .filter_map(|f| {
-                        std::fs::metadata(p.config.inbox.join(&f.path))
-                            .and_then(|m| m.modified())
-                            .ok()
-                    })
+                    .filter_map(|f| crate::util::modified_local(&p.config.inbox.join(&f.path)))
                     .max()
-                    .map(|t| {
-                        chrono::DateTime::<chrono::Local>::from(t)
-                            .format("%Y-%m-%d %H:%M")
-                            .to_string()
-                    });
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string());
                 let status = p.report.pipelines.iter().find(|s| s.name == pipeline.name);
                 c.status = match status.map(|s| s.status) {
                     Some(PipelineStatus::MissingInputs) => Received::Missing,

@@ -40,8 +40,6 @@ pub struct HtmlContext<'a> {
     /// read it ("12/06/2026 08:30"): when it was last saved, which copies
     /// keep, so not always when it reached the inbox.
     pub received: &'a BTreeMap<String, String>,
-    /// (dimension, member) -> how people read the member ("Trâu").
-    pub members: &'a BTreeMap<(String, String), String>,
 }
 
 /// Text and attribute values, escaped for HTML and SVG alike.
@@ -247,7 +245,7 @@ fn section(h: &mut String, ctx: &HtmlContext, index: usize, p: &Pipeline) {
         );
     }
     for group in chart_groups(p, ctx.breakdowns) {
-        breakdown_figure(h, ctx, p, &group);
+        breakdown_figure(h, p, &group);
     }
     h.push_str("</section>\n");
 }
@@ -424,7 +422,7 @@ fn series_name(label: &str) -> &str {
     }
 }
 
-fn breakdown_figure(h: &mut String, ctx: &HtmlContext, p: &Pipeline, g: &Group) {
+fn breakdown_figure(h: &mut String, p: &Pipeline, g: &Group) {
     // Members in the order the breakdown gives them (Vietnamese order,
     // months by number).
     let mut keys: Vec<&str> = Vec::new();
@@ -440,9 +438,7 @@ fn breakdown_figure(h: &mut String, ctx: &HtmlContext, p: &Pipeline, g: &Group) 
             return "(không ghi)".into();
         }
         p.member_label(g.by, k)
-            .map(|c| c.into_owned())
-            .or_else(|| ctx.members.get(&(g.by.to_string(), k.to_string())).cloned())
-            .unwrap_or_else(|| k.to_string())
+            .map_or_else(|| k.to_string(), |c| c.into_owned())
     };
     let caption = if g.series.len() == 1 {
         g.series[0].0.label.clone()
