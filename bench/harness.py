@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark harness: tonghop against the calamine floor and three Python peers.
 
-    harness.py --scale NAME --data DIR --runs N [--tools tonghop,floor,polars,duckdb,pandas]
+    harness.py --scale NAME --data DIR --runs N
+               [--tools tonghop,floor,physical,polars,polars-pool,duckdb,pandas]
                [--json OUT.json] [--rerun-runs K] [--python PY] [--work DIR] [--keep]
 
 DIR is a folder written by bench_gen: DIR/bhyt/*.xlsx and DIR/expected.json.
@@ -61,10 +62,12 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 GROUPS = ["total", "ethnic_minority", "poor_near_poor", "social_protection", "other"]
 PEERS = {
     "polars": "polars_read_excel.py",
+    "polars-pool": "polars_pool.py",
     "duckdb": "duckdb_read_xlsx.py",
     "pandas": "pandas_calamine.py",
 }
-ALL_TOOLS = ["tonghop", "floor", "polars", "duckdb", "pandas"]
+ALL_TOOLS = ["tonghop", "floor", "physical", "polars", "polars-pool", "duckdb", "pandas"]
+FLOORS = ["floor", "physical"]
 RERUN = "tonghop (rerun)"
 PY_PACKAGES = ["polars", "fastexcel", "pyarrow", "duckdb", "duckdb-extension-excel",
                "pandas", "python-calamine", "numpy"]
@@ -206,6 +209,7 @@ class Bench:
         target = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/tonghop-target"))
         self.tonghop = Path(args.tonghop or target / "release/tonghop")
         self.floor = Path(args.floor or target / "release/examples/calamine_floor")
+        self.physical = target / "release/examples/physical_floor"
         cfg = BENCH / "tonghop-bench.toml"
         self.config = Path(args.config) if args.config else (
             cfg if cfg.exists() else REPO / "config/tonghop.toml")
@@ -260,6 +264,8 @@ class Bench:
             cmd = self.tonghop_cmd(out_dir)
         elif tool == "floor":
             cmd = [str(self.floor), str(self.data / "bhyt")]
+        elif tool == "physical":
+            cmd = [str(self.physical), str(self.data / "bhyt")]
         else:
             out_dir = self.work / f"{tool}-{self.n}.parquet"
             cmd = [self.python, str(BENCH / "peers" / PEERS[tool]), str(self.data), str(out_dir)]
@@ -312,7 +318,8 @@ class Bench:
         if "tonghop" in tools and self.args.rerun_runs != 0:
             rotation.insert(rotation.index("tonghop") + 1, RERUN)
         for exe in ([self.tonghop] if "tonghop" in tools else []) + \
-                   ([self.floor] if "floor" in tools else []):
+                   ([self.floor] if "floor" in tools else []) + \
+                   ([self.physical] if "physical" in tools else []):
             if not exe.exists():
                 raise SystemExit(f"missing binary {exe} (cargo build --release --bin tonghop --examples)")
 
@@ -456,9 +463,35 @@ def summarize(runs: list[Run], tools: list[str], data_rows: int) -> list[dict]:
             "rows_per_s": data_rows / med if med > 0 else None,
         })
     base = next((s["wall_median_s"] for s in out if s["tool"] == "tonghop"), None)
+    peers = [s for s in out if s["tool"] in PEERS]
+    fastest = min(peers, key=lambda s: s["wall_median_s"]) if peers else None
     for s in out:
         s["ratio_to_tonghop"] = s["wall_median_s"] / base if base else None
+        # tonghop's wall over the fastest peer's, and over each floor's.
+        s["ratio_to_fastest_peer"] = (s["wall_median_s"] / fastest["wall_median_s"]
+                                      if fastest else None)
+        s["fastest_peer"] = fastest["tool"] if fastest else None
     return out
+
+
+def targets(summary: list[dict]) -> list[str]:
+    """tonghop against the fastest peer and the floors, as lines for the report."""
+    by = {s["tool"]: s for s in summary}
+    t = by.get("tonghop")
+    if not t:
+        return []
+    lines = []
+    peers = [s for s in summary if s["tool"] in PEERS]
+    if peers:
+        f = min(peers, key=lambda s: s["wall_median_s"])
+        lines.append(
+            f"- tonghop ÷ fastest peer ({f['tool']}): wall {t['wall_median_s'] / f['wall_median_s']:.2f}, "
+            f"peak RSS {t['peak_rss_median_mib']:.0f} vs {f['peak_rss_median_mib']:.0f} MiB")
+    for fl in FLOORS:
+        if fl in by:
+            lines.append(f"- tonghop ÷ {fl} floor: wall "
+                         f"{t['wall_median_s'] / by[fl]['wall_median_s']:.2f}")
+    return lines
 
 
 def markdown(rep: dict) -> str:
@@ -474,12 +507,13 @@ def markdown(rep: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in rep["summary"]:
-        ratio = f"{s['ratio_to_tonghop']:.2f}" if s["ratio_to_tonghop"] else "–"
+        ratio = f"{s['ratio_to_tonghop']:.2f}" if s.get("ratio_to_tonghop") else "–"
         lines.append(
             f"| {s['tool']} | {s['wall_median_s']:.3f} | {s['wall_min_s']:.3f}–{s['wall_max_s']:.3f} "
             f"| {s['cpu_median_s']:.2f} | {s['peak_rss_median_mib']:.0f} "
             f"| {s['ru_maxrss_median_mib']:.0f} | {s['rows_per_s']:,.0f} | {ratio} |")
     pk = m["python_packages"]
+    lines += [""] + targets(rep["summary"])
     lines += [
         "",
         "Counts: every counting tool matched expected.json in every run "

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Benchmark tonghop against the calamine floor and the Python peers.
 #
-#   bench/run.sh SCALE [RUNS] [--files N] [--rows N] [harness options, e.g. --tools tonghop,polars]
+#   bench/run.sh SCALE [RUNS] [--files N] [--rows N] [--inline-strings] [harness options, e.g. --tools tonghop,polars]
 #
 # SCALE: commune (1 file x 20,000 rows), province (100 files x 20,000 rows)
 # or big (1 file x 500,000 rows); --files/--rows override the scale's default.
-# RUNS: rounds, default 5.
+# RUNS: rounds, default 5. --inline-strings: text cells written inline, as
+# many exporters write them (data under bench/data/<scale>…-inline/).
 #
 # Environment:
 #   TONGHOP_BENCH_VENV  the peers' venv (default ~/.cache/tonghop-bench-venv),
@@ -34,11 +35,13 @@ if [[ $# -ge 1 && $1 =~ ^[0-9]+$ ]]; then
 fi
 files=""
 rows=""
+inline=""
 harness_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --files) files=${2:?--files needs a value}; shift 2 ;;
     --rows) rows=${2:?--rows needs a value}; shift 2 ;;
+    --inline-strings) inline=1; shift ;;
     *) harness_args+=("$1"); shift ;;
   esac
 done
@@ -61,12 +64,12 @@ if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
   echo "== cargo build (target $CARGO_TARGET_DIR)" >&2
   (cd "$repo" && cargo build --release --bin tonghop --examples)
 fi
-for bin in release/tonghop release/examples/bench_gen release/examples/calamine_floor; do
+for bin in release/tonghop release/examples/bench_gen release/examples/calamine_floor release/examples/physical_floor; do
   [[ -x $CARGO_TARGET_DIR/$bin ]] || { echo "missing $CARGO_TARGET_DIR/$bin" >&2; exit 1; }
 done
 
 # 3. The data.
-name=$scale${files:+-$files}${rows:+-r$rows}
+name=$scale${files:+-$files}${rows:+-r$rows}${inline:+-inline}
 data=$bench/data/$name
 if [[ ! -f $data/expected.json ]]; then
   echo "== generating $data" >&2
@@ -74,6 +77,7 @@ if [[ ! -f $data/expected.json ]]; then
   gen=(--scale "$scale" --out "$data")
   [[ -n $files ]] && gen+=(--files "$files")
   [[ -n $rows ]] && gen+=(--rows "$rows")
+  [[ -n $inline ]] && gen+=(--inline-strings)
   "$CARGO_TARGET_DIR/release/examples/bench_gen" "${gen[@]}" >&2
 fi
 

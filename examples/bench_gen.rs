@@ -3,8 +3,12 @@
 //! the files are not committed. See the README, "Benchmark".
 //!
 //! ```text
-//! bench_gen --scale commune|province|big [--files N] [--rows N] --out DIR
+//! bench_gen --scale commune|province|big [--files N] [--rows N] [--inline-strings] --out DIR
 //! ```
+//!
+//! `--inline-strings` writes every text cell inline (`t="inlineStr"`, an
+//! empty shared-string table), as many exporters and report servers do
+//! instead of Excel's shared strings.
 //!
 //! Writes `DIR/bhyt/<commune>.xlsx` and `DIR/expected.json` (the person
 //! counts by beneficiary group every tool must reproduce).
@@ -293,6 +297,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files: Option<u64> = None;
     let mut rows: Option<u64> = None;
     let mut out: Option<PathBuf> = None;
+    let mut inline = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -300,8 +305,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--files" => files = Some(args.next().ok_or("--files needs a value")?.parse()?),
             "--rows" => rows = Some(args.next().ok_or("--rows needs a value")?.parse()?),
             "--out" => out = Some(args.next().ok_or("--out needs a value")?.into()),
+            "--inline-strings" => inline = true,
             "-h" | "--help" => {
-                println!("bench_gen --scale commune|province|big [--files N] [--rows N] --out DIR");
+                println!(
+                    "bench_gen --scale commune|province|big [--files N] [--rows N] [--inline-strings] --out DIR"
+                );
                 return Ok(());
             }
             other => return Err(format!("unknown argument {other}").into()),
@@ -338,6 +346,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     &mut counts,
                 )
                 .map_err(|e| format!("{}: {e}", path.display()))?;
+                if inline {
+                    inline_strings(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                }
                 Ok(counts)
             })
             .collect()
@@ -358,8 +369,82 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "scale": scale, "files": files, "rows_per_file": rows, "persons": total,
+        "strings": if inline { "inline" } else { "shared" },
     }))?;
     std::fs::write(out.join("expected.json"), json + "\n")?;
     println!("{} workbooks in {}", files, dir.display());
     Ok(())
+}
+
+/// Rewrite a saved workbook so that every shared-string cell holds its text
+/// inline (`<c t="inlineStr"><is>…</is></c>`) and the shared-string table is
+/// empty. The `<si>` bodies are already escaped XML and are valid `<is>`
+/// bodies as they stand.
+fn inline_strings(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::{Read, Write};
+    let bytes = std::fs::read(path)?;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
+    let mut sst = String::new();
+    zip.by_name("xl/sharedStrings.xml")?
+        .read_to_string(&mut sst)?;
+    let mut strings: Vec<&str> = Vec::new();
+    let mut rest = sst.as_str();
+    while let Some(at) = rest.find("<si>") {
+        let body = &rest[at + 4..];
+        let end = body.find("</si>").ok_or("unterminated <si>")?;
+        strings.push(&body[..end]);
+        rest = &body[end + 5..];
+    }
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i)?;
+        let name = f.name()?.into_owned();
+        let mut body = String::new();
+        f.read_to_string(&mut body)?;
+        let body = if name == "xl/sharedStrings.xml" {
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"0\" uniqueCount=\"0\"/>".to_string()
+        } else if name.starts_with("xl/worksheets/") && name.ends_with(".xml") {
+            inline_cells(&body, &strings)?
+        } else {
+            body
+        };
+        out.start_file(name, opts)?;
+        out.write_all(body.as_bytes())?;
+    }
+    let bytes = out.finish()?.into_inner();
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+fn inline_cells(sheet: &str, strings: &[&str]) -> Result<String, Box<dyn std::error::Error>> {
+    let mut out = String::with_capacity(sheet.len() * 2);
+    let mut rest = sheet;
+    while let Some(at) = rest.find("<c ") {
+        out.push_str(&rest[..at]);
+        let cell = &rest[at..];
+        let tag_end = cell.find('>').ok_or("unterminated <c")? + 1;
+        let tag = &cell[..tag_end];
+        if tag.contains(" t=\"s\"") && !tag.ends_with("/>") {
+            let close = cell.find("</c>").ok_or("unterminated cell")?;
+            let inner = &cell[tag_end..close];
+            let idx: usize = inner
+                .strip_prefix("<v>")
+                .and_then(|v| v.strip_suffix("</v>"))
+                .ok_or("shared-string cell without <v>")?
+                .parse()?;
+            let text = strings.get(idx).ok_or("shared-string index out of range")?;
+            out.push_str(&tag.replace(" t=\"s\"", " t=\"inlineStr\""));
+            out.push_str("<is>");
+            out.push_str(text);
+            out.push_str("</is></c>");
+            rest = &cell[close + 4..];
+        } else {
+            out.push_str(tag);
+            rest = &cell[tag_end..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
 }

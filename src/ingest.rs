@@ -6,7 +6,8 @@
 //! not a zip). Each failure becomes one clear [`IngestError`].
 
 use calamine::{Data, Dimensions, Ods, Range, Reader, SheetType, SheetVisible, Xls, Xlsb, Xlsx};
-use std::collections::HashMap;
+// foldhash, not SipHash: every cell a row reads looks up the merged-cell map.
+use foldhash::{HashMap, HashMapExt};
 use std::io::Cursor;
 
 pub use crate::model::Format;

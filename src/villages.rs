@@ -8,7 +8,7 @@
 //! the commune's figures; it has no place in the by-village breakdowns).
 
 use crate::values::text::value_key;
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// Words a village name may start with that are not part of it.
 const PREFIXES: [&str; 6] = ["bản", "thôn", "xóm", "tổ dân phố", "tổ", "khu"];

@@ -36,19 +36,16 @@ TEXT = {c: "string" for c in ("ngay_sinh", "so_dinh_danh", "ma_the_bhyt", "ma_so
 GROUPS = ["ethnic_minority", "poor_near_poor", "social_protection", "other"]
 
 
-def main(inbox: Path, out: Path) -> None:
-    raw = pl.read_excel(
-        str(inbox / "bhyt" / "**" / "*.xlsx"),
-        sheet_id=1,
-        read_options={
-            "header_row": None,
-            "skip_rows": ROWS_ABOVE_DATA,
-            "column_names": COLUMNS,
-            "dtypes": TEXT,
-        },
-        include_file_paths="source_file",
-    )
+READ_OPTIONS = {
+    "header_row": None,
+    "skip_rows": ROWS_ABOVE_DATA,
+    "column_names": COLUMNS,
+    "dtypes": TEXT,
+}
 
+
+def persons_of(raw: pl.DataFrame) -> pl.DataFrame:
+    """The data rows of the concatenated sheets, typed."""
     born = pl.col("ngay_sinh")
     persons = (
         raw.lazy()
@@ -75,13 +72,26 @@ def main(inbox: Path, out: Path) -> None:
     )
     if persons["ngay_sinh"].null_count():
         raise SystemExit(f"{persons['ngay_sinh'].null_count()} birth dates did not parse")
+    return persons
 
+
+def finish(persons: pl.DataFrame, out: Path) -> None:
+    """One zstd Parquet file, and the distinct persons by group as a JSON line."""
     persons.write_parquet(out, compression="zstd")
-
     by_group = persons.group_by("nhom_doi_tuong").agg(pl.col("so_dinh_danh").n_unique())
     counts = {g: 0 for g in GROUPS}
     counts.update(dict(by_group.iter_rows()))
     print(json.dumps({"total": persons["so_dinh_danh"].n_unique(), **counts}))
+
+
+def main(inbox: Path, out: Path) -> None:
+    raw = pl.read_excel(
+        str(inbox / "bhyt" / "**" / "*.xlsx"),
+        sheet_id=1,
+        read_options=READ_OPTIONS,
+        include_file_paths="source_file",
+    )
+    finish(persons_of(raw), out)
 
 
 if __name__ == "__main__":

@@ -815,7 +815,7 @@ fn compile_kind(
                 ));
                 return None;
             };
-            let mut lookup = HashMap::new();
+            let mut lookup = foldhash::HashMap::default();
             let labels: std::collections::BTreeMap<String, String> = values
                 .iter()
                 .map(|(canon, spellings)| {
@@ -847,7 +847,7 @@ fn compile_kind(
                 }
                 return None;
             };
-            let mut map = HashMap::new();
+            let mut map = foldhash::HashMap::default();
             for (canon, keys) in c.map.iter().flatten() {
                 for k in keys {
                     if let Some(prev) = map.insert(k.clone(), canon.clone()) {

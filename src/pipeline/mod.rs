@@ -105,7 +105,6 @@ fn sort_pipelines(ps: &mut [Pipeline]) {
 }
 
 use regex::Regex;
-use std::collections::HashMap;
 
 /// Definitions shipped with the binary: every `pipelines/*.toml`, listed by
 /// `build.rs` in file-name order. They run in their `[pipeline] order`.
@@ -283,7 +282,7 @@ pub enum ColumnKind {
     },
     Enum {
         /// value key (see `values::text::value_key`) -> canonical value
-        lookup: HashMap<String, String>,
+        lookup: foldhash::HashMap<String, String>,
         /// The first spelling of each value as the pipeline file writes it
         /// ("Nam", "Nữ"): what a reason tells the department to write.
         shown: Vec<String>,
@@ -294,7 +293,7 @@ pub enum ColumnKind {
     Derived {
         from: usize,
         chars: Option<(usize, usize)>,
-        map: HashMap<String, String>,
+        map: foldhash::HashMap<String, String>,
         default: Option<String>,
     },
 }

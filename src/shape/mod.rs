@@ -505,7 +505,7 @@ pub struct RowClassifier<'a> {
     /// (footer, subtotal) by cell text: villages, sexes and group labels
     /// repeat on every row, so each distinct text is cleaned and lower-cased
     /// once. Bounded; past the bound texts are simply not remembered.
-    markers: std::collections::HashMap<&'a str, (bool, bool)>,
+    markers: foldhash::HashMap<&'a str, (bool, bool)>,
     /// The order-number column ("STT", "TT"), when the header has one:
     /// a row numbered "2" followed by rows "2.1", "2.2" is their parent
     /// (a subtotal), not a row of its own.
@@ -621,7 +621,7 @@ impl<'a> RowClassifier<'a> {
             mapped,
             numeric,
             in_footer: false,
-            markers: std::collections::HashMap::new(),
+            markers: foldhash::HashMap::default(),
             order_column,
             subtotal_marker: None,
         }
