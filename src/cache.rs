@@ -54,6 +54,14 @@ impl Cache {
         }
     }
 
+    /// Where feedback workbooks of earlier runs are kept.
+    pub fn feedback(&self) -> crate::publish::FeedbackCache {
+        crate::publish::FeedbackCache {
+            dir: self.dir.with_file_name("feedback"),
+            reuse: self.enabled,
+        }
+    }
+
     /// The entry of these bytes, without extension: `<base>.json` holds the
     /// outcome, `<base>-<table>.parquet` the rows.
     pub fn base(&self, pipeline: &Pipeline, sha: &str) -> PathBuf {

@@ -255,6 +255,7 @@ pub fn write_outputs(
     statuses: &[PipelineRef],
     figures: Figures<'_>,
     started_at: chrono::DateTime<chrono::Local>,
+    feedback_cache: &FeedbackCache,
 ) -> Result<()> {
     write_bytes(
         &out.join("indicators.csv"),
@@ -392,6 +393,7 @@ pub fn write_outputs(
         figures.files,
         figures.findings,
         &config.period,
+        feedback_cache,
     )?;
     Ok(())
 }
@@ -473,28 +475,25 @@ fn source_sheets(
     inbox: &Path,
     f: &FileReport,
     findings: &[&Finding],
-) -> Vec<(String, crate::ingest::Grid)> {
+) -> Option<Vec<(String, crate::ingest::Grid)>> {
     if f.status == "failed" || f.carried {
-        return Vec::new();
+        return Some(Vec::new());
     }
     let path = inbox.join(&f.path);
-    let Ok(bytes) = std::fs::read(&path) else {
-        return Vec::new();
-    };
+    let bytes = std::fs::read(&path).ok()?;
     if crate::util::sha256_hex(&bytes) != f.sha256 {
         tracing::info!(path = %f.path, "changed since it was read: its feedback has no sheet copies");
-        return Vec::new();
+        return None;
     }
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let Ok(mut wb) = crate::ingest::open(bytes, &ext) else {
-        return Vec::new();
-    };
+    let mut wb = crate::ingest::open(bytes, &ext).ok()?;
     // In the workbook's own order.
-    f.sheets
+    let sheets = f
+        .sheets
         .iter()
         .map(|s| s.name.as_str())
         .filter(|n| findings.iter().any(|x| x.sheet == *n && !x.cell.is_empty()))
@@ -503,15 +502,62 @@ fn source_sheets(
             (u64::from(g.height()) * u64::from(g.width()) <= MAX_COPY_CELLS)
                 .then(|| (n.to_string(), g))
         })
-        .collect()
+        .collect();
+    Some(sheets)
 }
 
+/// Remove the cached feedback workbooks no file of this run used.
+fn prune_feedback_cache(dir: &Path, used: &[String]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let key = name.strip_suffix(".xlsx").unwrap_or(&name);
+        if !used.iter().any(|u| u == key) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Bump when the feedback workbook's layout changes: entries of the
+/// feedback cache made by another layout are not reused.
+const FEEDBACK_FORMAT: u32 = 2;
+
+/// The feedback cache key of one file: everything its workbook is made of
+/// (the bytes it copies, by their hash; what the guide sheet says of the
+/// file; its findings; the period; the layout).
+fn feedback_key(f: &FileReport, mine: &[&Finding], period: &crate::config::Period) -> String {
+    let what = serde_json::json!({
+        "layout": [env!("CARGO_PKG_VERSION"), FEEDBACK_FORMAT],
+        "file": [&f.path, &f.sha256, &f.status, f.carried, &f.errors],
+        "counts": [f.rows_read, f.accepted, f.rejected, f.skipped, f.warning_rows],
+        "sheets": f.sheets.iter().map(|s| &s.name).collect::<Vec<_>>(),
+        "findings": mine,
+        "period": [period.from, period.to],
+    });
+    crate::util::sha256_hex(what.to_string().as_bytes())
+}
+
+/// The feedback workbooks built by earlier runs, by [`feedback_key`].
+pub struct FeedbackCache {
+    pub dir: std::path::PathBuf,
+    /// false with `--full`: everything is built again (and kept).
+    pub reuse: bool,
+}
+
+/// Write `phan-hoi/`. A workbook whose key is in the cache is copied instead
+/// of read again and rebuilt, so a nightly run in which one workbook changed
+/// rebuilds one feedback file, not all of them; entries no file of this run
+/// uses are removed.
 pub fn write_feedback(
     out: &Path,
     inbox: &Path,
     files: &[FileReport],
     findings: &[Finding],
     period: &crate::config::Period,
+    cache: &FeedbackCache,
 ) -> Result<()> {
     let dir = out.join("private").join("phan-hoi");
     if dir.exists() {
@@ -524,17 +570,45 @@ pub fn write_feedback(
         .collect();
     let paths: Vec<&str> = to_tell.iter().map(|f| f.path.as_str()).collect();
     let names = crate::report::workbook::feedback_names(&paths);
+    std::fs::create_dir_all(&cache.dir)
+        .with_context(|| format!("cannot create {}", cache.dir.display()))?;
     // In parallel: each is built from its own source sheets and written alone.
-    to_tell
+    let used: Vec<String> = to_tell
         .par_iter()
         .zip(names.par_iter())
         .map(|(f, name)| {
             let mine: Vec<&Finding> = findings.iter().filter(|x| x.file == f.path).collect();
+            let key = feedback_key(f, &mine, period);
+            let entry = cache.dir.join(format!("{key}.xlsx"));
+            // An entry cut short by a crash (written without waiting for
+            // the disk) lacks the zip's closing record: built again.
+            let whole = |b: &Vec<u8>| b.len() > 22 && b[b.len() - 22..].starts_with(b"PK\x05\x06");
+            if let Some(bytes) = Some(&entry)
+                .filter(|_| cache.reuse)
+                .and_then(|e| std::fs::read(e).ok())
+                .filter(whole)
+            {
+                write_bytes(&dir.join(name), &bytes)?;
+                return Ok(key);
+            }
             let sources = source_sheets(inbox, f, &mine);
-            let bytes = crate::report::workbook::feedback(f, &mine, period, &sources)
-                .map_err(|e| anyhow::anyhow!("cannot build feedback for {}: {e}", f.path))?;
-            write_bytes(&dir.join(name), &bytes)
+            let complete = sources.is_some();
+            let bytes = crate::report::workbook::feedback(
+                f,
+                &mine,
+                period,
+                sources.as_deref().unwrap_or_default(),
+            )
+            .map_err(|e| anyhow::anyhow!("cannot build feedback for {}: {e}", f.path))?;
+            write_bytes(&dir.join(name), &bytes)?;
+            // Not kept when the file changed or could not be read again: the
+            // copies are missing from this one.
+            if complete {
+                write_bytes_unsynced(&entry, &bytes)?;
+            }
+            Ok(key)
         })
-        .collect::<Result<Vec<()>>>()?;
+        .collect::<Result<Vec<String>>>()?;
+    prune_feedback_cache(&cache.dir, &used);
     Ok(())
 }

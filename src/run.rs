@@ -330,6 +330,7 @@ impl Pending<'_> {
                 files: &files,
             },
             started_at,
+            &cache.feedback(),
         )?;
         prune_cache(&cache, &statuses);
         let indicator_changes = changes_since_previous(previous.as_ref(), &all_indicators);

@@ -451,6 +451,10 @@ fn guide(
 }
 
 /// One feedback workbook: the findings of one source file.
+///
+/// Published feedback workbooks are cached by their inputs
+/// (`publish::feedback_key`): a change to what this writes must bump
+/// `publish::FEEDBACK_FORMAT`, or runs keep publishing the old layout.
 pub fn feedback(
     file: &FileReport,
     findings: &[&Finding],

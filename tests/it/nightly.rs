@@ -464,3 +464,92 @@ fn unchanged_inputs_republish_the_same_outputs_and_a_moved_workbook_keeps_its_ne
         .sum();
     assert_eq!(bhyt_accepted, first["totals"]["accepted"].as_u64().unwrap());
 }
+
+/// Each published feedback workbook, by file name.
+fn feedback_files(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(out.join("private/phan-hoi"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn a_new_workbook_rebuilds_its_own_feedback_and_reuses_the_others() {
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    let out = dir.path().join("out");
+    let cache = out.join("state/feedback");
+    assert_eq!(run(&cfg, &[]).0, 0);
+    let first = feedback_files(&out);
+    assert_eq!(first.len(), 17);
+    assert_eq!(
+        entries(&cache).len(),
+        17,
+        "one cache entry per feedback file"
+    );
+    // Every cache entry now holds the same marker workbook: a file whose
+    // feedback is reused publishes the marker, one built again does not.
+    let (marker_name, marker) = first
+        .iter()
+        .next()
+        .map(|(n, b)| (n.clone(), b.clone()))
+        .unwrap();
+    for e in entries(&cache) {
+        std::fs::write(e, &marker).unwrap();
+    }
+    std::fs::copy(
+        repo().join("fixtures/inbox-2025/livestock/Thống kê đàn vật nuôi cuối năm 2025.xlsx"),
+        dir.path().join("inbox/livestock/thêm.xlsx"),
+    )
+    .unwrap();
+    let (code, report, err) = run(&cfg, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(report["totals"]["files_parsed"], 1);
+    let second = feedback_files(&out);
+    assert_eq!(second.len(), 18);
+    let rebuilt: Vec<&str> = second
+        .iter()
+        .filter(|(_, b)| **b != marker)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        rebuilt,
+        ["thêm.xlsx"],
+        "only the new workbook's feedback is built"
+    );
+    assert_eq!(entries(&cache).len(), 18);
+    // --full builds every feedback workbook again.
+    assert_eq!(run(&cfg, &["--full"]).0, 0);
+    let full = feedback_files(&out);
+    let reused: Vec<&str> = full
+        .iter()
+        .filter(|(n, b)| **b == marker && **n != marker_name)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert!(reused.is_empty(), "--full reused {reused:?}");
+    // …and refreshes the cache: no marker is left to reuse. A removed
+    // workbook's entry goes with it.
+    std::fs::remove_file(dir.path().join("inbox/livestock/thêm.xlsx")).unwrap();
+    assert_eq!(run(&cfg, &[]).0, 0);
+    let last = feedback_files(&out);
+    assert_eq!(last.len(), 17);
+    assert!(
+        last.iter().all(|(n, b)| *b != marker || *n == marker_name),
+        "a marker survived --full"
+    );
+    assert_eq!(entries(&cache).len(), 17);
+}
