@@ -67,7 +67,6 @@ PEERS = {
     "pandas": "pandas_calamine.py",
 }
 ALL_TOOLS = ["tonghop", "floor", "physical", "polars", "polars-pool", "duckdb", "pandas"]
-FLOORS = ["floor", "physical"]
 RERUN = "tonghop (rerun)"
 PY_PACKAGES = ["polars", "fastexcel", "pyarrow", "duckdb", "duckdb-extension-excel",
                "pandas", "python-calamine", "numpy"]
@@ -487,9 +486,9 @@ def targets(summary: list[dict]) -> list[str]:
         lines.append(
             f"- tonghop ÷ fastest peer ({f['tool']}): wall {t['wall_median_s'] / f['wall_median_s']:.2f}, "
             f"peak RSS {t['peak_rss_median_mib']:.0f} vs {f['peak_rss_median_mib']:.0f} MiB")
-    for fl in FLOORS:
+    for fl, label in (("floor", "calamine floor"), ("physical", "physical floor")):
         if fl in by:
-            lines.append(f"- tonghop ÷ {fl} floor: wall "
+            lines.append(f"- tonghop ÷ {label}: wall "
                          f"{t['wall_median_s'] / by[fl]['wall_median_s']:.2f}")
     return lines
 
