@@ -33,6 +33,14 @@ pub struct Cache {
     used: Mutex<HashSet<PathBuf>>,
 }
 
+/// The feedback workbooks built by earlier runs, by their key
+/// (`publish::feedback_key`).
+pub struct FeedbackCache {
+    pub dir: PathBuf,
+    /// false with `--full`: everything is built again (and kept).
+    pub reuse: bool,
+}
+
 impl Cache {
     /// `enabled = false` (`--full`) parses everything and refreshes the cache.
     pub fn new(out: &Path, ctx: &RunContext, enabled: bool) -> Cache {
@@ -55,8 +63,8 @@ impl Cache {
     }
 
     /// Where feedback workbooks of earlier runs are kept.
-    pub fn feedback(&self) -> crate::publish::FeedbackCache {
-        crate::publish::FeedbackCache {
+    pub fn feedback(&self) -> FeedbackCache {
+        FeedbackCache {
             dir: self.dir.with_file_name("feedback"),
             reuse: self.enabled,
         }

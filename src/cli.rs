@@ -98,6 +98,10 @@ pub struct ExtractOneArgs {
     /// Write the rows to `<PART_BASE>-<table>.parquet`
     #[arg(long)]
     pub part_base: PathBuf,
+    /// After the outcome, prepare this file's feedback workbook in this
+    /// folder (the run's feedback cache)
+    #[arg(long)]
+    pub feedback_dir: Option<PathBuf>,
     pub file: PathBuf,
 }
 
@@ -1127,20 +1131,46 @@ fn extract_one_command(args: ExtractOneArgs) -> i32 {
     };
     std::panic::set_hook(Box::new(|_| {}));
     crate::isolate::limit_memory(config.limits.isolate_memory_bytes);
-    let o = crate::extract::process_file(p, &args.file, &args.rel, &ctx);
+    let started = std::time::Instant::now();
+    let mut kept = match &args.feedback_dir {
+        Some(_) => crate::extract::Kept::up_to(KEPT_CELLS),
+        None => crate::extract::Kept::none(),
+    };
+    let o = crate::extract::process_file_keeping(p, &args.file, &args.rel, &ctx, &mut kept);
     // The rows go to the parts; stdout carries the rest of the outcome.
     let Ok(o) = crate::parts::spill(p, o, &args.part_base) else {
         return EXIT_FAILED_WORKBOOK;
     };
-    match serde_json::to_vec(&o) {
-        Ok(bytes) => {
-            use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            if out.write_all(&bytes).and_then(|_| out.flush()).is_err() {
-                return EXIT_FAILED_WORKBOOK;
-            }
-            EXIT_OK
+    let Ok(bytes) = serde_json::to_vec(&o) else {
+        return EXIT_FAILED_WORKBOOK;
+    };
+    drop(o);
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if out.write_all(&bytes).and_then(|_| out.flush()).is_err() {
+            return EXIT_FAILED_WORKBOOK;
         }
-        Err(_) => EXIT_FAILED_WORKBOOK,
     }
+    // The outcome is out and complete: the run takes it whatever happens
+    // from here (see `isolate`). The feedback is prepared only while the
+    // reader is well inside its time limit.
+    // SAFETY: closing our own stdout, flushed above and not written again,
+    // tells the run the outcome is whole.
+    unsafe {
+        libc::close(1);
+    }
+    let quick = started.elapsed().as_secs() * 4 < config.limits.max_seconds_per_file;
+    if let Some(dir) = args.feedback_dir.as_deref().filter(|_| quick)
+        && let Err(e) = crate::publish::prepare_feedback(p, &bytes, kept, &config.period, dir)
+    {
+        tracing::debug!(error = %e, "feedback not prepared in the reader");
+    }
+    EXIT_OK
 }
+
+/// Cells of decoded sheets a reader keeps for the feedback copies it
+/// prepares (about 32 bytes each, plus their text): more than one sheet at
+/// the copy limit (`publish::MAX_COPY_CELLS`), far under the reader's memory
+/// limit.
+const KEPT_CELLS: u64 = 4_000_000;

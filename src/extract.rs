@@ -18,6 +18,55 @@ use std::path::Path;
 /// Read and process one workbook. Never panics outward: a reader crash becomes
 /// a file error like any other.
 pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, ctx: &RunContext) -> FileOutcome {
+    process_file_keeping(pipeline, abs, rel, ctx, &mut Kept::none())
+}
+
+/// The decoded sheets a caller wants after the workbook is read (the reader
+/// process builds the feedback copies from them instead of decoding the
+/// workbook a second time), up to a number of cells.
+pub struct Kept {
+    /// Cells that may still be kept; a sheet that does not fit is dropped
+    /// and `complete` turns false.
+    pub budget: u64,
+    pub grids: Vec<(String, Grid)>,
+    pub complete: bool,
+    wanted: bool,
+}
+
+impl Kept {
+    pub fn none() -> Kept {
+        Kept {
+            wanted: false,
+            ..Kept::up_to(0)
+        }
+    }
+    pub fn up_to(cells: u64) -> Kept {
+        Kept {
+            budget: cells,
+            grids: Vec::new(),
+            complete: true,
+            wanted: true,
+        }
+    }
+    fn offer(&mut self, name: &str, grid: Grid) {
+        let cells = u64::from(grid.height()) * u64::from(grid.width());
+        if cells <= self.budget {
+            self.budget -= cells;
+            self.grids.push((name.to_string(), grid));
+        } else {
+            self.complete = false;
+        }
+    }
+}
+
+/// [`process_file`], keeping the sheets that were read in `kept`.
+pub fn process_file_keeping(
+    pipeline: &Pipeline,
+    abs: &Path,
+    rel: &str,
+    ctx: &RunContext,
+    kept: &mut Kept,
+) -> FileOutcome {
     let mut out = FileOutcome::empty(pipeline, rel);
     let bytes = match std::fs::read(abs) {
         Ok(b) => b,
@@ -27,7 +76,7 @@ pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, ctx: &RunContext
             return out;
         }
     };
-    process_bytes(pipeline, abs, bytes, rel, ctx, out)
+    process_bytes_keeping(pipeline, abs, bytes, rel, ctx, out, kept)
 }
 
 pub use crate::util::sha256_hex;
@@ -39,7 +88,19 @@ pub fn process_bytes(
     bytes: Vec<u8>,
     rel: &str,
     ctx: &RunContext,
+    out: FileOutcome,
+) -> FileOutcome {
+    process_bytes_keeping(pipeline, abs, bytes, rel, ctx, out, &mut Kept::none())
+}
+
+fn process_bytes_keeping(
+    pipeline: &Pipeline,
+    abs: &Path,
+    bytes: Vec<u8>,
+    rel: &str,
+    ctx: &RunContext,
     mut out: FileOutcome,
+    kept: &mut Kept,
 ) -> FileOutcome {
     out.bytes = bytes.len() as u64;
     out.sha256 = sha256_hex(&bytes);
@@ -49,8 +110,12 @@ pub fn process_bytes(
         .unwrap_or("")
         .to_ascii_lowercase();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_workbook(pipeline, bytes, &ext, rel, ctx, &mut out)
+        read_workbook(pipeline, bytes, &ext, rel, ctx, &mut out, kept)
     }));
+    if !matches!(result, Ok(Ok(()))) {
+        kept.grids.clear();
+        kept.complete = false;
+    }
     match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
@@ -91,6 +156,7 @@ fn read_workbook(
     rel: &str,
     ctx: &RunContext,
     out: &mut FileOutcome,
+    kept: &mut Kept,
 ) -> Result<(), IngestError> {
     let limits = ctx.limits;
     let started = std::time::Instant::now();
@@ -165,7 +231,11 @@ fn read_workbook(
                 .map(|c| ingest::column_letters(*c))
                 .collect();
         }
+        let read = report.status == SheetStatus::Read;
         out.sheets.push(report);
+        if read && kept.wanted {
+            kept.offer(&name, grid);
+        }
         if let Some(b) = out
             .batches
             .iter()

@@ -31,6 +31,14 @@ pub fn limit_memory(bytes: u64) {
     }
 }
 
+/// Where a reader process writes besides its output.
+pub struct Destinations<'a> {
+    /// The rows: `<part_base>-<table>.parquet`.
+    pub part_base: &'a Path,
+    /// The file's feedback workbook, prepared once the outcome is out.
+    pub feedback_dir: Option<&'a Path>,
+}
+
 fn failed(p: &Pipeline, rel: &str, msg: String) -> FileOutcome {
     let mut o = FileOutcome::empty(p, rel);
     o.errors.push(msg);
@@ -48,10 +56,14 @@ pub fn process_in_child(
     abs: &Path,
     rel: &str,
     limits: &Limits,
-    part_base: &Path,
+    to: Destinations<'_>,
 ) -> (FileOutcome, bool) {
-    let child = Command::new(exe)
-        .arg("extract-one")
+    let Destinations {
+        part_base,
+        feedback_dir,
+    } = to;
+    let mut cmd = Command::new(exe);
+    cmd.arg("extract-one")
         .arg("--config")
         .arg(config)
         .arg("--pipeline")
@@ -59,7 +71,11 @@ pub fn process_in_child(
         .arg("--rel")
         .arg(rel)
         .arg("--part-base")
-        .arg(part_base)
+        .arg(part_base);
+    if let Some(d) = feedback_dir {
+        cmd.arg("--feedback-dir").arg(d);
+    }
+    let child = cmd
         .arg(abs)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -95,6 +111,15 @@ pub fn process_in_child(
         }
     };
     let out = reader.join().unwrap_or_default();
+    // The reader prints its outcome when the workbook is read, then closes
+    // its output and prepares the file's feedback: an outcome printed in
+    // full is the workbook's, even if what came after failed or ran out of
+    // time.
+    if (status.is_none() || status.is_some_and(|s| !s.success()))
+        && let Ok(o) = serde_json::from_slice::<FileOutcome>(&out)
+    {
+        return (o, true);
+    }
     let o = match status {
         None => failed(
             p,

@@ -491,12 +491,8 @@ fn source_sheets(
         .unwrap_or("")
         .to_ascii_lowercase();
     let mut wb = crate::ingest::open(bytes, &ext).ok()?;
-    // In the workbook's own order.
-    let sheets = f
-        .sheets
-        .iter()
-        .map(|s| s.name.as_str())
-        .filter(|n| findings.iter().any(|x| x.sheet == *n && !x.cell.is_empty()))
+    let sheets = copied_sheets(f, findings)
+        .into_iter()
         .filter_map(|n| {
             let g = wb.grid(n).ok()?;
             (u64::from(g.height()) * u64::from(g.width()) <= MAX_COPY_CELLS)
@@ -521,6 +517,64 @@ fn prune_feedback_cache(dir: &Path, used: &[String]) {
     }
 }
 
+/// The sheets a feedback workbook copies: those with a finding on a cell, in
+/// the workbook's own order.
+fn copied_sheets<'f>(f: &'f FileReport, findings: &[&Finding]) -> Vec<&'f str> {
+    f.sheets
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|n| findings.iter().any(|x| x.sheet == *n && !x.cell.is_empty()))
+        .collect()
+}
+
+/// In the reader process, once its outcome is out: the feedback workbook
+/// this file gets when no duplicate crosses workbooks (its findings settled
+/// against its own rows alone, as the run settles them against every
+/// workbook's), built from the sheets the reader decoded, into the feedback
+/// cache under its key. The run then finds it there instead of decoding the
+/// workbook again; when the run's findings differ, the key differs and the
+/// entry is pruned unused. Nothing is written when a sheet to copy was not
+/// kept.
+pub fn prepare_feedback(
+    pipeline: &Pipeline,
+    outcome: &[u8],
+    kept: crate::extract::Kept,
+    period: &crate::config::Period,
+    dir: &Path,
+) -> Result<()> {
+    if !kept.complete {
+        return Ok(());
+    }
+    let mut o: crate::outcome::FileOutcome = serde_json::from_slice(outcome)?;
+    if o.failed() {
+        return Ok(());
+    }
+    crate::dedupe::settle_duplicates(pipeline, &mut [&mut o]);
+    let mut findings = std::mem::take(&mut o.findings);
+    // As the run orders them (`run::assemble`), within one file.
+    findings.sort_by(|a, b| (&a.sheet, a.row, &a.cell).cmp(&(&b.sheet, b.row, &b.cell)));
+    let report = o.into_report();
+    let mine: Vec<&Finding> = findings.iter().filter(|x| x.file == report.path).collect();
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let mut grids = kept.grids;
+    let mut sources = Vec::new();
+    for name in copied_sheets(&report, &mine) {
+        let Some(i) = grids.iter().position(|(n, _)| n == name) else {
+            return Ok(());
+        };
+        let (n, g) = grids.swap_remove(i);
+        if u64::from(g.height()) * u64::from(g.width()) <= MAX_COPY_CELLS {
+            sources.push((n, g));
+        }
+    }
+    let key = feedback_key(&report, &mine, period);
+    let bytes = crate::report::workbook::feedback(&report, &mine, period, &sources)
+        .map_err(|e| anyhow::anyhow!("cannot build feedback for {}: {e}", report.path))?;
+    write_bytes_unsynced(&dir.join(format!("{key}.xlsx")), &bytes)
+}
+
 /// Bump when the feedback workbook's layout changes: entries of the
 /// feedback cache made by another layout are not reused.
 const FEEDBACK_FORMAT: u32 = 2;
@@ -540,12 +594,7 @@ fn feedback_key(f: &FileReport, mine: &[&Finding], period: &crate::config::Perio
     crate::util::sha256_hex(what.to_string().as_bytes())
 }
 
-/// The feedback workbooks built by earlier runs, by [`feedback_key`].
-pub struct FeedbackCache {
-    pub dir: std::path::PathBuf,
-    /// false with `--full`: everything is built again (and kept).
-    pub reuse: bool,
-}
+pub use crate::cache::FeedbackCache;
 
 /// Write `phan-hoi/`. A workbook whose key is in the cache is copied instead
 /// of read again and rebuilt, so a nightly run in which one workbook changed
@@ -573,7 +622,7 @@ pub fn write_feedback(
     std::fs::create_dir_all(&cache.dir)
         .with_context(|| format!("cannot create {}", cache.dir.display()))?;
     // In parallel: each is built from its own source sheets and written alone.
-    let used: Vec<String> = to_tell
+    let used: Vec<(String, bool)> = to_tell
         .par_iter()
         .zip(names.par_iter())
         .map(|(f, name)| {
@@ -589,8 +638,9 @@ pub fn write_feedback(
                 .filter(whole)
             {
                 write_bytes(&dir.join(name), &bytes)?;
-                return Ok(key);
+                return Ok((key, true));
             }
+            tracing::debug!(file = %f.path, "feedback built");
             let sources = source_sheets(inbox, f, &mine);
             let complete = sources.is_some();
             let bytes = crate::report::workbook::feedback(
@@ -606,9 +656,16 @@ pub fn write_feedback(
             if complete {
                 write_bytes_unsynced(&entry, &bytes)?;
             }
-            Ok(key)
+            Ok((key, false))
         })
-        .collect::<Result<Vec<String>>>()?;
+        .collect::<Result<Vec<(String, bool)>>>()?;
+    let from_cache = used.iter().filter(|(_, hit)| *hit).count();
+    tracing::info!(
+        from_cache,
+        built = used.len() - from_cache,
+        "feedback workbooks"
+    );
+    let used: Vec<String> = used.into_iter().map(|(k, _)| k).collect();
     prune_feedback_cache(&cache.dir, &used);
     Ok(())
 }

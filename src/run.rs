@@ -740,6 +740,9 @@ impl Reader<'_> {
             (None, Some(sha)) => {
                 // The rows go straight to the cache's parts.
                 let base = self.cache.base(p, sha);
+                let feedback = Some(self.cache.feedback())
+                    .filter(|c| c.reuse)
+                    .map(|c| c.dir);
                 let mut o = match &self.opts.isolate {
                     Some((exe, cfg)) => {
                         let (o, written) = crate::isolate::process_in_child(
@@ -749,7 +752,10 @@ impl Reader<'_> {
                             abs,
                             rel,
                             &self.ctx.limits,
-                            &base,
+                            crate::isolate::Destinations {
+                                part_base: &base,
+                                feedback_dir: feedback.as_deref(),
+                            },
                         );
                         if written { o } else { spill(o, &base)? }
                     }

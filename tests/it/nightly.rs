@@ -553,3 +553,66 @@ fn a_new_workbook_rebuilds_its_own_feedback_and_reuses_the_others() {
     );
     assert_eq!(entries(&cache).len(), 17);
 }
+
+/// The parts of an xlsx, but its creation time (docProps/core.xml).
+fn xlsx_parts(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..zip.len())
+        .filter_map(|i| {
+            let mut f = zip.by_index(i).unwrap();
+            let name = f.name().unwrap().into_owned();
+            let mut body = Vec::new();
+            f.read_to_end(&mut body).unwrap();
+            (name != "docProps/core.xml").then_some((name, body))
+        })
+        .collect()
+}
+
+#[test]
+fn feedback_prepared_by_the_readers_is_what_the_run_builds() {
+    // A cold run: each reader process prepares its file's feedback from the
+    // sheets it decoded, and the run takes those whose findings it confirms.
+    let dir = tempdir();
+    let cfg = setup(dir.path());
+    let out = dir.path().join("out");
+    let cold = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .env("RUST_LOG", "tonghop::publish=info")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&cold.stderr);
+    assert_eq!(cold.status.code(), Some(0), "{log}");
+    // 12 files' findings are their own and come prepared. The other 5 hold
+    // persons first listed in another workbook (the old BHYT list, the
+    // police's VNeID lists, the supplements), which only the run can see:
+    // the run builds those.
+    assert!(log.contains(r#""from_cache":12,"built":5"#), "{log}");
+    let prepared = feedback_files(&out);
+    // --full: no reader prepares anything, the run builds every file itself.
+    let full = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .args(["run", "--config", cfg.to_str().unwrap(), "--full"])
+        .env("RUST_LOG", "tonghop::publish=info")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&full.stderr);
+    assert_eq!(full.status.code(), Some(0), "{log}");
+    assert!(log.contains(r#""from_cache":0,"built":17"#), "{log}");
+    let built = feedback_files(&out);
+    assert_eq!(prepared.len(), 17);
+    assert_eq!(
+        prepared.keys().collect::<Vec<_>>(),
+        built.keys().collect::<Vec<_>>()
+    );
+    for (name, bytes) in &prepared {
+        let (a, b) = (xlsx_parts(bytes), xlsx_parts(&built[name]));
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "{name}"
+        );
+        for (part, body) in &a {
+            assert!(*body == b[part], "{name}: {part} differs");
+        }
+    }
+}
