@@ -27,7 +27,7 @@ pub fn process_file(pipeline: &Pipeline, abs: &Path, rel: &str, ctx: &RunContext
 pub struct Kept {
     /// Cells that may still be kept; a sheet that does not fit is dropped
     /// and `complete` turns false.
-    pub budget: u64,
+    pub cells_left: u64,
     pub grids: Vec<(String, Grid)>,
     pub complete: bool,
     wanted: bool,
@@ -42,7 +42,7 @@ impl Kept {
     }
     pub fn up_to(cells: u64) -> Kept {
         Kept {
-            budget: cells,
+            cells_left: cells,
             grids: Vec::new(),
             complete: true,
             wanted: true,
@@ -50,8 +50,8 @@ impl Kept {
     }
     fn offer(&mut self, name: &str, grid: Grid) {
         let cells = u64::from(grid.height()) * u64::from(grid.width());
-        if cells <= self.budget {
-            self.budget -= cells;
+        if cells <= self.cells_left {
+            self.cells_left -= cells;
             self.grids.push((name.to_string(), grid));
         } else {
             self.complete = false;

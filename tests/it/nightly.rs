@@ -569,6 +569,20 @@ fn xlsx_parts(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// A run with the feedback step's log line on stderr: (exit code, stderr).
+fn run_logged(cfg: &Path, extra: &[&str]) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_tonghop"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .args(extra)
+        .env("RUST_LOG", "tonghop::publish=info")
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn feedback_prepared_by_the_readers_is_what_the_run_builds() {
     // A cold run: each reader process prepares its file's feedback from the
@@ -576,13 +590,8 @@ fn feedback_prepared_by_the_readers_is_what_the_run_builds() {
     let dir = tempdir();
     let cfg = setup(dir.path());
     let out = dir.path().join("out");
-    let cold = Command::new(env!("CARGO_BIN_EXE_tonghop"))
-        .args(["run", "--config", cfg.to_str().unwrap()])
-        .env("RUST_LOG", "tonghop::publish=info")
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&cold.stderr);
-    assert_eq!(cold.status.code(), Some(0), "{log}");
+    let (code, log) = run_logged(&cfg, &[]);
+    assert_eq!(code, 0, "{log}");
     // 12 files' findings are their own and come prepared. The other 5 hold
     // persons first listed in another workbook (the old BHYT list, the
     // police's VNeID lists, the supplements), which only the run can see:
@@ -590,13 +599,8 @@ fn feedback_prepared_by_the_readers_is_what_the_run_builds() {
     assert!(log.contains(r#""from_cache":12,"built":5"#), "{log}");
     let prepared = feedback_files(&out);
     // --full: no reader prepares anything, the run builds every file itself.
-    let full = Command::new(env!("CARGO_BIN_EXE_tonghop"))
-        .args(["run", "--config", cfg.to_str().unwrap(), "--full"])
-        .env("RUST_LOG", "tonghop::publish=info")
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&full.stderr);
-    assert_eq!(full.status.code(), Some(0), "{log}");
+    let (code, log) = run_logged(&cfg, &["--full"]);
+    assert_eq!(code, 0, "{log}");
     assert!(log.contains(r#""from_cache":0,"built":17"#), "{log}");
     let built = feedback_files(&out);
     assert_eq!(prepared.len(), 17);
