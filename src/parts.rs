@@ -65,12 +65,13 @@ fn write(path: &Path, df: &mut DataFrame) -> Result<()> {
     let tmp = crate::util::temp_for(path);
     let f =
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let (f, io_error) = crate::util::KeepsIoError::new(f);
     ParquetWriter::new(f)
         .set_parallel(false)
         .with_compression(ParquetCompression::Lz4Raw)
         .with_statistics(StatisticsOptions::empty())
         .finish(df)
-        .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;
+        .map_err(|e| crate::util::parquet_error(path, e, &io_error))?;
     crate::util::finish_atomic(&tmp, path)
 }
 

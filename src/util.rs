@@ -29,8 +29,60 @@ pub fn finish_atomic(tmp: &Path, path: &Path) -> Result<()> {
 pub struct ParquetSink {
     tmp: PathBuf,
     path: PathBuf,
-    writer: polars::io::parquet::write::BatchedWriter<std::fs::File>,
+    writer: polars::io::parquet::write::BatchedWriter<KeepsIoError<std::fs::File>>,
+    io_error: IoErrorSlot,
     pub rows: usize,
+}
+
+/// The OS error of a writer's last failed write: polars' Parquet writer
+/// reports a full disk as "Invalid thrift: transport error", and the run must
+/// still be able to say "disk full".
+pub type IoErrorSlot = std::sync::Arc<std::sync::atomic::AtomicI32>;
+
+/// A writer that remembers the OS error of its last failed write.
+pub struct KeepsIoError<W> {
+    inner: W,
+    slot: IoErrorSlot,
+}
+
+impl<W> KeepsIoError<W> {
+    pub fn new(inner: W) -> (KeepsIoError<W>, IoErrorSlot) {
+        let slot = IoErrorSlot::default();
+        (
+            KeepsIoError {
+                inner,
+                slot: slot.clone(),
+            },
+            slot,
+        )
+    }
+}
+
+impl<W: Write> Write for KeepsIoError<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).inspect_err(|e| self.keep(e))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().inspect_err(|e| self.keep(e))
+    }
+}
+
+impl<W> KeepsIoError<W> {
+    fn keep(&self, e: &std::io::Error) {
+        if let Some(n) = e.raw_os_error() {
+            self.slot.store(n, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+/// polars' error writing `path`, with the OS error underneath when a write
+/// failed (so a full disk is recognised as one).
+pub fn parquet_error(path: &Path, e: impl std::fmt::Display, slot: &IoErrorSlot) -> anyhow::Error {
+    let msg = format!("cannot write Parquet {}: {e}", path.display());
+    match slot.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => anyhow::anyhow!(msg),
+        n => anyhow::Error::from(std::io::Error::from_raw_os_error(n)).context(msg),
+    }
 }
 
 impl ParquetSink {
@@ -44,6 +96,7 @@ impl ParquetSink {
         let tmp = temp_for(path);
         let f = std::fs::File::create(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
+        let (f, io_error) = KeepsIoError::new(f);
         let writer = ParquetWriter::new(f)
             .with_compression(ParquetCompression::Zstd(Some(ZstdLevel::try_new(
                 zstd_level,
@@ -51,11 +104,12 @@ impl ParquetSink {
             .with_statistics(StatisticsOptions::default())
             .with_row_group_size(Some(64 * 1024))
             .batched(schema)
-            .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;
+            .map_err(|e| parquet_error(path, e, &io_error))?;
         Ok(ParquetSink {
             tmp,
             path: path.to_path_buf(),
             writer,
+            io_error,
             rows: 0,
         })
     }
@@ -66,7 +120,7 @@ impl ParquetSink {
         }
         self.writer
             .write_batch(df)
-            .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", self.path.display()))?;
+            .map_err(|e| parquet_error(&self.path, e, &self.io_error))?;
         self.rows += df.height();
         Ok(())
     }
@@ -75,7 +129,7 @@ impl ParquetSink {
         let size = self
             .writer
             .finish()
-            .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", self.path.display()))?;
+            .map_err(|e| parquet_error(&self.path, e, &self.io_error))?;
         finish_atomic(&self.tmp, &self.path)?;
         Ok(size)
     }
@@ -116,12 +170,13 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<u64> {
     let tmp = temp_for(path);
     let f =
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let (f, io_error) = KeepsIoError::new(f);
     let size = ParquetWriter::new(f)
         .with_compression(ParquetCompression::Zstd(Some(ZstdLevel::try_new(3)?)))
         .with_statistics(StatisticsOptions::default())
         .with_row_group_size(Some(64 * 1024))
         .finish(df)
-        .map_err(|e| anyhow::anyhow!("cannot write Parquet {}: {e}", path.display()))?;
+        .map_err(|e| parquet_error(path, e, &io_error))?;
     finish_atomic(&tmp, path)?;
     Ok(size)
 }
