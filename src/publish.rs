@@ -495,15 +495,20 @@ fn source_sheets(
         .into_iter()
         .filter_map(|n| {
             let g = wb.grid(n).ok()?;
-            (u64::from(g.height()) * u64::from(g.width()) <= MAX_COPY_CELLS)
-                .then(|| (n.to_string(), g))
+            fits_a_copy(&g).then(|| (n.to_string(), g))
         })
         .collect();
     Some(sheets)
 }
 
+/// Whether a sheet is small enough to be copied into a feedback workbook.
+fn fits_a_copy(g: &crate::ingest::Grid) -> bool {
+    u64::from(g.height()) * u64::from(g.width()) <= MAX_COPY_CELLS
+}
+
 /// Remove the cached feedback workbooks no file of this run used.
 fn prune_feedback_cache(dir: &Path, used: &[String]) {
+    let used: std::collections::HashSet<&str> = used.iter().map(String::as_str).collect();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -511,7 +516,7 @@ fn prune_feedback_cache(dir: &Path, used: &[String]) {
         let name = e.file_name();
         let name = name.to_string_lossy();
         let key = name.strip_suffix(".xlsx").unwrap_or(&name);
-        if !used.iter().any(|u| u == key) {
+        if !used.contains(key) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -565,7 +570,7 @@ pub fn prepare_feedback(
             return Ok(());
         };
         let (n, g) = grids.swap_remove(i);
-        if u64::from(g.height()) * u64::from(g.width()) <= MAX_COPY_CELLS {
+        if fits_a_copy(&g) {
             sources.push((n, g));
         }
     }

@@ -56,6 +56,12 @@ impl<W> KeepsIoError<W> {
             slot,
         )
     }
+
+    fn keep(&self, e: &std::io::Error) {
+        if let Some(n) = e.raw_os_error() {
+            self.slot.store(n, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 impl<W: Write> Write for KeepsIoError<W> {
@@ -64,14 +70,6 @@ impl<W: Write> Write for KeepsIoError<W> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush().inspect_err(|e| self.keep(e))
-    }
-}
-
-impl<W> KeepsIoError<W> {
-    fn keep(&self, e: &std::io::Error) {
-        if let Some(n) = e.raw_os_error() {
-            self.slot.store(n, std::sync::atomic::Ordering::Relaxed);
-        }
     }
 }
 

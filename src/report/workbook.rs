@@ -652,6 +652,7 @@ fn copy_sheet(
         ws.set_column_width(c as u16, width)?;
     }
     // Merged regions by their top-left cell: written when the rows reach it.
+    let plain = Format::new();
     let regions: foldhash::HashMap<(u32, u32), (u32, u32)> =
         merged.iter().map(|m| ((m.0, m.1), (m.2, m.3))).collect();
     for r in 0..grid.height() {
@@ -669,7 +670,6 @@ fn copy_sheet(
             if let Some(&(r1, c1)) = regions.get(&(r, c)) {
                 // A merged region holds its first cell's text.
                 let text = crate::values::cell_text(d);
-                let plain = Format::new();
                 ws.merge_range(r, c16, r1, c1 as u16, text.as_ref(), fill.unwrap_or(&plain))?;
             } else {
                 write_cell(ws, r16, c16, d, fill, mark.map(|(s, _)| *s), &dates)?;
