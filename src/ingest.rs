@@ -82,6 +82,9 @@ pub struct Workbook {
     sheets: Inner,
     /// An xlsx file's bytes and sheet parts, to read merged ranges cheaply.
     xlsx_raw: Option<(Vec<u8>, Option<crate::xlsx_merges::SheetParts>)>,
+    /// Its shared strings and styles for `xlsx_cells`, None where that
+    /// reader leaves the workbook to calamine.
+    xlsx_book: Option<crate::xlsx_cells::Book>,
     pub sheet_infos: Vec<SheetInfo>,
 }
 
@@ -135,6 +138,7 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
     }
     let corrupt = |e: &dyn std::fmt::Display| IngestError::Corrupt(e.to_string());
     let mut xlsx_raw = None;
+    let mut xlsx_book = None;
     let mut markup = Format::Html;
     let inner = if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         let is_ods = ext == "ods"
@@ -156,6 +160,9 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
             match Xlsx::new(Cursor::new(bytes.clone())) {
                 Ok(x) => {
                     let parts = crate::xlsx_merges::SheetParts::read(&bytes);
+                    xlsx_book = parts.as_ref().and_then(|p| {
+                        crate::xlsx_cells::Book::read(&bytes, &p.dir, x.has_1904_epoch())
+                    });
                     xlsx_raw = Some((bytes, parts));
                     Inner::Xlsx(Box::new(x))
                 }
@@ -220,6 +227,7 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
                 format,
                 sheets: inner,
                 xlsx_raw,
+                xlsx_book,
                 sheet_infos: infos,
             });
         }
@@ -236,17 +244,46 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
         format,
         sheets: inner,
         xlsx_raw,
+        xlsx_book,
         sheet_infos,
     })
 }
 
 impl Workbook {
+    /// An xlsx sheet's cells, merged regions and column widths from one
+    /// inflate of its part, read by `xlsx_cells`; None where that reader
+    /// leaves the sheet to calamine.
+    fn fast_xlsx(
+        &self,
+        name: &str,
+    ) -> Option<(
+        Range<Data>,
+        Vec<Dimensions>,
+        Vec<crate::xlsx_merges::ColumnWidth>,
+    )> {
+        let book = self.xlsx_book.as_ref()?;
+        let (bytes, parts) = self.xlsx_raw.as_ref()?;
+        let xml = parts.as_ref()?.sheet_xml(bytes, name)?;
+        let range = crate::xlsx_cells::read_sheet(&xml, book)?;
+        let (merges, widths) = crate::xlsx_merges::merges_and_widths(&xml)?;
+        Some((range, merges, widths))
+    }
+
     /// Read one sheet's cells and merged regions.
     pub fn grid(&mut self, name: &str) -> Result<Grid, IngestError> {
         let corrupt =
             |e: &dyn std::fmt::Display| IngestError::Corrupt(format!("sheet {name:?}: {e}"));
         let mut widths = Vec::new();
+        let fast = match self.sheets {
+            Inner::Xlsx(_) => self.fast_xlsx(name),
+            _ => None,
+        };
         let (range, merges) = match &mut self.sheets {
+            Inner::Xlsx(_) if fast.is_some() => {
+                let (r, m, w) = fast.unwrap_or_default();
+                widths = w;
+                (r, m)
+            }
             Inner::Xlsx(x) => {
                 // The merged ranges need a second inflate of the sheet: done
                 // beside calamine's decoding, on another core when one is idle.

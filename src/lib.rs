@@ -46,6 +46,7 @@ pub mod timing;
 pub mod util;
 pub mod values;
 pub mod villages;
+pub mod xlsx_cells;
 pub mod xlsx_merges;
 
 #[cfg(test)]

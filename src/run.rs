@@ -84,7 +84,13 @@ pub fn run_with(config: &Config, pipelines: &[&Pipeline], opts: &RunOptions) -> 
     match prepare(config, pipelines, opts)? {
         Prepared::Done(outcome) => Ok(*outcome),
         Prepared::Pending(pending) => {
+            let at = Instant::now();
             let read = read_all(&pending)?;
+            tracing::info!(
+                files = read.len(),
+                ms = at.elapsed().as_millis() as u64,
+                "workbooks read"
+            );
             pending.finish(read)
         }
     }
@@ -307,6 +313,10 @@ impl Pending<'_> {
         )?;
         crate::release::fault_point("tables");
         let outputs_at = Instant::now();
+        tracing::info!(
+            ms = clock.elapsed().as_millis() as u64,
+            "tables and figures done"
+        );
 
         let (files, totals) = assemble(
             outcomes,

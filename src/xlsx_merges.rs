@@ -18,6 +18,8 @@ type Zip<'a> = zip::ZipArchive<Cursor<&'a [u8]>>;
 /// Sheet name -> zip part path, from the package relationships.
 pub struct SheetParts {
     parts: HashMap<String, String>,
+    /// The folder of the workbook part, with its trailing `/` ("xl/").
+    pub dir: String,
 }
 
 fn read_part(zip: &mut Zip<'_>, name: &str) -> Option<Vec<u8>> {
@@ -126,20 +128,36 @@ impl SheetParts {
                 _ => {}
             }
         }
-        Some(SheetParts { parts })
+        let dir = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        Some(SheetParts { parts, dir })
     }
 
     /// The merged ranges of sheet `name`, 0-based like calamine's, and the
     /// column widths its author set.
     pub fn merges(&self, bytes: &[u8], name: &str) -> Option<(Vec<Dimensions>, Vec<ColumnWidth>)> {
+        merges_and_widths(&self.sheet_xml(bytes, name)?)
+    }
+
+    /// The inflated XML of sheet `name`.
+    pub fn sheet_xml(&self, bytes: &[u8], name: &str) -> Option<Vec<u8>> {
         let part = self.parts.get(name)?;
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
-        let xml = read_part(&mut zip, part)?;
-        let widths = column_widths(&xml);
-        let merges = merged_ranges(&xml)?;
-        Some((merges, widths))
+        read_part(&mut zip, part)
     }
 }
+
+/// The merged ranges and the author's column widths of a sheet's XML.
+pub fn merges_and_widths(xml: &[u8]) -> Option<(Vec<Dimensions>, Vec<ColumnWidth>)> {
+    let widths = column_widths(xml);
+    let merges = merged_ranges(xml)?;
+    Some((merges, widths))
+}
+
+impl SheetParts {}
 
 /// Columns `first..=last` (0-based) are `width` characters wide (Excel's
 /// unit, as rust_xlsxwriter takes it).

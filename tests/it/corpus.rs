@@ -224,6 +224,153 @@ fn merged_ranges_match_calamine_on_the_fixtures() {
     assert!(sheets_with_merges >= 5, "{sheets_with_merges}");
 }
 
+/// Each sheet of an xlsx as (sheet, calamine's cells, ours): ours is None
+/// where `xlsx_cells` leaves the sheet (or the workbook) to calamine.
+type CellComparison = Vec<(
+    String,
+    Option<calamine::Range<calamine::Data>>,
+    Option<calamine::Range<calamine::Data>>,
+)>;
+
+fn compare_cells(bytes: &[u8]) -> Option<CellComparison> {
+    use calamine::{Reader, Xlsx};
+    use tonghop::xlsx_merges::SheetParts;
+    let mut x = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).ok()?;
+    let parts = SheetParts::read(bytes);
+    let book = parts
+        .as_ref()
+        .and_then(|p| tonghop::xlsx_cells::Book::read(bytes, &p.dir, x.has_1904_epoch()));
+    let mut out = Vec::new();
+    for name in x.sheet_names() {
+        let theirs = x.worksheet_range(&name).ok();
+        let ours = match (&parts, &book) {
+            (Some(p), Some(b)) => p
+                .sheet_xml(bytes, &name)
+                .and_then(|xml| tonghop::xlsx_cells::read_sheet(&xml, b)),
+            _ => None,
+        };
+        out.push((name, theirs, ours));
+    }
+    Some(out)
+}
+
+/// Cell for cell, a NaN equal to itself.
+fn same_cells(
+    a: &calamine::Range<calamine::Data>,
+    b: &calamine::Range<calamine::Data>,
+) -> Result<(), String> {
+    use calamine::Data;
+    if (a.start(), a.end()) != (b.start(), b.end()) {
+        return Err(format!(
+            "bounds {:?}..{:?} vs {:?}..{:?}",
+            a.start(),
+            a.end(),
+            b.start(),
+            b.end()
+        ));
+    }
+    for ((r, c, x), y) in a.cells().zip(b.cells().map(|(_, _, y)| y)) {
+        let same = x == y
+            || matches!((x, y), (Data::Float(p), Data::Float(q)) if p.is_nan() && q.is_nan());
+        if !same {
+            return Err(format!("cell ({r}, {c}): {x:?} vs {y:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// `xlsx_cells` reads every corpus sheet it takes exactly as calamine
+/// does, and takes most of them (a sheet it gives up on costs time only).
+#[test]
+fn cells_match_calamine_on_the_corpus() {
+    let Some(files) = corpus_files("corpus::cells_match_calamine_on_the_corpus") else {
+        return;
+    };
+    let mut files: Vec<PathBuf> = files.into_iter().map(|(abs, _, _)| abs).collect();
+    if let Some(real) = crate::common::shared_or_skip("corpus::cells_match_calamine_on_the_corpus")
+    {
+        let dir = real.join("corpus/real-vn");
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            files.extend(rd.flatten().map(|e| e.path()));
+        }
+    }
+    let (mut taken, mut left, mut refused) = (0, Vec::new(), 0);
+    std::panic::set_hook(Box::new(|_| {}));
+    for abs in files {
+        let Ok(bytes) = std::fs::read(&abs) else {
+            continue;
+        };
+        if !bytes.starts_with(b"PK") {
+            continue;
+        }
+        let Ok(Some(sheets)) = std::panic::catch_unwind(|| compare_cells(&bytes)) else {
+            continue;
+        };
+        for (name, theirs, ours) in sheets {
+            match (theirs, ours) {
+                (Some(t), Some(o)) => {
+                    if let Err(e) = same_cells(&t, &o) {
+                        panic!("{} sheet {name}: {e}", abs.display());
+                    }
+                    taken += 1;
+                }
+                (None, Some(_)) => panic!(
+                    "{} sheet {name}: calamine refuses it, xlsx_cells read it",
+                    abs.display()
+                ),
+                (Some(_), None) => left.push(format!("{} {name}", abs.display())),
+                (None, None) => refused += 1,
+            }
+        }
+    }
+    let _ = std::panic::take_hook();
+    println!(
+        "xlsx_cells: {taken} sheets read as calamine reads them, {} left to calamine, {refused} refused by both",
+        left.len()
+    );
+    for l in &left {
+        println!("  left to calamine: {l}");
+    }
+    assert!(taken >= 300, "{taken} sheets compared");
+    assert!(
+        taken >= 4 * left.len(),
+        "{taken} taken, {} left",
+        left.len()
+    );
+}
+
+/// …and takes every sheet of every xlsx fixture.
+#[test]
+fn cells_match_calamine_on_the_fixtures() {
+    let mut files = Vec::new();
+    let mut stack = vec![crate::common::repo().join("fixtures")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "xlsx" || e == "xlsm")
+                && !p.file_name().unwrap().to_string_lossy().starts_with("~$")
+            {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() >= 5, "{files:?}");
+    let mut sheets_read = 0;
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        for (name, theirs, ours) in compare_cells(&bytes).unwrap() {
+            let (Some(t), Some(o)) = (theirs, ours) else {
+                panic!("{} {name}: not read by both readers", f.display());
+            };
+            same_cells(&t, &o).unwrap_or_else(|e| panic!("{} {name}: {e}", f.display()));
+            sheets_read += 1;
+        }
+    }
+    assert!(sheets_read >= 20, "{sheets_read}");
+}
+
 /// The real Vietnamese office workbooks of `../shared/corpus/real-vn`: each
 /// is read or refused with a one-line reason, none crashes; the containers
 /// Excel opens although they are no workbook format (HTML tables and Excel

@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "ingest",
             "markup",
             "ods_merges",
+            "xlsx_cells",
             "xlsx_merges",
             "shape",
             "table",
