@@ -11,10 +11,14 @@ pub mod date;
 pub mod ident;
 #[path = "../../src/values/legacy.rs"]
 pub mod legacy;
+#[path = "../../src/model.rs"]
+pub mod model;
 #[path = "../../src/ingest.rs"]
 pub mod ingest;
 #[path = "../../src/xlsx_merges.rs"]
 pub mod xlsx_merges;
+#[path = "../../src/xlsx_cells.rs"]
+pub mod xlsx_cells;
 #[path = "../../src/markup.rs"]
 pub mod markup;
 #[path = "../../src/ods_merges.rs"]
