@@ -143,25 +143,34 @@ fn close_tag(x: &[u8], at: usize) -> Option<(&[u8], usize)> {
     Some((name, end + 1))
 }
 
-/// The raw value of attribute `key` (no entity may be in it).
-fn attr<'a>(attrs: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
+/// Each attribute of a tag as (name, raw value), in order; None when the
+/// attributes are not well formed (calamine refuses those): names of
+/// name characters, `=`, a quoted value, whitespace between attributes.
+fn attributes(attrs: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    let mut out = Vec::new();
     let mut i = 0;
-    while i < attrs.len() {
+    loop {
+        let before = i;
         while i < attrs.len() && attrs[i].is_ascii_whitespace() {
             i += 1;
         }
         if i >= attrs.len() {
-            break;
+            return Some(out);
+        }
+        if i == before && !out.is_empty() {
+            return None;
         }
         let name_start = i;
-        while i < attrs.len() && attrs[i] != b'=' && !attrs[i].is_ascii_whitespace() {
+        while i < attrs.len()
+            && (attrs[i].is_ascii_alphanumeric() || matches!(attrs[i], b':' | b'_' | b'-' | b'.'))
+        {
             i += 1;
         }
         let name = &attrs[name_start..i];
         while i < attrs.len() && attrs[i].is_ascii_whitespace() {
             i += 1;
         }
-        if attrs.get(i) != Some(&b'=') {
+        if name.is_empty() || attrs.get(i) != Some(&b'=') {
             return None;
         }
         i += 1;
@@ -172,16 +181,21 @@ fn attr<'a>(attrs: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
         if q != b'"' && q != b'\'' {
             return None;
         }
-        let v_start = i + 1;
-        let v_end = v_start + memchr::memchr(q, &attrs[v_start..])?;
+        let end = find(attrs, i + 1, q)?;
+        out.push((name, &attrs[i + 1..end]));
+        i = end + 1;
+    }
+}
+
+/// The raw value of attribute `key` (no entity may be in it).
+fn attr<'a>(attrs: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
+    for (name, v) in attributes(attrs)? {
         if name == key {
-            let v = &attrs[v_start..v_end];
             if v.contains(&b'&') {
                 return None;
             }
             return Some(Some(std::str::from_utf8(v).ok()?));
         }
-        i = v_end + 1;
     }
     Some(None)
 }
@@ -190,66 +204,26 @@ fn attr<'a>(attrs: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
 #[allow(clippy::type_complexity)]
 fn cell_attrs(attrs: &[u8]) -> Option<(Option<&[u8]>, Option<&[u8]>, Option<&[u8]>)> {
     let (mut r, mut s, mut t) = (None, None, None);
-    let mut i = 0;
-    loop {
-        while i < attrs.len() && attrs[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= attrs.len() {
-            return Some((r, s, t));
-        }
-        let eq = find(attrs, i, b'=')?;
-        let name = attrs[i..eq].trim_ascii_end();
-        let q = eq
-            + 1
-            + attrs[eq + 1..]
-                .iter()
-                .position(|b| !b.is_ascii_whitespace())?;
-        let quote = attrs[q];
-        if quote != b'"' && quote != b'\'' {
+    for (name, v) in attributes(attrs)? {
+        let slot = match name {
+            b"r" => &mut r,
+            b"s" => &mut s,
+            b"t" => &mut t,
+            _ => continue,
+        };
+        // A repeated attribute is not well-formed XML.
+        if slot.is_some() || v.contains(&b'&') {
             return None;
         }
-        let end = find(attrs, q + 1, quote)?;
-        let v = &attrs[q + 1..end];
-        let slot = match name {
-            b"r" => Some(&mut r),
-            b"s" => Some(&mut s),
-            b"t" => Some(&mut t),
-            _ => None,
-        };
-        if let Some(slot) = slot {
-            if v.contains(&b'&') {
-                return None;
-            }
-            *slot = Some(v);
-        }
-        i = end + 1;
+        *slot = Some(v);
     }
+    Some((r, s, t))
 }
 
 /// An attribute's value with its entities resolved (calamine's `decode_attr`).
 fn attr_decoded(attrs: &[u8], key: &[u8]) -> Option<Option<String>> {
-    let mut i = 0;
-    while i < attrs.len() {
-        while i < attrs.len() && attrs[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= attrs.len() {
-            break;
-        }
-        let name_start = i;
-        while i < attrs.len() && attrs[i] != b'=' && !attrs[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let name = &attrs[name_start..i];
-        while i < attrs.len() && attrs[i] != b'"' && attrs[i] != b'\'' {
-            i += 1;
-        }
-        let q = *attrs.get(i)?;
-        let v_start = i + 1;
-        let v_end = v_start + memchr::memchr(q, &attrs[v_start..])?;
+    for (name, v) in attributes(attrs)? {
         if name == key {
-            let v = &attrs[v_start..v_end];
             // Attribute values are normalised by XML (tabs and newlines to
             // spaces): leave those to calamine.
             if v.iter().any(|&b| matches!(b, b'\t' | b'\n' | b'\r')) {
@@ -259,7 +233,6 @@ fn attr_decoded(attrs: &[u8], key: &[u8]) -> Option<Option<String>> {
             decode_into(v, &mut out)?;
             return Some(Some(out));
         }
-        i = v_end + 1;
     }
     Some(None)
 }
@@ -827,6 +800,9 @@ mod tests {
             r#"<row><c r="A1"><v>1</v><extLst/></c></row>"#,
             r#"<row><c r="A1" t="s"><v>7</v></c></row>"#,
             r#"<row><c r="A1" t="b"><v>yes</v></c></row>"#,
+            // Found by the fuzzer: junk between two attributes.
+            "<row><c r=\"A1\"\u{f5}\u{f5} s=\"1\"><v>1</v></c></row>",
+            r#"<row><c r="A1"s="1"><v>1</v></c></row>"#,
         ] {
             assert!(read_sheet(&sheet(cells), &b).is_none(), "{cells}");
         }
