@@ -143,21 +143,38 @@ fn close_tag(x: &[u8], at: usize) -> Option<(&[u8], usize)> {
     Some((name, end + 1))
 }
 
-/// Each attribute of a tag as (name, raw value), in order; None when the
-/// attributes are not well formed (calamine refuses those): names of
-/// name characters, `=`, a quoted value, whitespace between attributes.
-fn attributes(attrs: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    loop {
+/// Each attribute of a tag as (name, raw value), in order; an item is None
+/// when the attributes are not well formed (calamine refuses those): names
+/// of name characters, `=`, a quoted value, whitespace between attributes.
+/// No allocation: it runs once per cell.
+struct Attributes<'a> {
+    attrs: &'a [u8],
+    i: usize,
+    first: bool,
+    failed: bool,
+}
+
+fn attributes(attrs: &[u8]) -> Attributes<'_> {
+    Attributes {
+        attrs,
+        i: 0,
+        first: true,
+        failed: false,
+    }
+}
+
+impl<'a> Attributes<'a> {
+    fn step(&mut self) -> Option<Option<(&'a [u8], &'a [u8])>> {
+        let attrs = self.attrs;
+        let mut i = self.i;
         let before = i;
         while i < attrs.len() && attrs[i].is_ascii_whitespace() {
             i += 1;
         }
         if i >= attrs.len() {
-            return Some(out);
+            return Some(None);
         }
-        if i == before && !out.is_empty() {
+        if i == before && !self.first {
             return None;
         }
         let name_start = i;
@@ -182,29 +199,52 @@ fn attributes(attrs: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
             return None;
         }
         let end = find(attrs, i + 1, q)?;
-        out.push((name, &attrs[i + 1..end]));
-        i = end + 1;
+        self.i = end + 1;
+        self.first = false;
+        Some(Some((name, &attrs[i + 1..end])))
+    }
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = Option<(&'a [u8], &'a [u8])>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.step() {
+            Some(Some(a)) => Some(Some(a)),
+            Some(None) => None,
+            None => {
+                self.failed = true;
+                Some(None)
+            }
+        }
     }
 }
 
 /// The raw value of attribute `key` (no entity may be in it).
 fn attr<'a>(attrs: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
-    for (name, v) in attributes(attrs)? {
-        if name == key {
+    // Every attribute is checked, not only those before `key`.
+    let mut found = None;
+    for a in attributes(attrs) {
+        let (name, v) = a?;
+        if name == key && found.is_none() {
             if v.contains(&b'&') {
                 return None;
             }
-            return Some(Some(std::str::from_utf8(v).ok()?));
+            found = Some(std::str::from_utf8(v).ok()?);
         }
     }
-    Some(None)
+    Some(found)
 }
 
 /// A cell's `r`, `s` and `t` in one pass over its attributes.
 #[allow(clippy::type_complexity)]
 fn cell_attrs(attrs: &[u8]) -> Option<(Option<&[u8]>, Option<&[u8]>, Option<&[u8]>)> {
     let (mut r, mut s, mut t) = (None, None, None);
-    for (name, v) in attributes(attrs)? {
+    for a in attributes(attrs) {
+        let (name, v) = a?;
         let slot = match name {
             b"r" => &mut r,
             b"s" => &mut s,
@@ -222,8 +262,10 @@ fn cell_attrs(attrs: &[u8]) -> Option<(Option<&[u8]>, Option<&[u8]>, Option<&[u8
 
 /// An attribute's value with its entities resolved (calamine's `decode_attr`).
 fn attr_decoded(attrs: &[u8], key: &[u8]) -> Option<Option<String>> {
-    for (name, v) in attributes(attrs)? {
-        if name == key {
+    let mut found = None;
+    for a in attributes(attrs) {
+        let (name, v) = a?;
+        if name == key && found.is_none() {
             // Attribute values are normalised by XML (tabs and newlines to
             // spaces): leave those to calamine.
             if v.iter().any(|&b| matches!(b, b'\t' | b'\n' | b'\r')) {
@@ -231,10 +273,10 @@ fn attr_decoded(attrs: &[u8], key: &[u8]) -> Option<Option<String>> {
             }
             let mut out = String::new();
             decode_into(v, &mut out)?;
-            return Some(Some(out));
+            found = Some(out);
         }
     }
-    Some(None)
+    Some(found)
 }
 
 /// Text content with its entities resolved, appended to `out`. None on an
@@ -358,6 +400,7 @@ fn string_item(x: &[u8], at: usize, closing: &[u8]) -> Option<(String, usize)> {
 
 /// The shared-string table, in order.
 fn shared_strings(xml: &[u8]) -> Option<Vec<String>> {
+    std::str::from_utf8(xml).ok()?;
     let sst = memchr::memmem::find(xml, b"<sst")?;
     if !is_tag(xml, sst + 1, b"sst") {
         return None;
@@ -391,6 +434,7 @@ fn shared_strings(xml: &[u8]) -> Option<Vec<String>> {
 
 /// Each cell style's number format, from `styles.xml` (calamine's `read_styles`).
 fn cell_formats(xml: &[u8]) -> Option<Vec<NumberShape>> {
+    std::str::from_utf8(xml).ok()?;
     let mut custom: std::collections::HashMap<String, String> = Default::default();
     let mut out = Vec::new();
     let (mut in_numfmts, mut in_xfs) = (false, false);
@@ -662,19 +706,62 @@ fn cell_value(
     }
 }
 
+/// The part before the cells, read as calamine reads it (its
+/// `XlsxCellReader::new`): well-formed up to the `<sheetData>` that ends at
+/// `cells_at`, and a `<dimension>` with a readable `ref`.
+fn head_as_calamine_reads_it(xml: &[u8], cells_at: usize) -> bool {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_reader(&xml[..cells_at]);
+    let config = r.config_mut();
+    config.check_end_names = false;
+    config.trim_text(false);
+    config.check_comments = false;
+    config.expand_empty_elements = true;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match r.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => match e.local_name().as_ref() {
+                "sheetData" => return r.buffer_position() as usize == cells_at,
+                "dimension" => {
+                    let Some(Some(d)) = attr(e.attributes_raw().as_bytes(), b"ref") else {
+                        return false;
+                    };
+                    let parts: Option<Vec<_>> = d
+                        .split(':')
+                        .map(|p| row_and_column(p.as_bytes()).and_then(|(_, c)| c))
+                        .collect();
+                    if !parts.is_some_and(|p| matches!(p.len(), 1 | 2)) {
+                        return false;
+                    }
+                }
+                _ => {}
+            },
+            Ok(Event::Eof) | Err(_) => return false,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// A worksheet part's cells, exactly as calamine's `worksheet_range` gives
 /// them, or None where this reader leaves the sheet to calamine.
 pub fn read_sheet(xml: &[u8], book: &Book) -> Option<Range<Data>> {
+    // quick-xml reads text as UTF-8: bytes that are not are calamine's to
+    // refuse (std's check runs at memory speed on ASCII).
+    std::str::from_utf8(xml).ok()?;
     let open = memchr::memmem::find(xml, b"<sheetData")?;
     if !is_tag(xml, open + 1, b"sheetData") {
         return None;
     }
-    // Anything before <sheetData> calamine skips; a prefixed root
-    // (<x:worksheet>) would have prefixed cells: leave those to it.
+    // A prefixed root (<x:worksheet>) would have prefixed cells: leave
+    // those to calamine.
     if memchr::memmem::find(&xml[..open], b"<!--").is_some() {
         return None;
     }
     let (_, mut i, closes) = open_tag(xml, open + 10)?;
+    if !head_as_calamine_reads_it(xml, i) {
+        return None;
+    }
     // Cells per row times rows, roughly: one reservation.
     let mut cells: Vec<Cell<Data>> = Vec::with_capacity(xml.len() / 48);
     if closes {
@@ -800,11 +887,22 @@ mod tests {
             r#"<row><c r="A1"><v>1</v><extLst/></c></row>"#,
             r#"<row><c r="A1" t="s"><v>7</v></c></row>"#,
             r#"<row><c r="A1" t="b"><v>yes</v></c></row>"#,
-            // Found by the fuzzer: junk between two attributes.
+            // Found by the fuzzer: junk between two attributes, bytes that
+            // are not UTF-8, a broken head before the cells.
             "<row><c r=\"A1\"\u{f5}\u{f5} s=\"1\"><v>1</v></c></row>",
             r#"<row><c r="A1"s="1"><v>1</v></c></row>"#,
         ] {
             assert!(read_sheet(&sheet(cells), &b).is_none(), "{cells}");
+        }
+        let not_utf8 = b"<worksheet><sheetData><row><c r=\"A1\" t=\"s\"><v>0\xdc</v></c></row></sheetData></worksheet>";
+        assert!(read_sheet(not_utf8, &b).is_none());
+        for head in [
+            r#"<worksheet><cols><col min="1></cols><sheetData>"#,
+            r#"<worksheet><dimension/><sheetData>"#,
+            r#"<worksheet><dimension ref="A1:B2:C3"/><sheetData>"#,
+        ] {
+            let xml = format!("{head}<row><c r=\"A1\"><v>1</v></c></row></sheetData></worksheet>");
+            assert!(read_sheet(xml.as_bytes(), &b).is_none(), "{head}");
         }
     }
 
