@@ -194,9 +194,8 @@ fn merged_ranges_match_calamine_on_the_corpus() {
     assert!(with_merges >= 10, "{with_merges} sheets with merges");
 }
 
-/// …and on every xlsx fixture, where ours must always answer.
-#[test]
-fn merged_ranges_match_calamine_on_the_fixtures() {
+/// Every xlsx and xlsm under `fixtures/` (Excel's owner files left out).
+fn fixture_workbooks() -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut stack = vec![crate::common::repo().join("fixtures")];
     while let Some(d) = stack.pop() {
@@ -212,6 +211,13 @@ fn merged_ranges_match_calamine_on_the_fixtures() {
         }
     }
     assert!(files.len() >= 5, "{files:?}");
+    files
+}
+
+/// …and on every xlsx fixture, where ours must always answer.
+#[test]
+fn merged_ranges_match_calamine_on_the_fixtures() {
+    let files = fixture_workbooks();
     let mut sheets_with_merges = 0;
     for f in files {
         let bytes = std::fs::read(&f).unwrap();
@@ -342,21 +348,7 @@ fn cells_match_calamine_on_the_corpus() {
 /// …and takes every sheet of every xlsx fixture.
 #[test]
 fn cells_match_calamine_on_the_fixtures() {
-    let mut files = Vec::new();
-    let mut stack = vec![crate::common::repo().join("fixtures")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "xlsx" || e == "xlsm")
-                && !p.file_name().unwrap().to_string_lossy().starts_with("~$")
-            {
-                files.push(p);
-            }
-        }
-    }
-    assert!(files.len() >= 5, "{files:?}");
+    let files = fixture_workbooks();
     let mut sheets_read = 0;
     for f in files {
         let bytes = std::fs::read(&f).unwrap();
