@@ -406,6 +406,10 @@ fn shared_strings(xml: &[u8]) -> Option<Vec<String>> {
         return None;
     }
     let (_, mut i, closes) = open_tag(xml, sst + 4)?;
+    // calamine finds the first <sst> quick-xml reads: the same one?
+    if !prefix_as_calamine_reads_it(xml, i, "sst") {
+        return None;
+    }
     let mut out = Vec::new();
     if closes {
         return Some(out);
@@ -435,6 +439,11 @@ fn shared_strings(xml: &[u8]) -> Option<Vec<String>> {
 /// Each cell style's number format, from `styles.xml` (calamine's `read_styles`).
 fn cell_formats(xml: &[u8]) -> Option<Vec<NumberShape>> {
     std::str::from_utf8(xml).ok()?;
+    // The part is small: quick-xml, configured as calamine's, must read it
+    // whole, so that both see the same tags.
+    if !prefix_as_calamine_reads_it(xml, xml.len(), "") {
+        return None;
+    }
     let mut custom: std::collections::HashMap<String, String> = Default::default();
     let mut out = Vec::new();
     let (mut in_numfmts, mut in_xfs) = (false, false);
@@ -706,12 +715,13 @@ fn cell_value(
     }
 }
 
-/// The part before the cells, read as calamine reads it (its
-/// `XlsxCellReader::new`): well-formed up to the `<sheetData>` that ends at
-/// `cells_at`, and a `<dimension>` with a readable `ref`.
-fn head_as_calamine_reads_it(xml: &[u8], cells_at: usize) -> bool {
+/// `xml[..until]` read by quick-xml configured as calamine configures it:
+/// well formed up to a start tag `name` that ends exactly at `until` (or,
+/// with `name` empty, to the end), every `<dimension>` with a readable `ref`
+/// (calamine's `XlsxCellReader::new` refuses a sheet without one).
+fn prefix_as_calamine_reads_it(xml: &[u8], until: usize, name: &str) -> bool {
     use quick_xml::events::Event;
-    let mut r = quick_xml::Reader::from_reader(&xml[..cells_at]);
+    let mut r = quick_xml::Reader::from_reader(&xml[..until]);
     let config = r.config_mut();
     config.check_end_names = false;
     config.trim_text(false);
@@ -721,23 +731,23 @@ fn head_as_calamine_reads_it(xml: &[u8], cells_at: usize) -> bool {
     loop {
         buf.clear();
         match r.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => match e.local_name().as_ref() {
-                "sheetData" => return r.buffer_position() as usize == cells_at,
-                "dimension" => {
-                    let Some(Some(d)) = attr(e.attributes_raw().as_bytes(), b"ref") else {
-                        return false;
-                    };
-                    let parts: Option<Vec<_>> = d
-                        .split(':')
-                        .map(|p| row_and_column(p.as_bytes()).and_then(|(_, c)| c))
-                        .collect();
-                    if !parts.is_some_and(|p| matches!(p.len(), 1 | 2)) {
-                        return false;
-                    }
+            Ok(Event::Start(e)) if !name.is_empty() && e.local_name().as_ref() == name => {
+                return r.buffer_position() as usize == until;
+            }
+            Ok(Event::Start(e)) if e.local_name().as_ref() == "dimension" => {
+                let Some(Some(d)) = attr(e.attributes_raw().as_bytes(), b"ref") else {
+                    return false;
+                };
+                let parts: Option<Vec<_>> = d
+                    .split(':')
+                    .map(|p| row_and_column(p.as_bytes()).and_then(|(_, c)| c))
+                    .collect();
+                if !parts.is_some_and(|p| matches!(p.len(), 1 | 2)) {
+                    return false;
                 }
-                _ => {}
-            },
-            Ok(Event::Eof) | Err(_) => return false,
+            }
+            Ok(Event::Eof) => return name.is_empty(),
+            Err(_) => return false,
             Ok(_) => {}
         }
     }
@@ -759,7 +769,7 @@ pub fn read_sheet(xml: &[u8], book: &Book) -> Option<Range<Data>> {
         return None;
     }
     let (_, mut i, closes) = open_tag(xml, open + 10)?;
-    if !head_as_calamine_reads_it(xml, i) {
+    if !prefix_as_calamine_reads_it(xml, i, "sheetData") {
         return None;
     }
     // Cells per row times rows, roughly: one reservation.
@@ -928,6 +938,10 @@ mod tests {
         );
         let phonetic = br#"<sst><si><t>a</t><rPh sb="0" eb="1"><t>b</t></rPh></si></sst>"#;
         assert!(shared_strings(phonetic).is_none());
+        // Found by the fuzzer: an open quote before the table hides its
+        // first <sst> from quick-xml, which then reads a later one.
+        let hidden = br#"<x a="<sst><si><t>a</t></si></sst>"/><sst><si><t>b</t></si></sst>"#;
+        assert!(shared_strings(hidden).is_none());
         let styles = r#"<?xml version="1.0"?><styleSheet><numFmts count="2"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/><numFmt numFmtId="165" formatCode="&quot;đ&quot;#,##0"/></numFmts><cellStyleXfs><xf numFmtId="14"/></cellStyleXfs><cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"><alignment/></xf><xf numFmtId="165"/><xf numFmtId="14"/><xf/></cellXfs></styleSheet>"#;
         use NumberShape::*;
         assert_eq!(
