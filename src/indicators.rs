@@ -131,11 +131,124 @@ pub struct Computed {
     pub checks: Vec<CheckResult>,
 }
 
-fn execute(ctx: &mut SQLContext, sql: &str, config: &Config) -> Result<DataFrame, String> {
+/// How the SQL is run over its frames.
+#[derive(Debug, Default)]
+pub struct Evaluation<'a> {
+    /// Collect with polars' streaming engine: the frames are scans too big
+    /// to hold (a province), read in morsels. Falls back to the in-memory
+    /// engine for a query the streaming engine cannot run.
+    pub streaming: bool,
+    /// (table, column): tables whose non-null `column` values are known
+    /// unique, so `COUNT(DISTINCT column)` over them is `COUNT(column)` and
+    /// needs no set of every value.
+    pub unique: &'a [(&'a str, &'a str)],
+}
+
+fn execute(
+    ctx: &mut SQLContext,
+    sql: &str,
+    config: &Config,
+    how: &Evaluation<'_>,
+) -> Result<DataFrame, String> {
     let sql = substitute_placeholders(sql, &|n| placeholder(config, n))?;
+    let sql = count_distinct_of_unique(&sql, how.unique).unwrap_or(sql);
+    let lf = ctx.execute(&sql).map_err(|e| e.to_string())?;
+    if !how.streaming {
+        return lf.collect().map_err(|e| e.to_string());
+    }
+    let streamed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lf.collect_with_engine(Engine::Streaming)
+    }));
+    let why = match streamed {
+        Ok(Ok(r)) => return Ok(r.unwrap_single()),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "it panicked".to_string(),
+    };
+    tracing::warn!(stage = "indicators", sql = %sql, error = %why, "the streaming engine could not run the query; run in memory");
+    // A fresh plan: the first one is optimised for the other engine.
     ctx.execute(&sql)
         .and_then(|lf| lf.collect())
         .map_err(|e| e.to_string())
+}
+
+/// `sql` with `COUNT(DISTINCT c)` written `COUNT(c)` where it reads one
+/// table of `unique` (name, or `<pipeline>_<name>`: the suffix is matched)
+/// whose non-null `c` values are unique: the same number, counted without
+/// holding every value. `None` (leave it as it is) unless the statement is
+/// one plain SELECT over that one table, with no join, set operation, CTE
+/// or subquery anywhere, and the rewrite changes something.
+pub fn count_distinct_of_unique(sql: &str, unique: &[(&str, &str)]) -> Option<String> {
+    use sqlparser::ast::{
+        DuplicateTreatment, Expr as SqlExpr, FunctionArg, FunctionArgExpr, FunctionArguments,
+        SetExpr, Statement, TableFactor, visit_expressions, visit_expressions_mut,
+    };
+    use std::ops::ControlFlow;
+    if unique.is_empty() {
+        return None;
+    }
+    let mut statements =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::GenericDialect {}, sql).ok()?;
+    let [Statement::Query(query)] = statements.as_mut_slice() else {
+        return None;
+    };
+    if query.with.is_some() {
+        return None;
+    }
+    let nested = visit_expressions(&*query, |e| match e {
+        SqlExpr::Subquery(_) | SqlExpr::Exists { .. } | SqlExpr::InSubquery { .. } => {
+            ControlFlow::Break(())
+        }
+        _ => ControlFlow::Continue(()),
+    });
+    if nested.is_break() {
+        return None;
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    let [from] = select.from.as_slice() else {
+        return None;
+    };
+    if !from.joins.is_empty() {
+        return None;
+    }
+    let TableFactor::Table {
+        name, args: None, ..
+    } = &from.relation
+    else {
+        return None;
+    };
+    let table = name.to_string().to_lowercase();
+    let columns: Vec<&str> = unique
+        .iter()
+        .filter(|(t, _)| table == *t || table.ends_with(&format!("_{t}")))
+        .map(|(_, c)| *c)
+        .collect();
+    if columns.is_empty() {
+        return None;
+    }
+    let mut changed = false;
+    let _ = visit_expressions_mut(&mut select.projection, |e| {
+        if let SqlExpr::Function(f) = e
+            && f.name.to_string().eq_ignore_ascii_case("count")
+            && let FunctionArguments::List(list) = &mut f.args
+            && list.duplicate_treatment == Some(DuplicateTreatment::Distinct)
+            && list.clauses.is_empty()
+            && let [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] = list.args.as_slice()
+        {
+            let counted = match arg {
+                SqlExpr::Identifier(i) => Some(i.value.to_lowercase()),
+                SqlExpr::CompoundIdentifier(parts) => parts.last().map(|i| i.value.to_lowercase()),
+                _ => None,
+            };
+            if counted.is_some_and(|c| columns.iter().any(|k| k.eq_ignore_ascii_case(&c))) {
+                list.duplicate_treatment = None;
+                changed = true;
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    changed.then(|| statements[0].to_string())
 }
 
 fn cell_string(c: &polars::prelude::Column, i: usize) -> String {
@@ -150,6 +263,16 @@ fn cell_string(c: &polars::prelude::Column, i: usize) -> String {
 /// (table name -> frame). Tables are registered under their own name and as
 /// `<pipeline>_<table>`.
 pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Config) -> Computed {
+    compute_with(pipeline, frames, config, &Evaluation::default())
+}
+
+/// [`compute`], the SQL run as `how` says.
+pub fn compute_with(
+    pipeline: &Pipeline,
+    frames: &[(String, LazyFrame)],
+    config: &Config,
+    how: &Evaluation<'_>,
+) -> Computed {
     let mut ctx = SQLContext::new();
     for (name, lf) in frames {
         ctx.register(name, lf.clone());
@@ -159,7 +282,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
     for ind in &pipeline.indicators {
         let _span = tracing::debug_span!("indicator", stage = "indicators", id = %ind.id).entered();
         // NULL (a rate over no rows) is "no figure", not a failure.
-        let (value, error) = match execute(&mut ctx, &ind.sql, config)
+        let (value, error) = match execute(&mut ctx, &ind.sql, config, how)
             .and_then(|df| first_value(&df))
         {
             Ok(v) => (v, None),
@@ -182,7 +305,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
         });
     }
     for b in &pipeline.breakdowns {
-        let result = execute(&mut ctx, &b.sql, config).and_then(|df| {
+        let result = execute(&mut ctx, &b.sql, config, how).and_then(|df| {
             let key = df
                 .column(&b.by)
                 .map_err(|_| format!("the query has no column '{}'", b.by))?;
@@ -270,7 +393,7 @@ pub fn compute(pipeline: &Pipeline, frames: &[(String, LazyFrame)], config: &Con
         }
     }
     for c in &pipeline.checks {
-        let result = execute(&mut ctx, &c.sql, config);
+        let result = execute(&mut ctx, &c.sql, config, how);
         let check = match result {
             Ok(df) => {
                 let examples = (0..df.height().min(20))
@@ -497,6 +620,16 @@ pub fn no_figures(pipeline: &Pipeline) -> impl Iterator<Item = IndicatorValue> +
 /// two queried columns are a fraction of it). A query with `*` gets the lazy
 /// scan of everything.
 pub fn sql_input(pipeline: &Pipeline, lazy: LazyFrame) -> anyhow::Result<LazyFrame> {
+    match sql_columns(pipeline, lazy)? {
+        (lazy, true) => Ok(lazy.collect()?.lazy()),
+        (lazy, false) => Ok(lazy),
+    }
+}
+
+/// The columns of `lazy` the pipeline's SQL reads, still lazy (for frames
+/// too big to hold, which every query scans again), and whether that is
+/// fewer than all.
+pub fn sql_columns(pipeline: &Pipeline, lazy: LazyFrame) -> anyhow::Result<(LazyFrame, bool)> {
     let sqls = pipeline
         .indicators
         .iter()
@@ -504,7 +637,7 @@ pub fn sql_input(pipeline: &Pipeline, lazy: LazyFrame) -> anyhow::Result<LazyFra
         .chain(pipeline.breakdowns.iter().map(|b| b.sql.as_str()))
         .chain(pipeline.checks.iter().map(|c| c.sql.as_str()));
     let Some(words) = columns_read(sqls) else {
-        return Ok(lazy);
+        return Ok((lazy, false));
     };
     let mut lazy = lazy;
     let schema = lazy.collect_schema()?;
@@ -514,9 +647,9 @@ pub fn sql_input(pipeline: &Pipeline, lazy: LazyFrame) -> anyhow::Result<LazyFra
         .map(|n| col(n.clone()))
         .collect();
     if used.is_empty() {
-        return Ok(lazy);
+        return Ok((lazy, false));
     }
-    Ok(lazy.select(used).collect()?.lazy())
+    Ok((lazy.select(used), true))
 }
 
 #[cfg(test)]
@@ -534,6 +667,48 @@ mod tests {
         assert_eq!(settle(0.0), 0.0);
         assert_eq!(settle(-4.48316158504196), -4.48316158504);
         assert_eq!(settle(0.1 + 0.2), 0.3);
+    }
+
+    #[test]
+    fn count_distinct_of_a_unique_column_is_a_count() {
+        let unique = [("persons", "personal_id")];
+        let rw = |sql: &str| count_distinct_of_unique(sql, &unique);
+        assert_eq!(
+            rw("SELECT COUNT(DISTINCT personal_id) AS value FROM persons WHERE g = 'a'").as_deref(),
+            Some("SELECT COUNT(personal_id) AS value FROM persons WHERE g = 'a'")
+        );
+        assert_eq!(
+            rw("SELECT village, COUNT(DISTINCT p.personal_id) AS value FROM bhyt_persons AS p GROUP BY village")
+                .as_deref(),
+            Some("SELECT village, COUNT(p.personal_id) AS value FROM bhyt_persons AS p GROUP BY village")
+        );
+        // Left alone: another column, another table, a join, a subquery,
+        // nothing to change.
+        assert_eq!(
+            rw("SELECT COUNT(DISTINCT village) AS value FROM persons"),
+            None
+        );
+        assert_eq!(
+            rw("SELECT COUNT(DISTINCT personal_id) AS value FROM citizens"),
+            None
+        );
+        assert_eq!(
+            rw(
+                "SELECT COUNT(DISTINCT personal_id) AS value FROM persons JOIN c ON persons.x = c.x"
+            ),
+            None
+        );
+        assert_eq!(
+            rw(
+                "SELECT COUNT(DISTINCT personal_id) AS value FROM persons WHERE x IN (SELECT x FROM c)"
+            ),
+            None
+        );
+        assert_eq!(rw("SELECT COUNT(*) AS value FROM persons"), None);
+        assert_eq!(
+            count_distinct_of_unique("SELECT COUNT(DISTINCT personal_id) FROM persons", &[]),
+            None
+        );
     }
 
     #[test]

@@ -241,6 +241,10 @@ impl Pending<'_> {
         self.work.len()
     }
 
+    pub fn commune_code(&self) -> &str {
+        &self.config.commune.code
+    }
+
     /// Read workbook `wi` (from the cache when its bytes were read before).
     pub fn read_one(&self, wi: usize) -> Result<Read> {
         let (pi, abs, rel) = &self.work[wi];

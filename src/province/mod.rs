@@ -12,7 +12,7 @@
 //! communes' published ones.
 
 use crate::config::{Config, ProvinceConfig};
-use crate::indicators::{self, no_figures, sql_input};
+use crate::indicators::{self, no_figures};
 use crate::model::{BreakdownRow, Finding, IndicatorValue, Period, Severity};
 use crate::pipeline::Pipeline;
 use crate::publish::{self, csv_field};
@@ -20,6 +20,7 @@ use crate::record::{PipelineStatus, RunReport, Totals};
 use crate::run::RunOptions;
 use crate::spark;
 
+mod dedupe;
 mod report;
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -175,6 +176,11 @@ pub fn run_province(
     let out = release.dir.clone();
     link_tables(&published, &out)?;
     let groups = period_groups(&published);
+    // The persons' keys spill here while the province counts them once
+    // (private, as every personal value).
+    let scratch = pc.out.join("state");
+    std::fs::create_dir_all(&scratch)
+        .with_context(|| format!("cannot create {}", scratch.display()))?;
     let mut indicators_all: Vec<IndicatorValue> = Vec::new();
     let mut breakdowns_all: Vec<BreakdownRow> = Vec::new();
     for p in &published {
@@ -192,7 +198,7 @@ pub fn run_province(
     let mut findings = Vec::new();
     for (period, members) in &groups {
         let members: Vec<&Published> = members.iter().map(|&i| &published[i]).collect();
-        let (ind, brk, dup) = province_figures(pc, &pipelines, period, &members)?;
+        let (ind, brk, dup) = province_figures(pc, &pipelines, period, &members, &scratch)?;
         indicators_all.extend(ind);
         breakdowns_all.extend(brk);
         findings.extend(dup);
@@ -296,8 +302,9 @@ struct Slot {
 }
 
 /// Run every commune into `<out>/communes/<code>`: all their workbooks in
-/// one pool (memory bounded by the workbooks in flight, whatever the
-/// number of communes), then each commune's tables, figures and release.
+/// one pool, each commune's tables, figures and release as soon as its
+/// workbooks are read (memory bounded by the communes in flight, whatever
+/// their number).
 /// Returns how each fared, the communes with a published release (this
 /// run's or the last good one), and the pipelines of the first commune.
 fn run_communes(
@@ -396,47 +403,16 @@ fn run_communes(
             }
         }
     }
-    // Every workbook of every commune in one pool.
-    let jobs: Vec<(usize, usize)> = pendings
-        .iter()
-        .enumerate()
-        .flat_map(|(ci, p)| (0..p.as_ref().map_or(0, |p| p.workbooks())).map(move |wi| (ci, wi)))
-        .collect();
-    tracing::info!(
-        communes = slots.len(),
-        workbooks = jobs.len(),
-        "reading every commune's workbooks"
-    );
-    let mut read: Vec<Vec<Result<crate::run::Read>>> =
-        pendings.iter().map(|_| Vec::new()).collect();
-    let results = crate::util::parallel_map(&jobs, |_, (ci, wi)| {
-        let p = pendings[*ci].as_ref().expect("a job of a pending run");
-        p.read_one(*wi)
-    });
-    for ((ci, _), r) in jobs.iter().zip(results) {
-        read[*ci].push(r);
-    }
-    // Then each commune's tables, figures and release, one after another.
-    for (i, (run, pending)) in slot_runs.iter_mut().zip(pendings).enumerate() {
-        let _span =
-            tracing::info_span!("commune", commune = %slots[i].config.commune.code).entered();
-        let result = match (pending, errors[i].take(), done[i]) {
-            (_, Some(e), _) => Err(e),
-            (_, None, Some(code)) => Ok(code),
-            (Some(p), None, None) => std::mem::take(&mut read[i])
-                .into_iter()
-                .collect::<Result<Vec<_>>>()
-                .and_then(|r| p.finish(r))
-                .map(|o| o.exit_code)
-                .map_err(|e| format!("{e:#}")),
-            (None, None, None) => Err("not prepared".to_string()),
-        };
+    let results = read_and_finish(pendings, &mut errors, &done);
+    for (i, (run, result)) in slot_runs.iter_mut().zip(results).enumerate() {
         match result {
             Ok(code) => {
                 run.status = CommuneStatus::Ran;
                 run.exit_code = Some(code);
             }
             Err(e) => {
+                let _span = tracing::info_span!("commune", commune = %slots[i].config.commune.code)
+                    .entered();
                 tracing::error!(error = %e, "commune run failed");
                 run.error = Some(e);
             }
@@ -479,6 +455,102 @@ fn run_communes(
         });
     }
     (runs, published, first_pipelines)
+}
+
+/// Every workbook of every commune in one pool; each commune's tables,
+/// figures and release as soon as its last workbook is read, on this
+/// thread while the pool reads on. The pool takes the workbooks in commune
+/// order and waits while this thread is behind (a channel of one result per
+/// reader), so what is held is the workbooks of the few communes in flight,
+/// not of the province. Per commune: its exit code, or why it failed.
+fn read_and_finish(
+    pendings: Vec<Option<Box<crate::run::Pending<'_>>>>,
+    errors: &mut [Option<String>],
+    done: &[Option<i32>],
+) -> Vec<Result<i32, String>> {
+    let mut results: Vec<Option<Result<i32, String>>> = (0..pendings.len())
+        .map(|i| match (errors[i].take(), done[i]) {
+            (Some(e), _) => Some(Err(e)),
+            (None, Some(code)) => Some(Ok(code)),
+            (None, None) if pendings[i].is_none() => Some(Err("not prepared".to_string())),
+            (None, None) => None,
+        })
+        .collect();
+    let jobs: Vec<(usize, usize)> = pendings
+        .iter()
+        .enumerate()
+        .flat_map(|(ci, p)| (0..p.as_ref().map_or(0, |p| p.workbooks())).map(move |wi| (ci, wi)))
+        .collect();
+    tracing::info!(
+        communes = pendings.len(),
+        workbooks = jobs.len(),
+        "reading every commune's workbooks"
+    );
+    let mut left: Vec<usize> = pendings
+        .iter()
+        .map(|p| p.as_ref().map_or(0, |p| p.workbooks()))
+        .collect();
+    let mut read: Vec<Vec<Option<Result<crate::run::Read>>>> = left
+        .iter()
+        .map(|&n| std::iter::repeat_with(|| None).take(n).collect())
+        .collect();
+    let pendings: Vec<std::sync::RwLock<Option<Box<crate::run::Pending<'_>>>>> =
+        pendings.into_iter().map(std::sync::RwLock::new).collect();
+    let finish = |ci: usize, read: Vec<Option<Result<crate::run::Read>>>| -> Result<i32, String> {
+        let Some(p) = pendings[ci].write().ok().and_then(|mut p| p.take()) else {
+            return Err("not prepared".to_string());
+        };
+        let _span = tracing::info_span!("commune", commune = %p.commune_code()).entered();
+        read.into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(anyhow::anyhow!("a workbook was not read"))))
+            .collect::<Result<Vec<_>>>()
+            .and_then(|r| p.finish(r))
+            .map(|o| o.exit_code)
+            .map_err(|e| format!("{e:#}"))
+    };
+    // Communes with nothing to read are finished first.
+    for ci in 0..left.len() {
+        if results[ci].is_none() && left[ci] == 0 {
+            results[ci] = Some(finish(ci, Vec::new()));
+        }
+    }
+    let threads = rayon::current_num_threads().clamp(1, jobs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(threads);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (jobs, next, pendings) = (&jobs, &next, &pendings);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(ci, wi)) = jobs.get(i) else { break };
+                    let r = match pendings[ci].read() {
+                        Ok(p) => match p.as_ref() {
+                            Some(p) => p.read_one(wi),
+                            None => Err(anyhow::anyhow!("not prepared")),
+                        },
+                        Err(_) => Err(anyhow::anyhow!("a reader panicked")),
+                    };
+                    if tx.send((ci, wi, r)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (ci, wi, r) in rx {
+            read[ci][wi] = Some(r);
+            left[ci] -= 1;
+            if left[ci] == 0 {
+                results[ci] = Some(finish(ci, std::mem::take(&mut read[ci])));
+            }
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("its workbooks were not all read".to_string())))
+        .collect()
 }
 
 /// What stops a commune before it runs (the checks of `tonghop run`).
@@ -584,6 +656,7 @@ fn province_figures(
     pipelines: &[&Pipeline],
     period: &Period,
     members: &[&Published],
+    scratch: &Path,
 ) -> Result<(Vec<IndicatorValue>, Vec<BreakdownRow>, Vec<Finding>)> {
     let mut config = members[0].config.clone();
     config.commune.code.clone_from(&pc.code);
@@ -604,80 +677,68 @@ fn province_figures(
         if with.is_empty() {
             figures.extend(no_figures(pipeline));
         } else {
-            let read = indicators::columns_read(
-                pipeline
-                    .indicators
-                    .iter()
-                    .map(|i| i.sql.as_str())
-                    .chain(pipeline.breakdowns.iter().map(|b| b.sql.as_str()))
-                    .chain(pipeline.checks.iter().map(|c| c.sql.as_str())),
-            );
             let mut frames = Vec::new();
+            let mut unique: Vec<(&str, &str)> = Vec::new();
             for table in &pipeline.tables {
-                let mut parts = Vec::new();
-                for m in &with {
-                    let Some(t) = m
-                        .report
-                        .tables
-                        .iter()
-                        .find(|t| t.pipeline == pipeline.name && t.table == table.name)
-                    else {
-                        continue;
-                    };
-                    let path = m.release.join(&t.path);
-                    let lf = LazyFrame::scan_parquet(
-                        PlRefPath::try_from_path(&path)?,
-                        ScanArgsParquet::default(),
-                    )?;
-                    parts.push(
-                        lf.with_column(lit(m.config.commune.code.clone()).alias("__commune")),
-                    );
-                }
-                if parts.is_empty() {
+                let paths: Vec<Option<PathBuf>> = with
+                    .iter()
+                    .map(|m| {
+                        m.report
+                            .tables
+                            .iter()
+                            .find(|t| t.pipeline == pipeline.name && t.table == table.name)
+                            .map(|t| m.release.join(&t.path))
+                    })
+                    .collect();
+                if paths.iter().all(Option::is_none) {
                     continue;
                 }
-                let all = concat(parts, UnionArgs::default())?;
                 let key = spark::province_key(table);
-                if let Some(key) = key {
-                    findings.extend(duplicates_across(pipeline, table, key, &all, &with)?);
-                }
-                // Only the columns the SQL reads (and the key) go on: the
-                // province's rows are many, and the dedupe holds them.
-                let all = match &read {
-                    Some(words) => {
-                        let mut all = all;
-                        let schema = all.collect_schema()?;
-                        let keep: Vec<Expr> = schema
-                            .iter_names()
-                            .filter(|n| {
-                                words.contains(&n.to_lowercase())
-                                    || Some(n.as_str()) == key
-                                    || n.as_str() == "__commune"
-                            })
-                            .map(|n| col(n.clone()))
-                            .collect();
-                        all.select(keep)
-                    }
-                    None => all,
-                };
-                let all = match key {
+                // The first commune (by code) of each person keeps them.
+                let deduped = match key {
                     Some(key) => {
-                        // The first commune (by code) of each person.
-                        let keyed = all.clone().filter(col(key).is_not_null()).unique_stable(
-                            Some(cols([key.to_string()])),
-                            UniqueKeepStrategy::First,
-                        );
-                        concat(
-                            [all.filter(col(key).is_null()), keyed],
-                            UnionArgs::default(),
-                        )?
+                        let refs: Vec<Option<&Path>> = paths.iter().map(|p| p.as_deref()).collect();
+                        let d = dedupe::dedupe(&refs, key, scratch)?;
+                        findings
+                            .extend(duplicates_across(pipeline, table, key, &paths, &d, &with)?);
+                        unique.push((table.name.as_str(), key));
+                        Some(d)
                     }
-                    None => all,
+                    None => None,
+                };
+                // One scan of every commune's file (not a union of scans:
+                // polars' streaming engine cannot sum the counts a union
+                // pushes down), persons counted once by their position.
+                let files: Vec<PlRefPath> = paths
+                    .iter()
+                    .flatten()
+                    .map(|p| PlRefPath::try_from_path(p))
+                    .collect::<PolarsResult<_>>()?;
+                let mut args = ScanArgsParquet::default();
+                args.hive_options.enabled = Some(false);
+                let mut all = LazyFrame::scan_parquet_files(files.into_iter().collect(), args)?;
+                if let Some(d) = &deduped {
+                    let drops = d.drops_in_sequence();
+                    if !drops.is_empty() {
+                        let drops = Series::new("__drop".into(), drops);
+                        all = all
+                            .with_row_index("__row", None)
+                            .filter(col("__row").is_in(lit(drops).implode(false), false).not())
+                            .drop(cols(["__row"]));
+                    }
                 }
-                .drop(cols(["__commune"]));
-                frames.push((table.name.clone(), sql_input(pipeline, all)?));
+                // Scanned by every query, never held: the province's rows
+                // are many.
+                frames.push((
+                    table.name.clone(),
+                    indicators::sql_columns(pipeline, all)?.0,
+                ));
             }
-            let computed = indicators::compute(pipeline, &frames, &config);
+            let how = indicators::Evaluation {
+                streaming: true,
+                unique: &unique,
+            };
+            let computed = indicators::compute_with(pipeline, &frames, &config, &how);
             figures = computed.indicators;
             breakdowns = computed
                 .breakdowns
@@ -727,38 +788,40 @@ fn duplicates_across(
     pipeline: &Pipeline,
     table: &crate::pipeline::Table,
     key: &str,
-    all: &LazyFrame,
+    paths: &[Option<PathBuf>],
+    deduped: &dedupe::Deduped,
     members: &[&&Published],
 ) -> Result<Vec<Finding>> {
-    // The keys first (two narrow columns), then the few rows that have
-    // them: memory for the province's distinct keys, not for all its rows'
-    // provenance.
-    let keys = all
-        .clone()
-        .filter(col(key).is_not_null())
-        .group_by([col(key)])
-        .agg([col("__commune").n_unique().alias("__n")])
-        .filter(col("__n").gt(lit(1)))
-        .select([col(key).cast(DataType::String)])
-        .collect()?;
-    if keys.height() == 0 {
+    if deduped.across.is_empty() {
         return Ok(Vec::new());
     }
-    let keys = keys.column(key)?.as_materialized_series().clone();
-    let df = all
-        .clone()
-        .filter(
-            col(key)
-                .cast(DataType::String)
-                .is_in(lit(keys).implode(false), false),
-        )
-        .select([
-            col(key).cast(DataType::String),
-            col("__commune"),
-            col("source_file"),
-            col("source_sheet"),
-            col("source_row").cast(DataType::Int64),
-        ])
+    // Only the few rows listed twice are read back, commune by commune.
+    let mut wanted: Vec<Vec<u32>> = vec![Vec::new(); paths.len()];
+    for l in deduped.across.iter().flatten() {
+        wanted[l.member].push(l.row);
+    }
+    let mut frames = Vec::new();
+    for (m, rows) in wanted.iter_mut().enumerate() {
+        let Some(path) = &paths[m] else { continue };
+        if rows.is_empty() {
+            continue;
+        }
+        rows.sort_unstable();
+        let rows = Series::new("__want".into(), rows.as_slice());
+        frames.push(
+            LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, ScanArgsParquet::default())?
+                .with_row_index("__row", None)
+                .filter(col("__row").is_in(lit(rows).implode(false), false))
+                .select([
+                    col(key).cast(DataType::String),
+                    lit(members[m].config.commune.code.clone()).alias("__commune"),
+                    col("source_file"),
+                    col("source_sheet"),
+                    col("source_row").cast(DataType::Int64),
+                ]),
+        );
+    }
+    let df = concat(frames, UnionArgs::default())?
         .sort(
             [key, "__commune", "source_file", "source_row"],
             SortMultipleOptions::default(),
