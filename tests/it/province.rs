@@ -15,6 +15,7 @@ struct ProvinceRun {
     out: PathBuf,
     exit_code: i32,
     stdout: String,
+    stderr: String,
 }
 
 fn province_run() -> &'static ProvinceRun {
@@ -35,6 +36,7 @@ fn province_run() -> &'static ProvinceRun {
             out,
             exit_code: r.exit_code,
             stdout: r.stdout,
+            stderr: r.stderr,
         }
     })
 }
@@ -123,6 +125,19 @@ fn every_commune_and_the_province_match_the_generators_truth() {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     assert_eq!(got.len(), indicators * (communes + periods));
+}
+
+/// The province's figures are computed by polars' streaming engine over
+/// scans of the communes' tables (nothing held): no query may fall back to
+/// the in-memory engine, which would hold the province's rows.
+#[test]
+fn province_figures_stream_every_query() {
+    let run = province_run();
+    assert!(
+        !run.stderr.contains("streaming engine") && !run.stderr.contains("panicked"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
