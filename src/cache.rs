@@ -238,3 +238,21 @@ pub fn inputs_fingerprint(
         hashes.into_iter().map(Result::ok).collect(),
     )
 }
+
+/// Drop cache entries of workbooks this run did not see. A pipeline whose
+/// workbooks are missing keeps its cache for their return.
+pub fn prune_unseen(cache: &Cache, statuses: &[crate::record::PipelineRef]) {
+    cache.prune(
+        &statuses
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    crate::record::PipelineStatus::Computed
+                        | crate::record::PipelineStatus::NoWorkbooks
+                )
+            })
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+    );
+}

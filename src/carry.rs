@@ -9,11 +9,13 @@
 
 use crate::config::Config;
 use crate::extract::{Finding, Severity};
+use crate::indicators::no_figures;
 use crate::indicators::{BreakdownRow, CheckResult, IndicatorValue};
+use crate::outcome::FileOutcome;
 use crate::pipeline::Pipeline;
 use crate::publish;
 use crate::record::{FileReport, PipelineRef, PipelineStatus, RunReport, TableOutput};
-use crate::record::{IndicatorChange, RunOutcome};
+use crate::record::{IndicatorChange, RunOutcome, Totals};
 use crate::timing;
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -426,4 +428,65 @@ pub fn changes_since_previous(
             })
         })
         .collect()
+}
+
+/// This run's file reports and the carried pipelines' outputs together, in
+/// the order of the pipelines whichever run computed them; the totals.
+pub fn assemble(
+    outcomes: Vec<FileOutcome>,
+    previous: Option<&Previous>,
+    statuses: &[PipelineRef],
+    all_pipelines: &[&Pipeline],
+    out: &Path,
+    acc: &mut crate::compute::Acc<'_>,
+) -> Result<(Vec<FileReport>, Totals)> {
+    let mut totals = Totals::default();
+    let mut files: Vec<FileReport> = outcomes.into_iter().map(FileOutcome::into_report).collect();
+    // Pipelines this run did not compute keep the previous release's outputs.
+    if let Some(prev) = previous {
+        for st in statuses.iter().filter(|s| s.status.is_carried()) {
+            if st.computed_by.is_none() {
+                // Another commune or period: nothing to carry, no figures.
+                let p = all_pipelines.iter().find(|p| p.name == st.name);
+                acc.indicators
+                    .extend(p.into_iter().flat_map(|p| no_figures(p)));
+                continue;
+            }
+            let c = prev
+                .carry(&st.name, out, st.status == PipelineStatus::MissingInputs)
+                .with_context(|| format!("carrying {} from {}", st.name, prev.report.run_id))?;
+            files.extend(c.files);
+            acc.tables.extend(c.tables);
+            acc.indicators.extend(c.indicators);
+            acc.breakdowns.extend(c.breakdowns);
+            acc.checks.extend(c.checks);
+            acc.findings.extend(c.findings);
+        }
+    }
+    // Every output in the order of the pipelines, whichever run computed them.
+    let order = |name: &str| {
+        all_pipelines
+            .iter()
+            .position(|p| p.name == name)
+            .unwrap_or(usize::MAX)
+    };
+    files.sort_by_key(|f| order(&f.pipeline));
+    acc.tables.sort_by_key(|t| order(&t.pipeline));
+    acc.indicators.sort_by_key(|i| order(&i.pipeline));
+    acc.breakdowns.sort_by_key(|b| order(&b.pipeline));
+    acc.checks.sort_by_key(|c| order(&c.pipeline));
+    for fr in &files {
+        totals.add(fr);
+    }
+    acc.findings.sort_by(|a, b| {
+        (order(&a.pipeline), &a.file, &a.sheet, a.row, &a.cell).cmp(&(
+            order(&b.pipeline),
+            &b.file,
+            &b.sheet,
+            b.row,
+            &b.cell,
+        ))
+    });
+
+    Ok((files, totals))
 }

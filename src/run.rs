@@ -4,20 +4,18 @@
 
 use crate::cache::inputs_fingerprint;
 use crate::carry::{changes_since_previous, republish};
+use crate::compute;
 use crate::config::{Config, RunContext};
 pub use crate::discover::{WORKBOOK_EXTENSIONS, discover};
-use crate::extract::{FileOutcome, Finding, Severity, process_file};
-use crate::indicators::{self, IndicatorValue};
-use crate::indicators::{check_finding, no_figures, sql_input};
+use crate::extract::{FileOutcome, Finding};
 use crate::pipeline::Pipeline;
-use crate::publish::{self, Figures, stream_table, write_outputs};
+use crate::publish::{self, Figures, write_outputs};
 pub use crate::record::*;
 pub use crate::release::{HistoryLine, history};
 use crate::timing::{self, Phase};
 use crate::util::parallel_map;
 use anyhow::{Context, Result};
-use polars::prelude::{LazyFrame, PlRefPath, ScanArgsParquet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Run the selected pipelines over the inbox and publish to `config.out`.
@@ -148,29 +146,12 @@ pub fn prepare<'a>(
         tracing::warn!(folder = %dir.display(), "was readable by other users: tightened to 0700 folders and 0600 files");
     }
     let ctx = RunContext::from_config(config).map_err(|e| anyhow::anyhow!(e))?;
-    let pipelines: Vec<&Pipeline> = all_pipelines
-        .iter()
-        .copied()
-        .filter(|p| opts.only.is_empty() || opts.only.contains(&p.name))
-        .collect();
-    let known: Vec<&str> = all_pipelines.iter().map(|p| p.name.as_str()).collect();
-    let (work, ignored) = discover(&config.inbox, &pipelines, &known);
-    for i in &ignored {
-        tracing::info!(stage = "ingest", path = %i.path, reason = %i.reason, "ignored file");
-    }
-    tracing::info!(stage = "ingest", files = work.len(), "processing workbooks");
-    let previous = crate::carry::Previous::load(&config.out);
-    if !opts.only.is_empty()
-        && let Some(why) = previous.as_ref().and_then(|p| {
-            p.other_scope(
-                &config.commune.code,
-                &config.period.from.to_string(),
-                &config.period.to.to_string(),
-            )
-        })
-    {
-        return Err(Refusal::OnlyAcrossScopes { why }.into());
-    }
+    let Found {
+        pipelines,
+        work,
+        ignored,
+        previous,
+    } = find(config, all_pipelines, opts)?;
     let pseudonymizer = load_key(config, previous.as_ref(), opts)?;
     let run_id = crate::release::new_run_id();
     let release = crate::release::Release::begin(&config.out, &run_id)?;
@@ -232,8 +213,53 @@ pub fn prepare<'a>(
     })))
 }
 
-/// One workbook read: its outcome and its parts.
-pub type Read = (FileOutcome, Vec<PathBuf>);
+/// What a run reads: the selected pipelines, their workbooks in the inbox,
+/// the files ignored, the published release it follows.
+struct Found<'a> {
+    pipelines: Vec<&'a Pipeline>,
+    work: Vec<(usize, PathBuf, String)>,
+    ignored: Vec<crate::record::IgnoredFile>,
+    previous: Option<crate::carry::Previous>,
+}
+
+/// Discovery, and the refusal of `--only` across another commune or period.
+fn find<'a>(
+    config: &Config,
+    all_pipelines: &'a [&'a Pipeline],
+    opts: &RunOptions,
+) -> Result<Found<'a>> {
+    let pipelines: Vec<&Pipeline> = all_pipelines
+        .iter()
+        .copied()
+        .filter(|p| opts.only.is_empty() || opts.only.contains(&p.name))
+        .collect();
+    let known: Vec<&str> = all_pipelines.iter().map(|p| p.name.as_str()).collect();
+    let (work, ignored) = discover(&config.inbox, &pipelines, &known);
+    for i in &ignored {
+        tracing::info!(stage = "ingest", path = %i.path, reason = %i.reason, "ignored file");
+    }
+    tracing::info!(stage = "ingest", files = work.len(), "processing workbooks");
+    let previous = crate::carry::Previous::load(&config.out);
+    if !opts.only.is_empty()
+        && let Some(why) = previous.as_ref().and_then(|p| {
+            p.other_scope(
+                &config.commune.code,
+                &config.period.from.to_string(),
+                &config.period.to.to_string(),
+            )
+        })
+    {
+        return Err(Refusal::OnlyAcrossScopes { why }.into());
+    }
+    Ok(Found {
+        pipelines,
+        work,
+        ignored,
+        previous,
+    })
+}
+
+pub use crate::pass::Read;
 
 impl Pending<'_> {
     /// How many workbooks this run reads.
@@ -250,10 +276,10 @@ impl Pending<'_> {
         let (pi, abs, rel) = &self.work[wi];
         let pipeline = self.pipelines[*pi];
         let _span = tracing::info_span!("file", commune = %self.config.commune.code, pipeline = %pipeline.name, path = %rel).entered();
-        let reader = Reader {
+        let reader = crate::pass::Reader {
             config: self.config,
             ctx: &self.ctx,
-            opts: self.opts,
+            isolate: self.opts.isolate.as_ref(),
             cache: &self.cache,
             parts_dir: &self.parts_dir,
         };
@@ -267,100 +293,80 @@ impl Pending<'_> {
     /// Settle duplicates, build the tables, compute the figures, write
     /// every output and publish the release. `read`: the workbooks in the
     /// order of `work`.
-    pub fn finish(self, read: Vec<Read>) -> Result<RunOutcome> {
-        let Pending {
-            config,
-            all_pipelines,
-            pipelines,
-            ctx: _,
-            work,
-            ignored,
-            previous,
-            pseudonymizer,
-            run_id,
-            release,
-            fingerprint,
-            statuses,
-            parts_dir,
-            cache,
-            started_at,
-            clock,
-            ..
-        } = self;
-        let pipelines = pipelines.as_slice();
-        let out = &release.dir.clone();
+    pub fn finish(mut self, read: Vec<Read>) -> Result<RunOutcome> {
+        let out = &self.release.dir.clone();
         let (mut outcomes, parts): (Vec<FileOutcome>, Vec<Vec<PathBuf>>) = read.into_iter().unzip();
-
         crate::release::fault_point("read");
-        let mut all_indicators = Vec::new();
-        let mut all_breakdowns = Vec::new();
-        let mut all_checks = Vec::new();
-        let mut table_outputs = Vec::new();
-        let mut findings: Vec<Finding> = Vec::new();
-        let mut acc = Acc {
-            indicators: &mut all_indicators,
-            breakdowns: &mut all_breakdowns,
-            checks: &mut all_checks,
-            tables: &mut table_outputs,
-            findings: &mut findings,
-        };
-        compute_all(
-            pipelines,
-            &statuses,
-            &work,
+        let mut g = Gathered::default();
+        compute::compute_all(
+            &self.pipelines,
+            &self.statuses,
+            &self.work,
             &mut outcomes,
             &parts,
-            config,
+            self.config,
             out,
-            &pseudonymizer,
-            &mut acc,
+            &self.pseudonymizer,
+            &mut g.acc(),
         )?;
         crate::release::fault_point("tables");
         let outputs_at = Instant::now();
         tracing::info!(
-            ms = clock.elapsed().as_millis() as u64,
+            ms = self.clock.elapsed().as_millis() as u64,
             "tables and figures done"
         );
-
-        let (files, totals) = assemble(
+        let (files, totals) = crate::carry::assemble(
             outcomes,
-            previous.as_ref(),
-            &statuses,
-            all_pipelines,
+            self.previous.as_ref(),
+            &self.statuses,
+            self.all_pipelines,
             out,
-            &mut acc,
+            &mut g.acc(),
         )?;
-
-        stamp_scope(config, &mut all_indicators, &mut all_breakdowns);
+        compute::stamp_scope(self.config, &mut g.indicators, &mut g.breakdowns);
         write_outputs(
             out,
-            config,
-            all_pipelines,
-            &statuses,
+            self.config,
+            self.all_pipelines,
+            &self.statuses,
             Figures {
-                indicators: &all_indicators,
-                breakdowns: &all_breakdowns,
-                findings: &findings,
+                indicators: &g.indicators,
+                breakdowns: &g.breakdowns,
+                findings: &g.findings,
                 files: &files,
             },
-            started_at,
-            &cache.feedback(),
+            self.started_at,
+            &self.cache.feedback(),
         )?;
-        prune_cache(&cache, &statuses);
-        let indicator_changes = changes_since_previous(previous.as_ref(), &all_indicators);
-        let exit_code = exit_code(&totals, &all_indicators, &statuses, &all_checks);
+        crate::cache::prune_unseen(&self.cache, &self.statuses);
         timing::add(Phase::Outputs, outputs_at);
+        let report = self.report(g, files, totals);
+        let json = serde_json::to_vec_pretty(&report)?;
+        publish::write_bytes(&out.join("run.json"), &json)?;
+        let _ = std::fs::remove_dir_all(&self.parts_dir);
+        crate::privacy::restrict(&out.join("private"))?;
+        crate::release::fault_point("outputs");
+        self.release.commit(&json)?;
+        let exit_code = report.exit_code;
+        Ok(RunOutcome { report, exit_code })
+    }
+
+    /// The run's record (`run.json`) of what it computed and gathered.
+    fn report(&mut self, g: Gathered, files: Vec<FileReport>, totals: Totals) -> RunReport {
+        let indicator_changes = changes_since_previous(self.previous.as_ref(), &g.indicators);
+        let exit_code = compute::exit_code(&totals, &g.indicators, &self.statuses, &g.checks);
+        let config = self.config;
         let timings_ms: Vec<(Phase, f64)> = timing::snapshot();
         tracing::info!(timings_ms = ?timings_ms, "time by phase (per-workbook phases summed over threads)");
-        let report = RunReport {
+        RunReport {
             timings_ms: timings_ms
                 .into_iter()
                 .map(|(p, ms)| (p, (ms * 10.0).round() / 10.0))
                 .collect(),
             tonghop_version: env!("CARGO_PKG_VERSION").to_string(),
-            started: started_at.to_rfc3339(),
+            started: self.started_at.to_rfc3339(),
             finished: chrono::Local::now().to_rfc3339(),
-            duration_ms: clock.elapsed().as_millis(),
+            duration_ms: self.clock.elapsed().as_millis(),
             config: config.path.display().to_string(),
             commune: config.commune.code.clone(),
             commune_name: config.commune.name.clone(),
@@ -368,119 +374,44 @@ impl Pending<'_> {
             period_to: config.period.to.to_string(),
             inbox: config.inbox.display().to_string(),
             out: config.out.display().to_string(),
-            run_id: run_id.clone(),
-            pipelines: statuses,
+            run_id: self.run_id.clone(),
+            pipelines: std::mem::take(&mut self.statuses),
             totals,
             files,
-            ignored_files: ignored,
-            tables: table_outputs,
-            indicators: all_indicators,
-            breakdowns: all_breakdowns,
-            checks: all_checks,
+            ignored_files: std::mem::take(&mut self.ignored),
+            tables: g.tables,
+            indicators: g.indicators,
+            breakdowns: g.breakdowns,
+            checks: g.checks,
             indicator_changes,
             exit_code,
-            inputs_fingerprint: fingerprint,
+            inputs_fingerprint: self.fingerprint.clone(),
             unchanged_since: None,
-            key_fingerprint: pseudonymizer.fingerprint(),
-        };
-        let json = serde_json::to_vec_pretty(&report)?;
-        publish::write_bytes(&out.join("run.json"), &json)?;
-        let _ = std::fs::remove_dir_all(&parts_dir);
-        crate::privacy::restrict(&out.join("private"))?;
-        crate::release::fault_point("outputs");
-        release.commit(&json)?;
-        Ok(RunOutcome { report, exit_code })
-    }
-}
-
-/// Every pipeline computed now (not carried): duplicates settled across its
-/// workbooks, then its tables, figures and checks; the workbooks' findings
-/// go to the run's.
-#[allow(clippy::too_many_arguments)]
-fn compute_all(
-    pipelines: &[&Pipeline],
-    statuses: &[PipelineRef],
-    work: &[(usize, PathBuf, String)],
-    outcomes: &mut [FileOutcome],
-    parts: &[Vec<PathBuf>],
-    config: &Config,
-    out: &Path,
-    pseudonymizer: &crate::privacy::Pseudonymizer,
-    acc: &mut Acc<'_>,
-) -> Result<()> {
-    for (pi, pipeline) in pipelines.iter().enumerate() {
-        let status = statuses
-            .iter()
-            .find(|s| s.name == pipeline.name)
-            .map_or(PipelineStatus::Computed, |s| s.status);
-        if status.is_carried() {
-            continue;
-        }
-        let _span = tracing::info_span!("pipeline", pipeline = %pipeline.name).entered();
-        let mut mine: Vec<&mut FileOutcome> = outcomes
-            .iter_mut()
-            .zip(work)
-            .filter(|(_, w)| w.0 == pi)
-            .map(|(o, _)| o)
-            .collect();
-        timing::time(Phase::Dedupe, || {
-            crate::dedupe::settle_duplicates(pipeline, &mut mine)
-        });
-        let mine_parts: Vec<&Vec<PathBuf>> = parts
-            .iter()
-            .zip(work)
-            .filter(|(_, w)| w.0 == pi)
-            .map(|(p, _)| p)
-            .collect();
-        compute_pipeline(
-            pipeline,
-            status,
-            &mine,
-            &mine_parts,
-            config,
-            out,
-            pseudonymizer,
-            acc,
-        )?;
-        for o in mine.iter_mut() {
-            acc.findings.append(&mut o.findings);
+            key_fingerprint: self.pseudonymizer.fingerprint(),
         }
     }
-    Ok(())
 }
 
-/// Every figure names its commune and period (as the table partitions do).
-fn stamp_scope(
-    config: &Config,
-    indicators: &mut [IndicatorValue],
-    breakdowns: &mut [indicators::BreakdownRow],
-) {
-    let period = config.period.partition();
-    for v in indicators.iter_mut() {
-        v.commune.clone_from(&config.commune.code);
-        v.period.clone_from(&period);
-    }
-    for b in breakdowns.iter_mut() {
-        b.commune.clone_from(&config.commune.code);
-        b.period.clone_from(&period);
-    }
+/// What a run computed and carried, gathered for its outputs.
+#[derive(Default)]
+struct Gathered {
+    indicators: Vec<crate::indicators::IndicatorValue>,
+    breakdowns: Vec<crate::indicators::BreakdownRow>,
+    checks: Vec<crate::indicators::CheckResult>,
+    tables: Vec<TableOutput>,
+    findings: Vec<Finding>,
 }
 
-/// Drop cache entries of workbooks this run did not see. A pipeline whose
-/// workbooks are missing keeps its cache for their return.
-fn prune_cache(cache: &crate::cache::Cache, statuses: &[PipelineRef]) {
-    cache.prune(
-        &statuses
-            .iter()
-            .filter(|s| {
-                matches!(
-                    s.status,
-                    PipelineStatus::Computed | PipelineStatus::NoWorkbooks
-                )
-            })
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>(),
-    );
+impl Gathered {
+    fn acc(&mut self) -> compute::Acc<'_> {
+        compute::Acc {
+            indicators: &mut self.indicators,
+            breakdowns: &mut self.breakdowns,
+            checks: &mut self.checks,
+            tables: &mut self.tables,
+            findings: &mut self.findings,
+        }
+    }
 }
 
 /// Every workbook, in parallel (a few at a time, memory bounded by the
@@ -508,301 +439,6 @@ fn read_all(pending: &Pending<'_>) -> Result<Vec<Read>> {
     });
     bar.finish_and_clear();
     read.into_iter().collect()
-}
-
-/// This run's file reports and the carried pipelines' outputs together, in
-/// the order of the pipelines whichever run computed them; the totals.
-fn assemble(
-    outcomes: Vec<FileOutcome>,
-    previous: Option<&crate::carry::Previous>,
-    statuses: &[PipelineRef],
-    all_pipelines: &[&Pipeline],
-    out: &Path,
-    acc: &mut Acc<'_>,
-) -> Result<(Vec<FileReport>, Totals)> {
-    let mut totals = Totals::default();
-    let mut files: Vec<FileReport> = outcomes.into_iter().map(FileOutcome::into_report).collect();
-    // Pipelines this run did not compute keep the previous release's outputs.
-    if let Some(prev) = previous {
-        for st in statuses.iter().filter(|s| s.status.is_carried()) {
-            if st.computed_by.is_none() {
-                // Another commune or period: nothing to carry, no figures.
-                let p = all_pipelines.iter().find(|p| p.name == st.name);
-                acc.indicators
-                    .extend(p.into_iter().flat_map(|p| no_figures(p)));
-                continue;
-            }
-            let c = prev
-                .carry(&st.name, out, st.status == PipelineStatus::MissingInputs)
-                .with_context(|| format!("carrying {} from {}", st.name, prev.report.run_id))?;
-            files.extend(c.files);
-            acc.tables.extend(c.tables);
-            acc.indicators.extend(c.indicators);
-            acc.breakdowns.extend(c.breakdowns);
-            acc.checks.extend(c.checks);
-            acc.findings.extend(c.findings);
-        }
-    }
-    // Every output in the order of the pipelines, whichever run computed them.
-    let order = |name: &str| {
-        all_pipelines
-            .iter()
-            .position(|p| p.name == name)
-            .unwrap_or(usize::MAX)
-    };
-    files.sort_by_key(|f| order(&f.pipeline));
-    acc.tables.sort_by_key(|t| order(&t.pipeline));
-    acc.indicators.sort_by_key(|i| order(&i.pipeline));
-    acc.breakdowns.sort_by_key(|b| order(&b.pipeline));
-    acc.checks.sort_by_key(|c| order(&c.pipeline));
-    for fr in &files {
-        totals.add(fr);
-    }
-    acc.findings.sort_by(|a, b| {
-        (order(&a.pipeline), &a.file, &a.sheet, a.row, &a.cell).cmp(&(
-            order(&b.pipeline),
-            &b.file,
-            &b.sheet,
-            b.row,
-            &b.cell,
-        ))
-    });
-
-    Ok((files, totals))
-}
-
-/// 1 when the operator must look: a workbook failed, a figure could not be
-/// computed, a pipeline's workbooks all vanished, or an error-severity check
-/// failed; else 0.
-fn exit_code(
-    totals: &Totals,
-    indicators: &[IndicatorValue],
-    statuses: &[PipelineRef],
-    checks: &[indicators::CheckResult],
-) -> i32 {
-    let indicator_failed = indicators.iter().any(|i| i.error.is_some());
-    let missing_inputs = statuses
-        .iter()
-        .any(|s| s.status == PipelineStatus::MissingInputs);
-    let check_failed = checks
-        .iter()
-        .any(|c| !c.passed && c.severity == Severity::Error);
-    i32::from(totals.files_failed > 0 || indicator_failed || missing_inputs || check_failed)
-}
-
-/// Where the computed outputs of the pipelines gather.
-struct Acc<'a> {
-    indicators: &'a mut Vec<IndicatorValue>,
-    breakdowns: &'a mut Vec<indicators::BreakdownRow>,
-    checks: &'a mut Vec<indicators::CheckResult>,
-    tables: &'a mut Vec<TableOutput>,
-    findings: &'a mut Vec<Finding>,
-}
-
-/// One pipeline computed now: its tables streamed from the parts (private
-/// and public), its figures, what they lack, its checks.
-#[allow(clippy::too_many_arguments)]
-fn compute_pipeline(
-    pipeline: &Pipeline,
-    status: PipelineStatus,
-    mine: &[&mut FileOutcome],
-    mine_parts: &[&Vec<PathBuf>],
-    config: &Config,
-    out: &Path,
-    pseudonymizer: &crate::privacy::Pseudonymizer,
-    acc: &mut Acc<'_>,
-) -> Result<()> {
-    let mut frames = Vec::new();
-    for (ti, table) in pipeline.tables.iter().enumerate() {
-        let rel = format!(
-            "tables/{}_{}/commune={}/period={}/part-0.parquet",
-            pipeline.name,
-            table.name,
-            config.commune.code,
-            config.period.partition()
-        );
-        let private_path = out.join("private").join(&rel);
-        let table_parts: Vec<(&Path, &str, &[bool])> = mine_parts
-            .iter()
-            .zip(mine.iter())
-            .map(|(ps, o)| {
-                (
-                    ps[ti].as_path(),
-                    o.path.as_str(),
-                    o.batches[ti].keep.as_slice(),
-                )
-            })
-            .collect();
-        let rows = stream_table(
-            table,
-            &table_parts,
-            &private_path,
-            &out.join("public").join(&rel),
-            pseudonymizer,
-            &config.commune.code,
-        )
-        .with_context(|| format!("building table {}.{}", pipeline.name, table.name))?;
-        acc.tables.push(TableOutput {
-            pipeline: pipeline.name.clone(),
-            table: table.name.clone(),
-            rows,
-            path: format!("private/{rel}"),
-        });
-        let lazy = LazyFrame::scan_parquet(
-            PlRefPath::try_from_path(&private_path)?,
-            ScanArgsParquet::default(),
-        )?;
-        frames.push((table.name.clone(), sql_input(pipeline, lazy)?));
-    }
-    if status == PipelineStatus::NoWorkbooks {
-        acc.indicators.extend(no_figures(pipeline));
-    } else {
-        let mut computed = timing::time(Phase::Indicators, || {
-            indicators::compute(pipeline, &frames, config)
-        });
-        let mut shadows = Vec::new();
-        for (ti, table) in pipeline.tables.iter().enumerate() {
-            let names: Vec<Vec<String>> = mine.iter().map(|o| o.sheet_names()).collect();
-            let excluded: Vec<(&crate::extract::Excluded, &str, &[String])> = mine
-                .iter()
-                .zip(&names)
-                .filter(|(o, _)| o.excluded.get(ti).is_some_and(|e| !e.is_empty()))
-                .map(|(o, n)| (&o.excluded[ti], o.path.as_str(), n.as_slice()))
-                .collect();
-            // The figures stand without this list: a failure here is
-            // logged and leaves their exclusion counts empty.
-            let shadow = mine_parts
-                .iter()
-                .zip(mine.iter())
-                .filter(|(_, o)| o.batches[ti].keep.iter().any(|k| !k))
-                .map(|(ps, o)| {
-                    let dropped: Vec<bool> = o.batches[ti].keep.iter().map(|k| !k).collect();
-                    crate::parts::read(&ps[ti], &o.path, &dropped)
-                })
-                .collect::<Result<Vec<_>>>()
-                .and_then(|dups| Ok(crate::exclusions::shadow_frame(table, &excluded, dups)?));
-            match shadow {
-                Ok(df) => shadows.push((table.name.clone(), df)),
-                Err(e) => tracing::warn!(
-                    stage = "indicators",
-                    table = %table.name,
-                    error = %e,
-                    "cannot list the rows this table's figures lack"
-                ),
-            }
-        }
-        timing::time(Phase::Indicators, || {
-            crate::exclusions::attach(
-                pipeline,
-                &shadows,
-                config,
-                &mut computed.indicators,
-                &mut computed.breakdowns,
-            )
-        });
-        acc.findings.extend(
-            computed
-                .checks
-                .iter()
-                .filter(|c| !c.passed)
-                .map(check_finding),
-        );
-        acc.indicators.extend(computed.indicators);
-        acc.breakdowns.extend(computed.breakdowns);
-        acc.checks.extend(computed.checks);
-    }
-    Ok(())
-}
-
-/// What reading one workbook needs from the run.
-struct Reader<'a> {
-    config: &'a Config,
-    ctx: &'a RunContext,
-    opts: &'a RunOptions,
-    cache: &'a crate::cache::Cache,
-    parts_dir: &'a Path,
-}
-
-impl Reader<'_> {
-    /// One workbook: from the cache when its bytes (`sha`) were read before,
-    /// else parsed (in a child process with `--isolate`), its rows spilled to
-    /// parts, stored in the cache; a workbook that fails now keeps its last
-    /// good rows, marked stale.
-    fn read(
-        &self,
-        p: &Pipeline,
-        wi: usize,
-        abs: &Path,
-        rel: &str,
-        sha: Option<&str>,
-    ) -> Result<(FileOutcome, Vec<PathBuf>)> {
-        let n = p.tables.len();
-        let spill = |o: FileOutcome, base: &Path| {
-            timing::time(Phase::Frame, || crate::parts::spill(p, o, base))
-        };
-        let read_at = Instant::now();
-        let cached = sha.and_then(|sha| self.cache.load(p, sha, rel));
-        timing::add(Phase::Read, read_at);
-        let out = match (cached, sha) {
-            (Some(x), _) => x,
-            (None, None) => {
-                // Unreadable: process_file reports why.
-                let base = self.parts_dir.join(format!("{wi:06}"));
-                let o = spill(process_file(p, abs, rel, self.ctx), &base)?;
-                (o, crate::parts::paths(&base, n))
-            }
-            (None, Some(sha)) => {
-                // The rows go straight to the cache's parts.
-                let base = self.cache.base(p, sha);
-                let feedback = Some(self.cache.feedback())
-                    .filter(|c| c.reuse)
-                    .map(|c| c.dir);
-                let mut o = match &self.opts.isolate {
-                    Some((exe, cfg)) => {
-                        let (o, written) = crate::isolate::process_in_child(
-                            exe,
-                            cfg,
-                            p,
-                            abs,
-                            rel,
-                            &self.ctx.limits,
-                            crate::isolate::Destinations {
-                                part_base: &base,
-                                feedback_dir: feedback.as_deref(),
-                            },
-                        );
-                        if written { o } else { spill(o, &base)? }
-                    }
-                    None => spill(process_file(p, abs, rel, self.ctx), &base)?,
-                };
-                o.path = rel.to_string();
-                // Bytes that changed since they were hashed are not
-                // cached under the old hash (the next run parses them).
-                // A reader that died reports no hash: the bytes are the
-                // ones hashed, and its failure is cached like any other.
-                let same_bytes = o.sha256.is_empty() || o.sha256 == sha;
-                if o.sha256.is_empty() {
-                    o.sha256 = sha.to_string();
-                }
-                if same_bytes {
-                    timing::time(Phase::CacheStore, || self.cache.store(p, sha, &o));
-                }
-                // A workbook that read before and fails now keeps its
-                // last good rows, marked stale, rather than vanishing.
-                match (o.failed() && self.config.keep_stale)
-                    .then(|| self.cache.last_good(p, rel))
-                    .flatten()
-                {
-                    Some((mut last, last_parts)) => {
-                        last.errors = o.errors;
-                        (last, last_parts)
-                    }
-                    None => (o, crate::parts::paths(&base, n)),
-                }
-            }
-        };
-        Ok(out)
-    }
 }
 
 /// The HMAC key of the public zone's hashed IDs; refused when it changed (or vanished) since the published release,

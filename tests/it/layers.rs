@@ -42,11 +42,12 @@ const LAYERS: &[(&str, &[&str])] = &[
             "privacy",
         ],
     ),
-    ("4 the per-workbook pass", &["extract", "isolate"]),
+    ("4 the per-workbook pass", &["extract", "isolate", "pass"]),
     (
         "5 indicators · publish · report",
         &[
             "indicators",
+            "compute",
             "exclusions",
             "publish",
             "report",
