@@ -781,7 +781,7 @@ fn say_files(r: &crate::run::RunReport) {
     for f in r
         .files
         .iter()
-        .filter(|f| f.status == "failed" && !f.carried)
+        .filter(|f| f.status == crate::record::FileStatus::Failed && !f.carried)
     {
         say!(
             "  Tệp lỗi {}: {}   [FAILED {}]",

@@ -8,6 +8,7 @@ pub use crate::outcome::{Excluded, FileOutcome};
 
 use crate::config::RunContext;
 use crate::ingest::{self, Grid, IngestError};
+use crate::model::{Cause, WorkbookError};
 use crate::pipeline::{ColumnKind, ContextFrom};
 use crate::pipeline::{Pipeline, Table};
 use crate::rows::{Located, Surround, convert_long_row, convert_wide_row};
@@ -72,7 +73,7 @@ pub fn process_file_keeping(
         Ok(b) => b,
         Err(e) => {
             out.errors
-                .push(format!("không đọc được tệp / cannot read file: {e}"));
+                .push(WorkbookError::file(Cause::Unreadable(e.to_string())));
             return out;
         }
     };
@@ -119,7 +120,7 @@ fn process_bytes_keeping(
     match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            out.errors.push(e.to_string());
+            out.errors.push(WorkbookError::file(e));
             // A workbook stopped half-way is refused whole: nothing of it is
             // published, and its rows are counted as skipped with the reason.
             out.drop_rows(pipeline);
@@ -141,7 +142,7 @@ fn process_bytes_keeping(
                 .or_else(|| panic.downcast_ref::<&str>().copied())
                 .unwrap_or("panic");
             out.errors
-                .push(IngestError::Crashed(msg.to_string()).to_string());
+                .push(WorkbookError::file(IngestError::Crashed(msg.to_string())));
             // Whatever was half-read from this workbook is not trusted.
             out.drop_rows(pipeline);
         }
@@ -162,7 +163,7 @@ fn read_workbook(
     let started = std::time::Instant::now();
     if bytes.len() as u64 > limits.max_file_bytes {
         return Err(IngestError::Limit {
-            limit: "max_file_bytes",
+            limit: "max_file_bytes".into(),
             max: limits.max_file_bytes,
             what: format!(
                 "tệp có {} byte / the file has {} bytes",
@@ -189,7 +190,7 @@ fn read_workbook(
         }
         if started.elapsed().as_secs() > limits.max_seconds_per_file {
             return Err(IngestError::Limit {
-                limit: "max_seconds_per_file",
+                limit: "max_seconds_per_file".into(),
                 max: limits.max_seconds_per_file,
                 what: format!("dừng trước sheet \"{name}\" / stopped before sheet \"{name}\""),
             });
@@ -199,7 +200,7 @@ fn read_workbook(
             Err(e) => {
                 let mut r = SheetReport::new(&name, SheetStatus::Error);
                 r.reason = Some(e.to_string());
-                out.errors.push(format!("sheet \"{name}\": {e}"));
+                out.errors.push(WorkbookError::sheet(&name, e));
                 out.sheets.push(r);
                 continue;
             }
@@ -215,7 +216,7 @@ fn read_workbook(
         let cells = u64::from(grid.height()) * u64::from(grid.width());
         if cells > limits.max_cells_per_sheet {
             return Err(IngestError::Limit {
-                limit: "max_cells_per_sheet",
+                limit: "max_cells_per_sheet".into(),
                 max: limits.max_cells_per_sheet,
                 what: format!("sheet \"{name}\" có {cells} ô / has {cells} cells"),
             });
@@ -242,7 +243,7 @@ fn read_workbook(
             .find(|b| b.len() as u64 > limits.max_rows_per_table)
         {
             return Err(IngestError::Limit {
-                limit: "max_rows_per_table",
+                limit: "max_rows_per_table".into(),
                 max: limits.max_rows_per_table,
                 what: format!("{} dòng / rows", b.len()),
             });
@@ -379,14 +380,16 @@ fn read_sheet(
         )
         .collect();
     if !missing.is_empty() {
-        let msg = format!(
-            "sheet \"{name}\": không tìm thấy cột bắt buộc / missing required column {} (dòng tiêu đề / header row {})",
-            missing.join("; "),
-            header.row + 1
+        let error = WorkbookError::sheet(
+            name,
+            Cause::MissingColumns {
+                columns: missing,
+                header_row: header.row + 1,
+            },
         );
-        out.errors.push(msg.clone());
         r.status = SheetStatus::Error;
-        r.reason = Some(msg);
+        r.reason = Some(error.to_string());
+        out.errors.push(error);
         r.skip("sheet_error", height);
         return r;
     }

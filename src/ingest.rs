@@ -14,29 +14,7 @@ pub use crate::model::Format;
 
 type Source = Cursor<Vec<u8>>;
 
-/// Why a workbook could not be read. The message is for a statistician:
-/// Vietnamese first, then the technical detail.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error("tệp rỗng (0 byte) / empty file")]
-    Empty,
-    #[error(
-        "tệp được đặt mật khẩu, hãy gỡ mật khẩu rồi gửi lại / workbook is encrypted (password-protected)"
-    )]
-    Encrypted,
-    #[error("không phải tệp bảng tính ({0}) / not a spreadsheet")]
-    NotSpreadsheet(String),
-    #[error("tệp bị hỏng, không đọc được / corrupt workbook: {0}")]
-    Corrupt(String),
-    #[error("trình đọc bị lỗi khi đọc tệp / reader crashed: {0}")]
-    Crashed(String),
-    #[error("vượt giới hạn / exceeds limit {limit} = {max}: {what}")]
-    Limit {
-        limit: &'static str,
-        max: u64,
-        what: String,
-    },
-}
+pub use crate::model::IngestError;
 
 /// Check a zip-based workbook's parts against `max_part_bytes` from the
 /// archive directory alone, before anything is inflated (zip bombs, expanding
@@ -57,7 +35,7 @@ pub fn check_zip_parts(bytes: &[u8], max_part_bytes: u64) -> Result<(), IngestEr
                 .map(|n| n.into_owned())
                 .unwrap_or_else(|_| format!("#{i}"));
             return Err(IngestError::Limit {
-                limit: "max_part_bytes",
+                limit: "max_part_bytes".into(),
                 max: max_part_bytes,
                 what: format!(
                     "phần {name} giải nén ra {} byte / part {name} inflates to {} bytes",

@@ -10,6 +10,7 @@
 
 use crate::config::Limits;
 use crate::extract::FileOutcome;
+use crate::model::{Cause, WorkbookError};
 use crate::pipeline::Pipeline;
 use std::io::Read;
 use std::path::Path;
@@ -39,9 +40,9 @@ pub struct Destinations<'a> {
     pub feedback_dir: Option<&'a Path>,
 }
 
-fn failed(p: &Pipeline, rel: &str, msg: String) -> FileOutcome {
+fn failed(p: &Pipeline, rel: &str, cause: Cause) -> FileOutcome {
     let mut o = FileOutcome::empty(p, rel);
-    o.errors.push(msg);
+    o.errors.push(WorkbookError::file(cause));
     o
 }
 
@@ -85,7 +86,7 @@ pub fn process_in_child(
         Ok(c) => c,
         Err(e) => {
             return (
-                failed(p, rel, format!("cannot start a reader process: {e}")),
+                failed(p, rel, Cause::ReaderNotStarted(e.to_string())),
                 false,
             );
         }
@@ -124,26 +125,21 @@ pub fn process_in_child(
         None => failed(
             p,
             rel,
-            format!(
-                "vượt giới hạn / exceeds limit max_seconds_per_file = {}: the reader was stopped",
-                limits.max_seconds_per_file
-            ),
+            Cause::ReaderStopped {
+                max_seconds: limits.max_seconds_per_file,
+            },
         ),
         Some(s) if s.success() => match serde_json::from_slice::<FileOutcome>(&out) {
             Ok(o) => return (o, true),
-            Err(e) => failed(
-                p,
-                rel,
-                format!("reader process returned an unreadable result: {e}"),
-            ),
+            Err(e) => failed(p, rel, Cause::ReaderUnreadable(e.to_string())),
         },
         Some(s) => failed(
             p,
             rel,
-            format!(
-                "trình đọc bị lỗi khi đọc tệp / reader crashed: process ended with {s} (memory limit {} bytes)",
-                limits.isolate_memory_bytes
-            ),
+            Cause::ReaderDied {
+                status: s.to_string(),
+                memory_limit: limits.isolate_memory_bytes,
+            },
         ),
     };
     (o, false)

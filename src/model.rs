@@ -182,6 +182,122 @@ impl SheetReport {
     }
 }
 
+/// Why a workbook could not be read. The message is for a statistician:
+/// Vietnamese first, then the technical detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum IngestError {
+    #[error("tệp rỗng (0 byte) / empty file")]
+    Empty,
+    #[error(
+        "tệp được đặt mật khẩu, hãy gỡ mật khẩu rồi gửi lại / workbook is encrypted (password-protected)"
+    )]
+    Encrypted,
+    #[error("không phải tệp bảng tính ({0}) / not a spreadsheet")]
+    NotSpreadsheet(String),
+    #[error("tệp bị hỏng, không đọc được / corrupt workbook: {0}")]
+    Corrupt(String),
+    #[error("trình đọc bị lỗi khi đọc tệp / reader crashed: {0}")]
+    Crashed(String),
+    #[error("vượt giới hạn / exceeds limit {limit} = {max}: {what}")]
+    Limit {
+        limit: std::borrow::Cow<'static, str>,
+        max: u64,
+        what: String,
+    },
+}
+
+/// Why a workbook, or one of its sheets, could not be used: the sheet when
+/// known, around the cause. Shown outermost first, as ripgrep does,
+/// `sheet "Pá Khoang": không tìm thấy cột …`; [`FileError`] puts the
+/// workbook's path before it. Cell-level problems are [`Finding`]s, which
+/// carry their file, sheet and cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkbookError {
+    pub sheet: Option<String>,
+    pub cause: Cause,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Cause {
+    #[error("không đọc được tệp / cannot read file: {0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(
+        "không tìm thấy cột bắt buộc / missing required column {} (dòng tiêu đề / header row {header_row})",
+        columns.join("; ")
+    )]
+    MissingColumns {
+        /// Each missing column (or group of alternatives), as the statistician reads it.
+        columns: Vec<String>,
+        /// 1-based.
+        header_row: u32,
+    },
+    #[error("cannot start a reader process: {0}")]
+    ReaderNotStarted(String),
+    #[error(
+        "vượt giới hạn / exceeds limit max_seconds_per_file = {max_seconds}: the reader was stopped"
+    )]
+    ReaderStopped { max_seconds: u64 },
+    #[error("reader process returned an unreadable result: {0}")]
+    ReaderUnreadable(String),
+    #[error(
+        "trình đọc bị lỗi khi đọc tệp / reader crashed: process ended with {status} (memory limit {memory_limit} bytes)"
+    )]
+    ReaderDied { status: String, memory_limit: u64 },
+}
+
+impl WorkbookError {
+    /// An error of the whole workbook.
+    pub fn file(cause: impl Into<Cause>) -> Self {
+        WorkbookError {
+            sheet: None,
+            cause: cause.into(),
+        }
+    }
+
+    /// An error of sheet `name`.
+    pub fn sheet(name: &str, cause: impl Into<Cause>) -> Self {
+        WorkbookError {
+            sheet: Some(name.to_string()),
+            cause: cause.into(),
+        }
+    }
+
+    /// Within workbook `path`, for a log line or a terminal.
+    pub fn in_file<'a>(&'a self, path: &'a str) -> FileError<'a> {
+        FileError { path, error: self }
+    }
+}
+
+impl std::fmt::Display for WorkbookError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(sheet) = &self.sheet {
+            write!(f, "sheet \"{sheet}\": ")?;
+        }
+        write!(f, "{}", self.cause)
+    }
+}
+
+impl std::error::Error for WorkbookError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+/// A [`WorkbookError`] with its workbook: `bhyt/ds.xlsx: sheet "Pá Khoang": …`.
+#[derive(Debug)]
+pub struct FileError<'a> {
+    pub path: &'a str,
+    pub error: &'a WorkbookError,
+}
+
+impl std::fmt::Display for FileError<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.error)
+    }
+}
+
 /// The column of every public table that holds the commune's 5-digit code
 /// as text (the `commune=` partition is read as an integer by most readers).
 pub const COMMUNE_CODE: &str = "commune_code";
@@ -291,6 +407,46 @@ impl Exclusions {
             && self.examples.len() < EXAMPLES
         {
             self.examples.push(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workbook_errors_read_outermost_first_and_keep_their_type_across_the_pipe() {
+        let e = WorkbookError::sheet(
+            "Pá Khoang",
+            Cause::MissingColumns {
+                columns: vec!["'Số CCCD' (đã thử / tried: cccd, số định danh)".into()],
+                header_row: 4,
+            },
+        );
+        assert_eq!(
+            e.in_file("bhyt/ds.xlsx").to_string(),
+            "bhyt/ds.xlsx: sheet \"Pá Khoang\": không tìm thấy cột bắt buộc / missing required column 'Số CCCD' (đã thử / tried: cccd, số định danh) (dòng tiêu đề / header row 4)"
+        );
+        let whole = WorkbookError::file(IngestError::Encrypted);
+        assert_eq!(
+            whole.in_file("vneid/a.xlsx").to_string(),
+            "vneid/a.xlsx: tệp được đặt mật khẩu, hãy gỡ mật khẩu rồi gửi lại / workbook is encrypted (password-protected)"
+        );
+        // The source chain reaches the cause.
+        let source = std::error::Error::source(&whole).map(ToString::to_string);
+        assert_eq!(source, Some(IngestError::Encrypted.to_string()));
+        // A reader child sends its outcome as JSON: the parent gets the
+        // same typed error, not its text.
+        let limit = WorkbookError::file(IngestError::Limit {
+            limit: "max_rows_per_sheet".into(),
+            max: 10,
+            what: "sheet \"A\"".into(),
+        });
+        for e in [e, whole, limit] {
+            let back: WorkbookError =
+                serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+            assert_eq!(back, e);
         }
     }
 }

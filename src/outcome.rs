@@ -90,7 +90,7 @@ pub struct FileOutcome {
     pub bytes: u64,
     pub format: Option<crate::model::Format>,
     /// The file-level error that stopped it (unreadable, or a sheet lacking a required column).
-    pub errors: Vec<String>,
+    pub errors: Vec<crate::model::WorkbookError>,
     pub sheets: Vec<SheetReport>,
     pub unknown_columns: Vec<String>,
     /// Per table of the pipeline, in declared order.
@@ -153,11 +153,15 @@ impl FileOutcome {
             sha256: o.sha256.clone(),
             bytes: o.bytes,
             format: o.format,
-            status: if o.failed() { "failed" } else { "ok" }.to_string(),
+            status: if o.failed() {
+                crate::record::FileStatus::Failed
+            } else {
+                crate::record::FileStatus::Ok
+            },
             reused: o.reused,
             stale: o.stale,
             carried: false,
-            errors: o.errors.clone(),
+            errors: o.errors.iter().map(ToString::to_string).collect(),
             unknown_columns: o.unknown_columns.clone(),
             rows_read: sum(|s| s.rows_read),
             accepted: sum(|s| s.accepted),

@@ -476,7 +476,7 @@ fn source_sheets(
     f: &FileReport,
     findings: &[&Finding],
 ) -> Option<Vec<(String, crate::ingest::Grid)>> {
-    if f.status == "failed" || f.carried {
+    if f.status == crate::record::FileStatus::Failed || f.carried {
         return Some(Vec::new());
     }
     let path = inbox.join(&f.path);
@@ -620,7 +620,10 @@ pub fn write_feedback(
     // Files with findings, and files that failed (they are told why).
     let to_tell: Vec<&FileReport> = files
         .iter()
-        .filter(|f| f.status == "failed" || findings.iter().any(|x| x.file == f.path))
+        .filter(|f| {
+            f.status == crate::record::FileStatus::Failed
+                || findings.iter().any(|x| x.file == f.path)
+        })
         .collect();
     let paths: Vec<&str> = to_tell.iter().map(|f| f.path.as_str()).collect();
     let names = crate::report::workbook::feedback_names(&paths);

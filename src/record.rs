@@ -12,6 +12,17 @@ pub struct IgnoredFile {
     pub reason: String,
 }
 
+/// Whether a workbook could be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    /// Read (its rejected rows are normal).
+    Ok,
+    /// Could not be read, or a sheet lacked a required column: nothing of
+    /// it is published (its errors say why).
+    Failed,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileReport {
     pub pipeline: String,
@@ -19,7 +30,7 @@ pub struct FileReport {
     pub sha256: String,
     pub bytes: u64,
     pub format: Option<crate::model::Format>,
-    pub status: String,
+    pub status: FileStatus,
     /// Read back from the cache of an earlier run instead of parsed.
     pub reused: bool,
     /// Failed now; its rows are the last good ones of an earlier run.
@@ -81,7 +92,7 @@ impl Totals {
         } else {
             self.files_parsed += 1;
         }
-        self.files_failed += usize::from(f.status == "failed" && !f.carried);
+        self.files_failed += usize::from(f.status == FileStatus::Failed && !f.carried);
         self.rows_read += u64::from(f.rows_read);
         self.accepted += u64::from(f.accepted);
         self.rejected += u64::from(f.rejected);

@@ -152,7 +152,11 @@ fn cards(h: &mut String, ctx: &HtmlContext) {
     let read: u64 = ctx.files.iter().map(|f| u64::from(f.rows_read)).sum();
     let accepted: u64 = ctx.files.iter().map(|f| u64::from(f.accepted)).sum();
     let rejected: u64 = ctx.files.iter().map(|f| u64::from(f.rejected)).sum();
-    let failed = ctx.files.iter().filter(|f| f.status != "ok").count() as u64;
+    let failed = ctx
+        .files
+        .iter()
+        .filter(|f| f.status != crate::record::FileStatus::Ok)
+        .count() as u64;
     let lacking = ctx
         .indicators
         .iter()
@@ -660,7 +664,7 @@ fn sources(h: &mut String, ctx: &HtmlContext) {
                 format!("lỗi, giữ số liệu lần trước: {}", f.errors.join("; "))
             } else if f.carried {
                 "số liệu kỳ trước (không đọc lại)".into()
-            } else if f.status != "ok" {
+            } else if f.status != crate::record::FileStatus::Ok {
                 format!("không đọc được: {}", f.errors.join("; "))
             } else if f.rejected > 0 {
                 "đọc được, có dòng bị loại".into()
@@ -670,7 +674,7 @@ fn sources(h: &mut String, ctx: &HtmlContext) {
             let _ = writeln!(
                 h,
                 "<tr{}><td>{}</td><td class=\"path\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                if f.status != "ok" || f.rejected > 0 {
+                if f.status != crate::record::FileStatus::Ok || f.rejected > 0 {
                     " class=\"bad\""
                 } else {
                     ""

@@ -349,7 +349,7 @@ pub fn summary(
         ws.write_string_with_format(
             r,
             3,
-            if f.status == "ok" {
+            if f.status == crate::record::FileStatus::Ok {
                 "đọc được"
             } else {
                 "lỗi"
@@ -408,7 +408,7 @@ fn guide(
         .count();
     let warnings = findings.len() - errors;
     let mut lines: Vec<(String, bool)> = Vec::new();
-    if file.status == "failed" {
+    if file.status == crate::record::FileStatus::Failed {
         lines.push((
             format!(
                 "Tệp này không đọc được, nên không có số liệu nào của tệp được tính: {}.",
