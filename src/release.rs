@@ -398,3 +398,39 @@ pub fn history(out: &Path) -> Vec<HistoryLine> {
         })
         .collect()
 }
+
+/// When `e` is a full disk (or quota): one line naming the file system,
+/// its mount point and free space, and the file being written.
+pub fn disk_full(e: &anyhow::Error, out: &std::path::Path) -> Option<String> {
+    let full = e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+            .is_some_and(|n| n == libc::ENOSPC || n == libc::EDQUOT)
+            || {
+                let t = c.to_string();
+                t.contains("No space left on device") || t.contains("Disk quota exceeded")
+            }
+    });
+    if !full {
+        return None;
+    }
+    // The innermost "cannot write <file>" context names the file.
+    let file = e
+        .chain()
+        .filter_map(|c| {
+            let t = c.to_string();
+            let rest = t
+                .strip_prefix("cannot write Parquet ")
+                .or_else(|| t.strip_prefix("cannot write "))?;
+            Some(rest.split(": ").next().unwrap_or(rest).to_string())
+        })
+        .last()
+        .unwrap_or_else(|| "(unknown file)".to_string());
+    let disk = match filesystem_of(out) {
+        Some((point, device, free)) => {
+            format!("{device} mounted at {point}, {free} bytes free")
+        }
+        None => out.display().to_string(),
+    };
+    Some(format!("đĩa đầy / disk full: {disk}; while writing {file}"))
+}

@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod reconcile;
+pub mod terminal;
 pub mod text;
 /// Figures written the Vietnamese way (in `values`, which the pipeline files
 /// also need to check their sentences).
