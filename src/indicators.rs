@@ -172,8 +172,8 @@ fn execute(
 }
 
 /// `sql` with `COUNT(DISTINCT c)` written `COUNT(c)` where it reads one
-/// table of `unique` (name, or `<pipeline>_<name>`: the suffix is matched)
-/// whose non-null `c` values are unique: the same number, counted without
+/// table of `unique` (matched by its registered name exactly; list both
+/// `<name>` and `<pipeline>_<name>`) whose non-null `c` values are unique: the same number, counted without
 /// holding every value. `None` (leave it as it is) unless the statement is
 /// one plain SELECT over that one table, with no join, set operation, CTE
 /// or subquery anywhere, and the rewrite changes something.
@@ -221,7 +221,7 @@ pub fn count_distinct_of_unique(sql: &str, unique: &[(&str, &str)]) -> Option<St
     let table = name.to_string().to_lowercase();
     let columns: Vec<&str> = unique
         .iter()
-        .filter(|(t, _)| table == *t || table.ends_with(&format!("_{t}")))
+        .filter(|(t, _)| table == t.to_lowercase())
         .map(|(_, c)| *c)
         .collect();
     if columns.is_empty() {
@@ -231,6 +231,8 @@ pub fn count_distinct_of_unique(sql: &str, unique: &[(&str, &str)]) -> Option<St
     let _ = visit_expressions_mut(&mut select.projection, |e| {
         if let SqlExpr::Function(f) = e
             && f.name.to_string().eq_ignore_ascii_case("count")
+            && f.over.is_none()
+            && f.filter.is_none()
             && let FunctionArguments::List(list) = &mut f.args
             && list.duplicate_treatment == Some(DuplicateTreatment::Distinct)
             && list.clauses.is_empty()
@@ -671,7 +673,7 @@ mod tests {
 
     #[test]
     fn count_distinct_of_a_unique_column_is_a_count() {
-        let unique = [("persons", "personal_id")];
+        let unique = [("persons", "personal_id"), ("bhyt_persons", "personal_id")];
         let rw = |sql: &str| count_distinct_of_unique(sql, &unique);
         assert_eq!(
             rw("SELECT COUNT(DISTINCT personal_id) AS value FROM persons WHERE g = 'a'").as_deref(),
@@ -690,6 +692,17 @@ mod tests {
         );
         assert_eq!(
             rw("SELECT COUNT(DISTINCT personal_id) AS value FROM citizens"),
+            None
+        );
+        // A table whose name merely ends like a deduplicated one's.
+        assert_eq!(
+            rw("SELECT COUNT(DISTINCT personal_id) AS value FROM old_persons"),
+            None
+        );
+        // A window counts as it runs: COUNT(x) OVER (ORDER BY …) is not
+        // COUNT(DISTINCT x) OVER (…).
+        assert_eq!(
+            rw("SELECT COUNT(DISTINCT personal_id) OVER (ORDER BY village) AS value FROM persons"),
             None
         );
         assert_eq!(

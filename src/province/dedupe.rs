@@ -36,15 +36,21 @@ pub struct Deduped {
 
 impl Deduped {
     /// The dropped rows as 0-based positions in all the tables read one
-    /// after another, in commune order.
-    pub fn drops_in_sequence(&self) -> Vec<u32> {
-        let mut offset = 0u32;
+    /// after another, in commune order (as polars' 32-bit row index
+    /// counts them: refused past 4 G rows).
+    pub fn drops_in_sequence(&self) -> Result<Vec<u32>> {
+        let mut offset = 0u64;
         let mut out = Vec::new();
         for (drops, height) in self.drops.iter().zip(&self.heights) {
-            out.extend(drops.iter().map(|r| offset + r));
-            offset += height;
+            for r in drops {
+                out.push(
+                    u32::try_from(offset + u64::from(*r))
+                        .context("the province's table has more than 4 G rows")?,
+                );
+            }
+            offset += u64::from(*height);
         }
-        out
+        Ok(out)
     }
 }
 
@@ -220,7 +226,7 @@ mod tests {
             vec![vec![l(0, 1), l(2, 2)], vec![l(2, 1), l(3, 0)]]
         );
         assert_eq!(d.heights, vec![4, 0, 3, 2]);
-        assert_eq!(d.drops_in_sequence(), vec![3, 6, 7]);
+        assert_eq!(d.drops_in_sequence().unwrap(), vec![3, 6, 7]);
         // The scratch folder holds nothing afterwards.
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -678,7 +678,7 @@ fn province_figures(
             figures.extend(no_figures(pipeline));
         } else {
             let mut frames = Vec::new();
-            let mut unique: Vec<(&str, &str)> = Vec::new();
+            let mut unique: Vec<(String, &str)> = Vec::new();
             for table in &pipeline.tables {
                 let paths: Vec<Option<PathBuf>> = with
                     .iter()
@@ -701,7 +701,10 @@ fn province_figures(
                         let d = dedupe::dedupe(&refs, key, scratch)?;
                         findings
                             .extend(duplicates_across(pipeline, table, key, &paths, &d, &with)?);
-                        unique.push((table.name.as_str(), key));
+                        // As the SQL context registers the table: by its
+                        // name and as `<pipeline>_<name>`.
+                        unique.push((table.name.clone(), key));
+                        unique.push((format!("{}_{}", pipeline.name, table.name), key));
                         Some(d)
                     }
                     None => None,
@@ -709,6 +712,7 @@ fn province_figures(
                 // One scan of every commune's file (not a union of scans:
                 // polars' streaming engine cannot sum the counts a union
                 // pushes down), persons counted once by their position.
+                same_schema(&paths, &with)?;
                 let files: Vec<PlRefPath> = paths
                     .iter()
                     .flatten()
@@ -718,7 +722,7 @@ fn province_figures(
                 args.hive_options.enabled = Some(false);
                 let mut all = LazyFrame::scan_parquet_files(files.into_iter().collect(), args)?;
                 if let Some(d) = &deduped {
-                    let drops = d.drops_in_sequence();
+                    let drops = d.drops_in_sequence()?;
                     if !drops.is_empty() {
                         let drops = Series::new("__drop".into(), drops);
                         all = all
@@ -734,9 +738,11 @@ fn province_figures(
                     indicators::sql_columns(pipeline, all)?.0,
                 ));
             }
+            let unique_refs: Vec<(&str, &str)> =
+                unique.iter().map(|(t, k)| (t.as_str(), *k)).collect();
             let how = indicators::Evaluation {
                 streaming: true,
-                unique: &unique,
+                unique: &unique_refs,
             };
             let computed = indicators::compute_with(pipeline, &frames, &config, &how);
             figures = computed.indicators;
@@ -770,6 +776,36 @@ fn province_figures(
         breakdowns_out.extend(breakdowns);
     }
     Ok((indicators_out, breakdowns_out, findings))
+}
+
+/// Every commune's file of one table has the first one's columns and
+/// types: one scan reads them all with the first file's schema, so a
+/// commune whose release was written by another version of the pipeline is
+/// named here rather than failing every query.
+fn same_schema(paths: &[Option<PathBuf>], members: &[&&Published]) -> Result<()> {
+    let mut first: Option<(Schema, usize)> = None;
+    for (m, path) in paths.iter().enumerate() {
+        let Some(path) = path else { continue };
+        let schema =
+            LazyFrame::scan_parquet(PlRefPath::try_from_path(path)?, ScanArgsParquet::default())?
+                .collect_schema()?;
+        match &first {
+            None => first = Some(((*schema).clone(), m)),
+            Some((want, at)) if *want != *schema => anyhow::bail!(
+                "xã {} và xã {}: bảng không cùng cột / the communes' tables differ in columns or types ({} vs {})",
+                members[*at].config.commune.code,
+                members[m].config.commune.code,
+                paths[*at]
+                    .as_deref()
+                    .map(Path::display)
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+                path.display()
+            ),
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// A breakdown by the commune's own village list: no province figure

@@ -675,3 +675,77 @@ fn the_province_page_shows_who_sent_what_and_every_commune_beside_the_province()
         );
     }
 }
+
+/// A commune whose table has other columns than the others' (its last good
+/// release written by another version of the pipeline) stops the province's
+/// figures with one error naming both communes, not a failure per query.
+#[test]
+fn communes_whose_tables_differ_are_named() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let run = || {
+        tonghop(&[
+            "run",
+            "--config",
+            "fixtures/province/province.toml",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let first = run();
+    assert!(first.exit_code <= 1, "{}", first.stderr);
+    let mut tables: Vec<PathBuf> = glob::glob(
+        out.join("communes/*/current/private/tables/bhyt_persons/*/*/part-0.parquet")
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap()
+    .map(Result::unwrap)
+    .collect();
+    tables.sort();
+    assert!(tables.len() >= 2, "{tables:?}");
+    let path = &tables[1];
+    let mut df = ParquetReader::new(std::fs::File::open(path).unwrap())
+        .finish()
+        .unwrap();
+    df.with_column(Column::new("extra".into(), vec![1i64; df.height()]))
+        .unwrap();
+    // Replace the file (not rewrite it in place: it is hard-linked into
+    // the releases).
+    let tmp = path.with_extension("tmp");
+    ParquetWriter::new(std::fs::File::create(&tmp).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+    let second = run();
+    assert_eq!(second.exit_code, 4, "{}\n{}", second.stdout, second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("bảng không cùng cột / the communes' tables differ in columns or types"),
+        "{}",
+        second.stderr
+    );
+    let codes: Vec<String> = tables
+        .iter()
+        .take(2)
+        .map(|t| {
+            t.strip_prefix(out.join("communes"))
+                .unwrap()
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    for code in &codes {
+        assert!(
+            second.stderr.contains(&format!("xã {code}")),
+            "{code}: {}",
+            second.stderr
+        );
+    }
+}
