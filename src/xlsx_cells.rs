@@ -18,7 +18,7 @@
 //! caller then asks calamine, so a surprise costs time, never a value.
 
 use calamine::{Cell, CellErrorType, Data, ExcelDateTime, ExcelDateTimeType, Range};
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 /// How a cell style's number format shows numbers (calamine's `CellFormat`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,10 +48,7 @@ fn read_part(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Option<Opt
     let Some(found) = found else {
         return Some(None);
     };
-    let mut f = zip.by_name(&found).ok()?;
-    let mut out = Vec::with_capacity(f.size().min(1 << 26) as usize);
-    f.read_to_end(&mut out).ok()?;
-    Some(Some(out))
+    crate::xlsx_merges::read_part(zip, &found).map(Some)
 }
 
 impl Book {

@@ -22,7 +22,7 @@ pub struct SheetParts {
     pub dir: String,
 }
 
-fn read_part(zip: &mut Zip<'_>, name: &str) -> Option<Vec<u8>> {
+pub(crate) fn read_part(zip: &mut Zip<'_>, name: &str) -> Option<Vec<u8>> {
     let mut f = zip.by_name(name).ok()?;
     let mut out = Vec::with_capacity(f.size().min(1 << 26) as usize);
     f.read_to_end(&mut out).ok()?;

@@ -146,13 +146,8 @@ fn merge(files: Vec<Option<std::fs::File>>, members: usize) -> Result<Deduped> {
         .collect();
     // (key, member, row): ties by commune, then row, as the rule says.
     let mut heap: BinaryHeap<Reverse<(Vec<u8>, usize, u32)>> = BinaryHeap::new();
-    for (member, run) in runs.iter_mut().enumerate() {
-        if let Some(run) = run {
-            let mut key = Vec::new();
-            if let Some(row) = run.next(&mut key)? {
-                heap.push(Reverse((key, member, row)));
-            }
-        }
+    for member in 0..runs.len() {
+        advance(&mut runs, &mut heap, member)?;
     }
     let mut group: Vec<Listing> = Vec::new();
     while let Some(Reverse((key, member, row))) = heap.pop() {
