@@ -265,21 +265,7 @@ pub fn main() -> i32 {
             match load(&args.config) {
                 Ok((config, pipelines)) => {
                     let all: Vec<&Pipeline> = pipelines.iter().collect();
-                    let missing = crate::indicators::missing_targets(&all, &config);
-                    if let Err(e) = crate::calendar::Calendar::load(&config.holidays) {
-                        eprintln!("tonghop: configuration error: holiday calendar: {e}");
-                        return EXIT_USAGE;
-                    }
-                    if !missing.is_empty() {
-                        for (pipeline, key) in &missing {
-                            eprintln!(
-                                "tonghop: configuration error: {}: {key} is missing; pipeline '{pipeline}' needs it",
-                                config.path.display()
-                            );
-                        }
-                        return EXIT_USAGE;
-                    }
-                    if !portable(&all) || !dry_runs(&all, &config) {
+                    if !print_problems(&crate::preflight::check(&config, &all), "") {
                         return EXIT_USAGE;
                     }
                     say!("config {} is valid", config.path.display());
@@ -365,43 +351,22 @@ fn test_command(args: TestArgs) -> i32 {
     }
 }
 
-/// Every query of every pipeline run on empty typed tables; each failure
-/// printed (a misspelled column fails `check`, not the nightly run).
-fn dry_runs(pipelines: &[&Pipeline], config: &crate::config::Config) -> bool {
-    let mut ok = true;
-    for p in pipelines {
-        for problem in crate::indicators::dry_run(p, config) {
-            eprintln!(
-                "tonghop: configuration error: {} ({}): {problem}",
-                p.name, p.source
-            );
-            ok = false;
-        }
-    }
-    ok
-}
-
-/// Every indicator and breakdown in the SQL subset Spark reads alike;
-/// each problem printed.
-fn portable(pipelines: &[&Pipeline]) -> bool {
-    let mut ok = true;
-    for p in pipelines {
-        let sqls = p
-            .indicators
-            .iter()
-            .map(|i| (&i.id, &i.sql))
-            .chain(p.breakdowns.iter().map(|b| (&b.id, &b.sql)));
-        for (id, sql) in sqls {
-            for problem in crate::spark::portability_problems(sql) {
-                eprintln!(
-                    "tonghop: configuration error: {} ({}): {id}: {problem}",
-                    p.name, p.source
-                );
-                ok = false;
+/// Each problem on its own line of stderr, `hint` after each missing
+/// target; true when there was none.
+fn print_problems(problems: &[crate::preflight::Problem], hint: &str) -> bool {
+    for p in problems {
+        match p {
+            p if p.is_usage() => eprintln!("tonghop: {p}"),
+            crate::preflight::Problem::MissingTarget { .. } => {
+                eprintln!("tonghop: configuration error: {p}{hint}")
             }
+            crate::preflight::Problem::NoInbox { .. } => {
+                eprintln!("tonghop: configuration error: {p}; nothing was run")
+            }
+            p => eprintln!("tonghop: configuration error: {p}"),
         }
     }
-    ok
+    problems.is_empty()
 }
 
 /// `check` of a province file: the file, then every commune's config.
@@ -412,12 +377,7 @@ fn check_province(pc: &crate::config::ProvinceConfig) -> i32 {
         match load(c) {
             Ok((config, pipelines)) => {
                 let all: Vec<&Pipeline> = pipelines.iter().collect();
-                let missing = crate::indicators::missing_targets(&all, &config);
-                for (pipeline, key) in &missing {
-                    eprintln!(
-                        "tonghop: configuration error: {}: {key} is missing; pipeline '{pipeline}' needs it",
-                        config.path.display()
-                    );
+                if !print_problems(&crate::preflight::check(&config, &all), "") {
                     code = EXIT_USAGE;
                 }
                 if let Some(other) = codes.insert(config.commune.code.clone(), c.clone()) {
@@ -427,9 +387,6 @@ fn check_province(pc: &crate::config::ProvinceConfig) -> i32 {
                         config.commune.code,
                         other.display()
                     );
-                    code = EXIT_USAGE;
-                }
-                if !portable(&all) || !dry_runs(&all, &config) {
                     code = EXIT_USAGE;
                 }
             }
@@ -625,8 +582,7 @@ fn run_command(args: RunArgs) -> i32 {
 }
 
 /// What a run refuses before it touches anything (exit 2): an unknown
-/// pipeline in `--only`/`--allow-empty`, a missing inbox, a broken holiday
-/// calendar, a target or parameter a selected pipeline needs.
+/// pipeline in `--only`/`--allow-empty`, then `preflight::before_run`.
 fn refuse_before_running(
     config: &Config,
     pipelines: &[Pipeline],
@@ -634,45 +590,16 @@ fn refuse_before_running(
     only: &[String],
     allow_empty: &[String],
 ) -> Result<(), i32> {
-    let named = (only.iter().map(|n| ("--only", n)))
-        .chain(allow_empty.iter().map(|n| ("--allow-empty", n)));
-    for (flag, name) in named {
-        if !pipelines.iter().any(|p| &p.name == name) {
-            let known: Vec<&str> = pipelines.iter().map(|p| p.name.as_str()).collect();
-            eprintln!(
-                "tonghop: {flag} {name}: no such pipeline (known: {})",
-                known.join(", ")
-            );
-            return Err(EXIT_USAGE);
-        }
+    let problems = match crate::preflight::unknown_pipeline(pipelines, only, allow_empty) {
+        Some(p) => vec![p],
+        None => crate::preflight::before_run(config, selected),
+    };
+    let hint = " (add it, or leave the pipeline out with --only)";
+    if print_problems(&problems, hint) {
+        Ok(())
+    } else {
+        Err(EXIT_USAGE)
     }
-    if !config.inbox.is_dir() {
-        eprintln!(
-            "tonghop: configuration error: không tìm thấy thư mục hộp thư đến / inbox folder {} {} (is the share mounted?); nothing was run",
-            config.inbox.display(),
-            if config.inbox.exists() {
-                "is not a folder"
-            } else {
-                "does not exist"
-            }
-        );
-        return Err(EXIT_USAGE);
-    }
-    if let Err(e) = crate::calendar::Calendar::load(&config.holidays) {
-        eprintln!("tonghop: configuration error: holiday calendar: {e}");
-        return Err(EXIT_USAGE);
-    }
-    let missing = crate::indicators::missing_targets(selected, config);
-    if !missing.is_empty() {
-        for (pipeline, key) in &missing {
-            eprintln!(
-                "tonghop: configuration error: {}: {key} is missing; pipeline '{pipeline}' needs it (add it, or leave the pipeline out with --only)",
-                config.path.display()
-            );
-        }
-        return Err(EXIT_USAGE);
-    }
-    Ok(())
 }
 
 fn reconcile_command(args: ReconcileArgs) -> i32 {

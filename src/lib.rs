@@ -32,6 +32,7 @@ pub mod outcome;
 pub mod parts;
 pub mod pass;
 pub mod pipeline;
+pub mod preflight;
 pub mod privacy;
 pub mod province;
 pub mod publish;

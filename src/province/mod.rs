@@ -555,34 +555,15 @@ fn read_and_finish(
 
 /// What stops a commune before it runs (the checks of `tonghop run`).
 fn preflight(config: &Config, all: &[&Pipeline], opts: &RunOptions) -> Option<String> {
-    if !config.inbox.is_dir() {
-        return Some(format!(
-            "không tìm thấy thư mục hộp thư đến / inbox folder {} does not exist or is not a folder",
-            config.inbox.display()
-        ));
-    }
-    if let Err(e) = crate::calendar::Calendar::load(&config.holidays) {
-        return Some(format!("holiday calendar: {e}"));
-    }
     let selected: Vec<&Pipeline> = all
         .iter()
         .copied()
         .filter(|p| opts.only.is_empty() || opts.only.contains(&p.name))
         .collect();
-    let missing = indicators::missing_targets(&selected, config);
-    if !missing.is_empty() {
-        return Some(
-            missing
-                .iter()
-                .map(|(p, k)| {
-                    format!(
-                        "{}: {k} is missing; pipeline '{p}' needs it",
-                        config.path.display()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-        );
+    let problems = crate::preflight::before_run(config, &selected);
+    if !problems.is_empty() {
+        let texts: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        return Some(texts.join("; "));
     }
     if let Err(e) = crate::release::check_writable(&config.out) {
         return Some(e.to_string());

@@ -55,7 +55,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "spark",
         ],
     ),
-    ("6 run", &["run", "carry", "province", "selftest"]),
+    (
+        "6 run",
+        &["run", "carry", "preflight", "province", "selftest"],
+    ),
     ("7 cli", &["cli"]),
 ];
 
