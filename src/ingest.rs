@@ -67,7 +67,9 @@ pub struct Workbook {
 }
 
 enum Inner {
-    Xlsx(Box<Xlsx<Source>>),
+    /// None until a sheet needs calamine: a workbook whose sheet list,
+    /// strings and styles `xlsx_cells` reads is not opened by calamine.
+    Xlsx(Option<Box<Xlsx<Source>>>),
     Xls(Box<Xls<Source>>),
     Xlsb(Box<Xlsb<Source>>),
     /// With the merged regions calamine does not give for ODS.
@@ -117,6 +119,7 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
     let corrupt = |e: &dyn std::fmt::Display| IngestError::Corrupt(e.to_string());
     let mut xlsx_raw = None;
     let mut xlsx_book = None;
+    let mut xlsx_metas = None;
     let mut markup = Format::Html;
     let inner = if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         let is_ods = ext == "ods"
@@ -134,6 +137,11 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
             Inner::Xlsb(Box::new(
                 Xlsb::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?,
             ))
+        } else if let Some((meta, parts, book)) = own_xlsx(&bytes) {
+            xlsx_metas = Some(meta);
+            xlsx_book = Some(book);
+            xlsx_raw = Some((bytes, Some(parts)));
+            Inner::Xlsx(None)
         } else {
             match Xlsx::new(Cursor::new(bytes.clone())) {
                 Ok(x) => {
@@ -142,7 +150,7 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
                         crate::xlsx_cells::Book::read(&bytes, &p.dir, x.has_1904_epoch())
                     });
                     xlsx_raw = Some((bytes, parts));
-                    Inner::Xlsx(Box::new(x))
+                    Inner::Xlsx(Some(Box::new(x)))
                 }
                 Err(xe) => match Xlsb::new(Cursor::new(bytes)) {
                     Ok(x) => Inner::Xlsb(Box::new(x)),
@@ -186,8 +194,27 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
             None => return Err(IngestError::NotSpreadsheet(describe_start(&bytes))),
         }
     };
+    if let Some(meta) = xlsx_metas {
+        let sheet_infos = meta
+            .sheets
+            .into_iter()
+            .map(|m| SheetInfo {
+                name: m.name,
+                visible: m.visible,
+                is_worksheet: m.is_worksheet,
+            })
+            .collect();
+        return Ok(Workbook {
+            format: Format::Xlsx,
+            sheets: inner,
+            xlsx_raw,
+            xlsx_book,
+            sheet_infos,
+        });
+    }
     let (format, metas) = match &inner {
-        Inner::Xlsx(x) => (Format::Xlsx, x.sheets_metadata().to_vec()),
+        Inner::Xlsx(Some(x)) => (Format::Xlsx, x.sheets_metadata().to_vec()),
+        Inner::Xlsx(None) => unreachable!("an xlsx opened without calamine has its sheet list"),
         Inner::Xls(x) => (Format::Xls, x.sheets_metadata().to_vec()),
         Inner::Xlsb(x) => (Format::Xlsb, x.sheets_metadata().to_vec()),
         Inner::Ods(x, _) => (Format::Ods, x.sheets_metadata().to_vec()),
@@ -227,6 +254,26 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
     })
 }
 
+/// An xlsx workbook read without calamine: its sheet list and date system,
+/// its sheet parts, its shared strings and styles. None when any of them
+/// holds something `xlsx_cells` leaves to calamine (or calamine might
+/// refuse): then calamine opens it, as before.
+fn own_xlsx(
+    bytes: &[u8],
+) -> Option<(
+    crate::xlsx_cells::WorkbookMeta,
+    crate::xlsx_merges::SheetParts,
+    crate::xlsx_cells::Book,
+)> {
+    let meta = crate::xlsx_cells::WorkbookMeta::read(bytes)?;
+    let parts = crate::xlsx_merges::SheetParts::read(bytes)?;
+    if parts.dir != meta.dir {
+        return None;
+    }
+    let book = crate::xlsx_cells::Book::read(bytes, &meta.dir, meta.is_1904)?;
+    Some((meta, parts, book))
+}
+
 impl Workbook {
     /// An xlsx sheet's cells, merged regions and column widths from one
     /// inflate of its part, read by `xlsx_cells`; None where that reader
@@ -262,7 +309,22 @@ impl Workbook {
                 widths = w;
                 (r, m)
             }
-            Inner::Xlsx(x) => {
+            Inner::Xlsx(slot) => {
+                // This sheet is calamine's: open the workbook now if it was not.
+                if slot.is_none() {
+                    let bytes = self
+                        .xlsx_raw
+                        .as_ref()
+                        .map(|(b, _)| b.clone())
+                        .unwrap_or_default();
+                    *slot = Some(Box::new(
+                        Xlsx::new(Cursor::new(bytes))
+                            .map_err(|e| IngestError::Corrupt(e.to_string()))?,
+                    ));
+                }
+                let Some(x) = slot.as_mut() else {
+                    unreachable!("opened above")
+                };
                 // The merged ranges need a second inflate of the sheet: done
                 // beside calamine's decoding, on another core when one is idle.
                 let raw = &self.xlsx_raw;

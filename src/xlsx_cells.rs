@@ -51,6 +51,172 @@ fn read_part(zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str) -> Option<Opt
     crate::xlsx_merges::read_part(zip, &found).map(Some)
 }
 
+/// One sheet as calamine's `sheets_metadata` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SheetMeta {
+    pub name: String,
+    pub visible: bool,
+    /// A worksheet (not a chart or dialog sheet).
+    pub is_worksheet: bool,
+}
+
+/// What calamine's `Xlsx::new` learns of a workbook besides its strings and
+/// styles: the folder of the workbook part, its sheets in order and its date
+/// system. Read without calamine, so that a workbook whose sheets this
+/// reader takes is never opened twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkbookMeta {
+    /// The folder of the workbook part with its trailing `/` ("xl/").
+    pub dir: String,
+    pub sheets: Vec<SheetMeta>,
+    pub is_1904: bool,
+}
+
+/// The XML events of a small part, read as calamine configures quick-xml.
+fn part_reader(xml: &[u8]) -> quick_xml::Reader<&[u8]> {
+    let mut r = quick_xml::Reader::from_reader(xml);
+    let c = r.config_mut();
+    c.check_end_names = false;
+    c.trim_text(false);
+    c.check_comments = false;
+    c.expand_empty_elements = true;
+    r
+}
+
+/// An element's attribute values (Id, Type, Target), raw as calamine keeps them.
+type Relationship = (Option<String>, Option<String>, Option<String>);
+
+/// The `<Relationship>` elements of a .rels part, in order; None where
+/// calamine would fail or read another value (an entity in a value, a
+/// malformed attribute, a missing end).
+fn rels(xml: &[u8]) -> Option<Vec<Relationship>> {
+    use quick_xml::events::Event;
+    let mut r = part_reader(xml);
+    loop {
+        match r.read_event().ok()? {
+            Event::Start(e) if e.local_name().as_ref() == "Relationships" => break,
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    loop {
+        match r.read_event().ok()? {
+            Event::Start(e) if e.local_name().as_ref() == "Relationship" => {
+                let a = e.attributes_raw().as_bytes();
+                let get = |k: &[u8]| attr(a, k).map(|v| v.map(str::to_string));
+                out.push((get(b"Id")?, get(b"Type")?, get(b"Target")?));
+            }
+            Event::End(e) if e.local_name().as_ref() == "Relationships" => return Some(out),
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
+impl WorkbookMeta {
+    /// None wherever calamine might fail, or read the package another way:
+    /// the caller then opens the workbook with calamine, as before.
+    pub fn read(bytes: &[u8]) -> Option<WorkbookMeta> {
+        use quick_xml::events::Event;
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+        let package = rels(&read_part(&mut zip, "_rels/.rels")??)?;
+        // The last office document that names a target, as calamine takes it.
+        let target = package
+            .iter()
+            .filter(|(_, t, target)| {
+                t.as_deref()
+                    .is_some_and(|t| t.ends_with("/relationships/officeDocument"))
+                    && target.is_some()
+            })
+            .filter_map(|(_, _, target)| target.as_deref())
+            .next_back()?;
+        let (dir, name) = match target.rfind('/') {
+            Some(i) => target.split_at(i + 1),
+            None => ("", target),
+        };
+        let dir = dir.strip_prefix('/').unwrap_or(dir).to_string();
+        let name = if name.is_empty() {
+            "workbook.xml"
+        } else {
+            name
+        };
+        let by_id = rels(&read_part(&mut zip, &format!("{dir}_rels/{name}.rels"))??)?;
+        let xml = read_part(&mut zip, &format!("{dir}{name}"))??;
+        let mut r = part_reader(&xml);
+        let (mut sheets, mut is_1904) = (Vec::new(), false);
+        let mut in_name = false;
+        loop {
+            match r.read_event().ok()? {
+                Event::Start(e) if e.local_name().as_ref() == "sheet" => {
+                    let a = e.attributes_raw().as_bytes();
+                    let name = attr_decoded(a, b"name")?.unwrap_or_default();
+                    let visible = match attr(a, b"state")? {
+                        None | Some("visible") => true,
+                        Some("hidden" | "veryHidden") => false,
+                        Some(_) => return None,
+                    };
+                    let mut id = None;
+                    for kv in attributes(a) {
+                        let (k, v) = kv?;
+                        if k == b"id" || k.ends_with(b":id") {
+                            id = Some(v);
+                        }
+                    }
+                    let id = std::str::from_utf8(id.unwrap_or(b"")).ok()?;
+                    // A repeated Id: calamine's map keeps the last.
+                    let (_, typ, target) = by_id
+                        .iter()
+                        .rev()
+                        .find(|(i, _, _)| i.as_deref() == Some(id))?;
+                    let (typ, target) = (
+                        typ.as_deref().unwrap_or(""),
+                        target.as_deref().unwrap_or(""),
+                    );
+                    // calamine joins the target to the folder without
+                    // resolving it: leave anything to resolve to calamine.
+                    if target.contains("..") || target.contains('\\') || target.contains("./") {
+                        return None;
+                    }
+                    let is_worksheet = match typ.rsplit('/').next() {
+                        Some("worksheet") => true,
+                        Some("chartsheet" | "dialogsheet") => false,
+                        _ => return None,
+                    };
+                    sheets.push(SheetMeta {
+                        name,
+                        visible,
+                        is_worksheet,
+                    });
+                }
+                Event::Start(e) if e.local_name().as_ref() == "workbookPr" => {
+                    if let Some(v) = attr(e.attributes_raw().as_bytes(), b"date1904")? {
+                        is_1904 = v == "1" || v == "true";
+                    }
+                }
+                // calamine decodes defined names: an entity in one is
+                // calamine's to judge.
+                Event::Start(e) if e.local_name().as_ref() == "definedName" => {
+                    for kv in attributes(e.attributes_raw().as_bytes()) {
+                        kv?;
+                    }
+                    in_name = true;
+                }
+                Event::End(e) if e.local_name().as_ref() == "definedName" => in_name = false,
+                Event::GeneralRef(_) if in_name => return None,
+                Event::End(e) if e.local_name().as_ref() == "workbook" => break,
+                Event::Eof => return None,
+                _ => {}
+            }
+        }
+        Some(WorkbookMeta {
+            dir,
+            sheets,
+            is_1904,
+        })
+    }
+}
+
 impl Book {
     /// The shared strings and styles of the workbook whose main part is in
     /// `xl_dir` (e.g. "xl/"). None when either holds something this reader
