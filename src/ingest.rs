@@ -137,7 +137,7 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
             Inner::Xlsb(Box::new(
                 Xlsb::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?,
             ))
-        } else if let Some((meta, parts, book)) = own_xlsx(&bytes) {
+        } else if let Some((meta, parts, book)) = crate::xlsx_cells::open(&bytes) {
             xlsx_metas = Some(meta);
             xlsx_book = Some(book);
             xlsx_raw = Some((bytes, Some(parts)));
@@ -252,26 +252,6 @@ pub fn open(bytes: Vec<u8>, ext: &str) -> Result<Workbook, IngestError> {
         xlsx_book,
         sheet_infos,
     })
-}
-
-/// An xlsx workbook read without calamine: its sheet list and date system,
-/// its sheet parts, its shared strings and styles. None when any of them
-/// holds something `xlsx_cells` leaves to calamine (or calamine might
-/// refuse): then calamine opens it, as before.
-fn own_xlsx(
-    bytes: &[u8],
-) -> Option<(
-    crate::xlsx_cells::WorkbookMeta,
-    crate::xlsx_merges::SheetParts,
-    crate::xlsx_cells::Book,
-)> {
-    let meta = crate::xlsx_cells::WorkbookMeta::read(bytes)?;
-    let parts = crate::xlsx_merges::SheetParts::read(bytes)?;
-    if parts.dir != meta.dir {
-        return None;
-    }
-    let book = crate::xlsx_cells::Book::read(bytes, &meta.dir, meta.is_1904)?;
-    Some((meta, parts, book))
 }
 
 impl Workbook {

@@ -58,6 +58,8 @@ pub struct SheetMeta {
     pub visible: bool,
     /// A worksheet (not a chart or dialog sheet).
     pub is_worksheet: bool,
+    /// Its zip part, as calamine joins it to the workbook's folder.
+    pub part: String,
 }
 
 /// What calamine's `Xlsx::new` learns of a workbook besides its strings and
@@ -118,9 +120,12 @@ impl WorkbookMeta {
     /// None wherever calamine might fail, or read the package another way:
     /// the caller then opens the workbook with calamine, as before.
     pub fn read(bytes: &[u8]) -> Option<WorkbookMeta> {
+        Self::read_in(&mut zip::ZipArchive::new(Cursor::new(bytes)).ok()?)
+    }
+
+    fn read_in(zip: &mut zip::ZipArchive<Cursor<&[u8]>>) -> Option<WorkbookMeta> {
         use quick_xml::events::Event;
-        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
-        let package = rels(&read_part(&mut zip, "_rels/.rels")??)?;
+        let package = rels(&read_part(zip, "_rels/.rels")??)?;
         // The last office document that names a target, as calamine takes it.
         let target = package
             .iter()
@@ -141,8 +146,8 @@ impl WorkbookMeta {
         } else {
             name
         };
-        let by_id = rels(&read_part(&mut zip, &format!("{dir}_rels/{name}.rels"))??)?;
-        let xml = read_part(&mut zip, &format!("{dir}{name}"))??;
+        let by_id = rels(&read_part(zip, &format!("{dir}_rels/{name}.rels"))??)?;
+        let xml = read_part(zip, &format!("{dir}{name}"))??;
         let mut r = part_reader(&xml);
         let (mut sheets, mut is_1904) = (Vec::new(), false);
         let mut in_name = false;
@@ -183,10 +188,15 @@ impl WorkbookMeta {
                         Some("chartsheet" | "dialogsheet") => false,
                         _ => return None,
                     };
+                    let part = match target.strip_prefix('/') {
+                        Some(abs) => abs.to_string(),
+                        None => format!("{dir}{target}"),
+                    };
                     sheets.push(SheetMeta {
                         name,
                         visible,
                         is_worksheet,
+                        part,
                     });
                 }
                 Event::Start(e) if e.local_name().as_ref() == "workbookPr" => {
@@ -217,17 +227,45 @@ impl WorkbookMeta {
     }
 }
 
+/// An xlsx workbook read without calamine, from one pass over its zip
+/// directory: its sheet list and date system, its sheet parts, its shared
+/// strings and styles. None when any of them holds something this reader
+/// leaves to calamine (or calamine might refuse).
+pub fn open(bytes: &[u8]) -> Option<(WorkbookMeta, crate::xlsx_merges::SheetParts, Book)> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let meta = WorkbookMeta::read_in(&mut zip)?;
+    let book = Book::read_in(&mut zip, &meta.dir, meta.is_1904)?;
+    let parts = meta
+        .sheets
+        .iter()
+        .map(|s| (s.name.clone(), s.part.clone()))
+        .collect();
+    let parts = crate::xlsx_merges::SheetParts::from_parts(meta.dir.clone(), parts);
+    Some((meta, parts, book))
+}
+
 impl Book {
     /// The shared strings and styles of the workbook whose main part is in
     /// `xl_dir` (e.g. "xl/"). None when either holds something this reader
     /// does not handle.
     pub fn read(bytes: &[u8], xl_dir: &str, is_1904: bool) -> Option<Book> {
-        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
-        let strings = match read_part(&mut zip, &format!("{xl_dir}sharedStrings.xml"))? {
+        Self::read_in(
+            &mut zip::ZipArchive::new(Cursor::new(bytes)).ok()?,
+            xl_dir,
+            is_1904,
+        )
+    }
+
+    fn read_in(
+        zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
+        xl_dir: &str,
+        is_1904: bool,
+    ) -> Option<Book> {
+        let strings = match read_part(zip, &format!("{xl_dir}sharedStrings.xml"))? {
             Some(xml) => shared_strings(&xml)?,
             None => Vec::new(),
         };
-        let formats = match read_part(&mut zip, &format!("{xl_dir}styles.xml"))? {
+        let formats = match read_part(zip, &format!("{xl_dir}styles.xml"))? {
             Some(xml) => cell_formats(&xml)?,
             None => Vec::new(),
         };

@@ -157,7 +157,13 @@ pub fn merges_and_widths(xml: &[u8]) -> Option<(Vec<Dimensions>, Vec<ColumnWidth
     Some((merges, widths))
 }
 
-impl SheetParts {}
+impl SheetParts {
+    /// From a sheet list already read (sheet name -> part path) and the
+    /// folder of the workbook part.
+    pub fn from_parts(dir: String, parts: HashMap<String, String>) -> SheetParts {
+        SheetParts { parts, dir }
+    }
+}
 
 /// Columns `first..=last` (0-based) are `width` characters wide (Excel's
 /// unit, as rust_xlsxwriter takes it).

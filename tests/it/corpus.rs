@@ -365,14 +365,13 @@ fn cells_match_calamine_on_the_fixtures() {
     assert!(sheets_read >= 20, "{sheets_read}");
 }
 
-/// The sheet list and date system `xlsx_cells::WorkbookMeta` reads in place
+/// The sheet list and date system `xlsx_cells::open` reads in place
 /// of calamine's `Xlsx::new`: wherever it (with the strings and styles)
 /// takes a workbook, calamine opens it too and lists the same sheets, with
 /// the same visibility and kind, in the same date system. Returns how many
 /// workbooks were taken and how many left to calamine.
 fn own_open_matches_calamine(files: &[PathBuf]) -> (usize, usize) {
     use calamine::{Reader, SheetType, SheetVisible, Xlsx};
-    use tonghop::xlsx_cells::{Book, WorkbookMeta};
     let (mut taken, mut left) = (0, 0);
     for f in files {
         let Ok(bytes) = std::fs::read(f) else {
@@ -381,12 +380,7 @@ fn own_open_matches_calamine(files: &[PathBuf]) -> (usize, usize) {
         if !bytes.starts_with(b"PK") {
             continue;
         }
-        let meta = WorkbookMeta::read(&bytes);
-        let ours = meta.as_ref().filter(|m| {
-            tonghop::xlsx_merges::SheetParts::read(&bytes).is_some_and(|p| p.dir == m.dir)
-                && Book::read(&bytes, &m.dir, m.is_1904).is_some()
-        });
-        let Some(ours) = ours else {
+        let Some((ours, _, _)) = tonghop::xlsx_cells::open(&bytes) else {
             left += 1;
             continue;
         };
